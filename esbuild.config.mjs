@@ -1,0 +1,30 @@
+// Bundles each Lambda with all its dependencies into one ESM file for Node 24.
+// Code splitting keeps Sentry in a chunk of its own, loaded only when SENTRY_DSN is set,
+// and lets dist/index.mjs load only the Lambda that LAMBDA_HANDLER names.
+import { rm } from 'node:fs/promises';
+import { build } from 'esbuild';
+
+await rm('dist', { recursive: true, force: true });
+
+const result = await build({
+  entryPoints: { handler: 'src/handler.ts', uploader: 'src/uploader.ts', index: 'src/index.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  minify: true,
+  keepNames: true,
+  sourcemap: true,
+  legalComments: 'none',
+  metafile: true,
+  // Some CommonJS dependencies call require() for Node built-ins.
+  banner: { js: "import { createRequire as __rpmCacheCreateRequire } from 'node:module'; const require = __rpmCacheCreateRequire(import.meta.url);" },
+});
+
+for (const [file, output] of Object.entries(result.metafile.outputs)) {
+  if (!file.endsWith('.map')) console.log(`${file}\t${(output.bytes / 1024).toFixed(0)} KiB`);
+}

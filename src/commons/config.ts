@@ -1,0 +1,161 @@
+/**
+ * Configuration of both Lambdas, parsed once from the environment into a
+ * typed, frozen object. Every invalid value is a startup error that names the
+ * variable and the value, so a bad deployment fails at init, not per request.
+ */
+
+export class ConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface CacheConfig {
+  /** Base URL of the origin mirror, without a trailing slash. */
+  readonly originBaseUrl: string;
+  readonly bucketName: string;
+  /** File name suffixes that are cached, e.g. `.rpm`. */
+  readonly cacheExtensions: readonly string[];
+  readonly presignedUrlExpirationSeconds: number;
+  readonly originHeadTimeoutMs: number;
+  readonly sentryDsn: string | undefined;
+  readonly deploymentEnvironment: string | undefined;
+}
+
+export interface HandlerConfig extends CacheConfig {
+  /** Function name or ARN of the uploader Lambda. */
+  readonly uploaderFunctionName: string;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_ORIGIN_HOST = 'dl.fedoraproject.org';
+export const DEFAULT_CACHE_EXTENSIONS = '.rpm';
+export const DEFAULT_PRESIGNED_URL_EXPIRATION = 3600;
+export const DEFAULT_ORIGIN_HEAD_TIMEOUT = 5;
+/** SigV4 presigned URLs cannot live longer than seven days. */
+export const MAX_PRESIGNED_URL_EXPIRATION = 604_800;
+/** API Gateway gives the whole request 30 s; the HEAD must leave room for S3. */
+export const MAX_ORIGIN_HEAD_TIMEOUT = 25;
+
+const invalid = (variable: string, value: string, why: string): ConfigError =>
+  new ConfigError(`${variable}=${JSON.stringify(value)} is invalid: ${why}`);
+
+/** Reads a variable; an empty or blank value counts as unset. */
+const optional = (env: Environment, variable: string): string | undefined => {
+  const value = env[variable]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+};
+
+const required = (env: Environment, variable: string): string => {
+  const value = optional(env, variable);
+  if (value === undefined) {
+    throw new ConfigError(`${variable} is required but not set`);
+  }
+  return value;
+};
+
+/**
+ * Turns `ORIGIN_HOST` into a base URL. A bare host (optionally with a port)
+ * means HTTPS; a full `http(s)://` URL is taken as a base URL and may carry a
+ * path prefix, but no credentials, query or fragment.
+ */
+export const parseOriginHost = (value: string): string => {
+  const variable = 'ORIGIN_HOST';
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+  if (!hasScheme) {
+    if (!/^[a-z0-9.-]+(:\d{1,5})?$/i.test(value)) {
+      throw invalid(
+        variable,
+        value,
+        'expected a host name (dl.fedoraproject.org) or a base URL (http://127.0.0.1:8081)',
+      );
+    }
+    return parseOriginHost(`https://${value}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (error) {
+    throw new ConfigError(`${variable}=${JSON.stringify(value)} is invalid: not a URL`, { cause: error });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalid(variable, value, 'only http and https origins are supported');
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw invalid(variable, value, 'credentials in the origin URL would leak into redirects');
+  }
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
+    throw invalid(variable, value, 'a base URL cannot carry a query or fragment');
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+};
+
+export const parseCacheExtensions = (value: string): readonly string[] => {
+  const extensions = value.split(/\s+/).filter((extension) => extension !== '');
+  if (extensions.length === 0) {
+    throw invalid('CACHE_EXTENSIONS', value, 'the list is empty');
+  }
+  for (const extension of extensions) {
+    if (!/^\.[^/\\\s]+$/.test(extension)) {
+      throw invalid(
+        'CACHE_EXTENSIONS',
+        value,
+        `${JSON.stringify(extension)} must start with a dot and contain no slash`,
+      );
+    }
+  }
+  return Object.freeze([...new Set(extensions)]);
+};
+
+const parseNumber = (variable: string, value: string, { integer, max }: { integer: boolean; max: number }): number => {
+  const pattern = integer ? /^\d+$/ : /^\d+(\.\d+)?$|^\.\d+$/;
+  if (!pattern.test(value)) {
+    throw invalid(
+      variable,
+      value,
+      integer ? 'expected a positive whole number of seconds' : 'expected a positive number of seconds',
+    );
+  }
+  const parsed = Number(value);
+  if (!(parsed > 0) || parsed > max) {
+    throw invalid(variable, value, `must be greater than 0 and at most ${max}`);
+  }
+  return parsed;
+};
+
+/** Parses the variables both Lambdas share. */
+export const parseCacheConfig = (env: Environment): CacheConfig => {
+  const expiration = optional(env, 'PRESIGNED_URL_EXPIRATION');
+  const timeout = optional(env, 'ORIGIN_HEAD_TIMEOUT');
+  return Object.freeze({
+    originBaseUrl: parseOriginHost(optional(env, 'ORIGIN_HOST') ?? DEFAULT_ORIGIN_HOST),
+    bucketName: required(env, 'S3_BUCKET_NAME'),
+    cacheExtensions: parseCacheExtensions(env.CACHE_EXTENSIONS ?? DEFAULT_CACHE_EXTENSIONS),
+    presignedUrlExpirationSeconds:
+      expiration === undefined
+        ? DEFAULT_PRESIGNED_URL_EXPIRATION
+        : parseNumber('PRESIGNED_URL_EXPIRATION', expiration, {
+            integer: true,
+            max: MAX_PRESIGNED_URL_EXPIRATION,
+          }),
+    originHeadTimeoutMs:
+      1000 *
+      (timeout === undefined
+        ? DEFAULT_ORIGIN_HEAD_TIMEOUT
+        : parseNumber('ORIGIN_HEAD_TIMEOUT', timeout, {
+            integer: false,
+            max: MAX_ORIGIN_HEAD_TIMEOUT,
+          })),
+    sentryDsn: optional(env, 'SENTRY_DSN'),
+    deploymentEnvironment: optional(env, 'CKI_DEPLOYMENT_ENVIRONMENT'),
+  });
+};
+
+/** Parses the handler's variables: the shared ones plus the uploader's name. */
+export const parseHandlerConfig = (env: Environment): HandlerConfig =>
+  Object.freeze({
+    ...parseCacheConfig(env),
+    uploaderFunctionName: required(env, 'UPLOADER_LAMBDA_ARN'),
+  });

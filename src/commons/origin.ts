@@ -1,0 +1,39 @@
+/**
+ * Asks the origin mirror whether it still serves a file.
+ */
+
+export type OriginHeadResult =
+  /** The origin answered 2xx: a client redirected there gets the file. */
+  | { readonly available: true; readonly status: number }
+  /** The origin answered, but not with the file (404, 410, 5xx, 403, ...). */
+  | { readonly available: false; readonly status: number }
+  /** No answer within the timeout, or no connection at all. */
+  | { readonly available: false; readonly status: 'timeout' | 'unreachable'; readonly error: string };
+
+const describe = (error: unknown): string => {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    return `${error.name}: ${error.message}${cause}`;
+  }
+  return String(error);
+};
+
+/**
+ * HEADs `url`, following redirects as dnf would, and gives up after
+ * `timeoutMs`. Never throws: a dead origin is an answer, not an error.
+ */
+export const headOrigin = async (url: string, timeoutMs: number): Promise<OriginHeadResult> => {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const response = await fetch(url, { method: 'HEAD', redirect: 'follow', signal });
+    await response.body?.cancel();
+    const status = response.status;
+    return status >= 200 && status < 300 ? { available: true, status } : { available: false, status };
+  } catch (error) {
+    return {
+      available: false,
+      status: signal.aborted ? 'timeout' : 'unreachable',
+      error: describe(error),
+    };
+  }
+};

@@ -1,0 +1,33 @@
+/**
+ * HTTP responses of the handler, and what of them may be logged.
+ */
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { CacheOutcome } from './redirect.js';
+
+/** A 302 to `location`, labelled with what the cache did, as CDNs do with `X-Cache`. */
+export const redirectResponse = (location: string, outcome: CacheOutcome): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: 302,
+  headers: {
+    Location: location,
+    'X-Cache': outcome,
+    // A presigned URL expires: clients must ask again rather than reuse the redirect.
+    'Cache-Control': 'no-store',
+  },
+  body: '',
+});
+
+/**
+ * A URL without its query string. The query of a presigned URL holds the
+ * signature and the session token, which are credentials.
+ */
+export const redactUrl = (url: string): string => {
+  const queryStart = url.indexOf('?');
+  return queryStart === -1 ? url : `${url.slice(0, queryStart)}?[redacted]`;
+};
+
+/** Long hostile paths stay readable in logs. */
+export const MAX_LOGGED_PATH_LENGTH = 2048;
+export const loggablePath = (path: unknown): unknown =>
+  typeof path === 'string' && path.length > MAX_LOGGED_PATH_LENGTH
+    ? `${path.slice(0, MAX_LOGGED_PATH_LENGTH)}...(${path.length} chars)`
+    : path;

@@ -1,0 +1,34 @@
+/**
+ * Starts the uploader Lambda for one path, asynchronously.
+ */
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+
+/** The uploader's event: the same decoded path the handler saw. */
+export interface UploaderEvent {
+  readonly path: string;
+}
+
+export class UploaderInvokeError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UploaderInvokeError';
+  }
+}
+
+/**
+ * Queues an uploader run and waits for Lambda to accept it (202): the handler's
+ * environment freezes once it returns, so an unawaited invoke may never leave.
+ */
+export const triggerUpload = async (lambda: LambdaClient, functionName: string, path: string): Promise<void> => {
+  const event: UploaderEvent = { path };
+  const response = await lambda.send(
+    new InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: 'Event',
+      Payload: new TextEncoder().encode(JSON.stringify(event)),
+    }),
+  );
+  if (response.StatusCode !== 202) {
+    throw new UploaderInvokeError(`uploader invoke answered ${response.StatusCode ?? 'no status'}, expected 202`);
+  }
+};

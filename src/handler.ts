@@ -1,0 +1,57 @@
+/**
+ * handler Lambda (API Gateway HTTP API, route `/{path+}`): answers every
+ * request with a 302, to the origin or to the cached copy.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
+import inputOutputLogger from '@middy/input-output-logger';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { createLambdaClient, createS3Client } from './commons/clients.js';
+import { parseHandlerConfig } from './commons/config.js';
+import { createErrorReporter } from './commons/error-reporting.js';
+import { headOrigin } from './commons/origin.js';
+import { logger, traced, tracer } from './commons/powertools.js';
+import { decideRedirect } from './commons/redirect.js';
+import { redactUrl, redirectResponse } from './commons/responses.js';
+import { originFallback } from './middlewares/origin-fallback.js';
+import { type CachePathContext, requestPath, validatedPath } from './middlewares/request-path.js';
+
+const config = parseHandlerConfig(process.env);
+const s3 = createS3Client(process.env);
+const lambda = createLambdaClient();
+const reportError = await createErrorReporter(config);
+
+const probeOrigin = (url: string, timeoutMs: number) => traced('### origin HEAD', () => headOrigin(url, timeoutMs));
+
+const redirectRequest = async (_event: APIGatewayProxyEventV2, context: CachePathContext) => {
+  const started = performance.now();
+  const path = validatedPath(context);
+  const decision = await decideRedirect(path, { config, s3, lambda, probeOrigin });
+  logger.info('request', {
+    ...decision,
+    path,
+    location: redactUrl(decision.location),
+    durationMs: Math.round(performance.now() - started),
+  });
+  return redirectResponse(decision.location, decision.outcome);
+};
+
+// The presigned Location of a hit carries credentials: never in the debug log.
+const logInputOutput = (message: unknown) => logger.debug('input-output', { io: message });
+const NOT_LOGGED = [
+  'response.headers.Location',
+  'event.headers.authorization',
+  'event.headers.cookie',
+  'event.cookies',
+];
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext>()
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(inputOutputLogger({ logger: logInputOutput, omitPaths: NOT_LOGGED, mask: '[redacted]' }))
+  .use(httpErrorHandler({ logger: false }))
+  .use(originFallback({ originBaseUrl: config.originBaseUrl, reportError }))
+  .use(requestPath())
+  .handler(redirectRequest);

@@ -1,0 +1,46 @@
+/**
+ * The cache is never in the critical path: any error after the path is
+ * validated (S3, Lambda, anything) becomes a 302 to origin, logged and
+ * reported. Client errors (4xx) are left to the HTTP error handler.
+ */
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { ErrorReporter } from '../commons/error-reporting.js';
+import { originUrl } from '../commons/paths.js';
+import { logger } from '../commons/powertools.js';
+import { redirectResponse } from '../commons/responses.js';
+import type { CachePathContext } from './request-path.js';
+
+export interface OriginFallbackOptions {
+  readonly originBaseUrl: string;
+  readonly reportError: ErrorReporter;
+}
+
+const isClientError = (error: unknown): boolean => {
+  if (typeof error !== 'object' || error === null || !('statusCode' in error)) return false;
+  const { statusCode } = error;
+  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 && 'expose' in error;
+};
+
+export const originFallback = ({
+  originBaseUrl,
+  reportError,
+}: OriginFallbackOptions): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext> => {
+  const originFallbackOnError: NonNullable<
+    MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext>['onError']
+  > = async (request) => {
+    if (request.response !== undefined && request.response !== null) return;
+    const { error } = request;
+    const path = request.context.cachePath;
+    if (isClientError(error) || path === undefined) return;
+
+    logger.error('request', { outcome: 'fallback', path, error });
+    try {
+      await reportError(error, { path });
+    } catch (reportingError) {
+      logger.warn('error reporting failed', { error: reportingError });
+    }
+    request.response = redirectResponse(originUrl(originBaseUrl, path), 'fallback');
+  };
+  return { onError: originFallbackOnError };
+};

@@ -1,0 +1,27 @@
+/**
+ * An upload that fails is logged and reported, then rethrown so Lambda's
+ * async retry (at most twice) gets another chance at a transient failure.
+ */
+import type { MiddlewareObj } from '@middy/core';
+import type { ErrorReporter } from '../commons/error-reporting.js';
+import { logger } from '../commons/powertools.js';
+import type { CachePathContext } from './request-path.js';
+
+export const uploadFailure = ({
+  reportError,
+}: {
+  readonly reportError: ErrorReporter;
+}): MiddlewareObj<unknown, unknown, Error, CachePathContext> => {
+  const uploadFailureOnError: NonNullable<MiddlewareObj<unknown, unknown, Error, CachePathContext>['onError']> = async (
+    request,
+  ) => {
+    const path = request.context.cachePath;
+    logger.error('upload', { outcome: 'failed', path, error: request.error });
+    try {
+      await reportError(request.error, { path });
+    } catch (reportingError) {
+      logger.warn('error reporting failed', { error: reportingError });
+    }
+  };
+  return { onError: uploadFailureOnError };
+};

@@ -1,0 +1,53 @@
+/**
+ * First link of the uploader's chain. An event that is not `{ "path": "<a
+ * valid path to a cacheable file>" }` is logged as an error and finishes the
+ * invocation successfully: retrying a malformed event can never succeed.
+ */
+import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
+import type { MiddlewareObj } from '@middy/core';
+import { checkPath, isCacheable } from '../commons/paths.js';
+import { logger } from '../commons/powertools.js';
+import { loggablePath } from '../commons/responses.js';
+import type { UploadResult } from '../commons/upload.js';
+import type { CachePathContext } from './request-path.js';
+
+export interface RejectedEvent {
+  readonly outcome: 'rejected';
+  readonly reason: string;
+}
+
+export type UploaderResponse = UploadResult | RejectedEvent;
+
+const eventPath = (event: unknown): unknown =>
+  typeof event === 'object' && event !== null && !Array.isArray(event) && 'path' in event ? event.path : undefined;
+
+const rejectionReason = (event: unknown, cacheExtensions: readonly string[]): string | undefined => {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    return 'event is not an object of the shape {"path": "..."}';
+  }
+  const path = eventPath(event);
+  if (typeof path !== 'string') return 'event.path is missing or not a string';
+  const check = checkPath(path);
+  if (!check.valid) return check.reason;
+  if (!isCacheable(path, cacheExtensions)) return 'path is not a cacheable file (CACHE_EXTENSIONS)';
+  return undefined;
+};
+
+export const uploaderEvent = ({
+  cacheExtensions,
+}: {
+  readonly cacheExtensions: readonly string[];
+}): MiddlewareObj<unknown, UploaderResponse, Error, CachePathContext> => {
+  const uploaderEventBefore: NonNullable<
+    MiddlewareObj<unknown, UploaderResponse, Error, CachePathContext>['before']
+  > = async (request) => {
+    const reason = rejectionReason(request.event, cacheExtensions);
+    if (reason !== undefined) {
+      logger.error('upload', { outcome: 'rejected', reason, path: loggablePath(eventPath(request.event)) });
+      await cleanupMiddlewares(request);
+      return { outcome: 'rejected', reason } satisfies RejectedEvent;
+    }
+    request.context.cachePath = String(eventPath(request.event));
+  };
+  return { before: uploaderEventBefore };
+};

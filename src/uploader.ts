@@ -1,0 +1,35 @@
+/**
+ * uploader Lambda (async invoke, event `{ "path": "<decoded path>" }`):
+ * copies one file from origin into the cache, whole or not at all.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import { createS3Client } from './commons/clients.js';
+import { parseCacheConfig } from './commons/config.js';
+import { createErrorReporter } from './commons/error-reporting.js';
+import { logger, tracer } from './commons/powertools.js';
+import { cacheFromOrigin } from './commons/upload.js';
+import type { CachePathContext } from './middlewares/request-path.js';
+import { validatedPath } from './middlewares/request-path.js';
+import { uploadFailure } from './middlewares/upload-failure.js';
+import { type UploaderResponse, uploaderEvent } from './middlewares/uploader-event.js';
+
+const config = parseCacheConfig(process.env);
+const s3 = createS3Client(process.env);
+const reportError = await createErrorReporter(config);
+
+const uploadRequest = async (_event: unknown, context: CachePathContext): Promise<UploaderResponse> => {
+  const started = performance.now();
+  const path = validatedPath(context);
+  const result = await cacheFromOrigin(path, { config, s3 });
+  logger.info('upload', { ...result, path, durationMs: Math.round(performance.now() - started) });
+  return result;
+};
+
+export const handler = middy<unknown, UploaderResponse, Error, CachePathContext>()
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(uploadFailure({ reportError }))
+  .use(uploaderEvent({ cacheExtensions: config.cacheExtensions }))
+  .handler(uploadRequest);
