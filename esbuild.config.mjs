@@ -22,7 +22,9 @@ const result = await build({
   legalComments: 'none',
   metafile: true,
   // Some CommonJS dependencies call require() for Node built-ins.
-  banner: { js: "import { createRequire as __rpmCacheCreateRequire } from 'node:module'; const require = __rpmCacheCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __rpmCacheCreateRequire } from 'node:module'; const require = __rpmCacheCreateRequire(import.meta.url);",
+  },
 });
 
 for (const [file, output] of Object.entries(result.metafile.outputs)) {

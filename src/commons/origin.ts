@@ -10,12 +10,18 @@ export type OriginHeadResult =
   /** No answer within the timeout, or no connection at all. */
   | { readonly available: false; readonly status: 'timeout' | 'unreachable'; readonly error: string };
 
-const describe = (error: unknown): string => {
-  if (error instanceof Error) {
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    return `${error.name}: ${error.message}${cause}`;
-  }
-  return String(error);
+/** `fetch failed` says little; the cause (ECONNREFUSED, socket closed) says what happened. */
+export const describeError = (error: unknown): string => {
+  if (typeof error !== 'object' || error === null) return String(error);
+  const { name, message, code, cause } = error as {
+    name?: unknown;
+    message?: unknown;
+    code?: unknown;
+    cause?: unknown;
+  };
+  const text = [name, message].filter((part) => typeof part === 'string' && part !== '').join(': ');
+  const withCode = typeof code === 'string' && !text.includes(code) ? `${text} (${code})` : text;
+  return cause === undefined ? withCode : `${withCode}; cause: ${describeError(cause)}`;
 };
 
 /**
@@ -33,7 +39,7 @@ export const headOrigin = async (url: string, timeoutMs: number): Promise<Origin
     return {
       available: false,
       status: signal.aborted ? 'timeout' : 'unreachable',
-      error: describe(error),
+      error: describeError(error),
     };
   }
 };

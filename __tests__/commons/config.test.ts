@@ -1,0 +1,116 @@
+import { ConfigError, parseCacheConfig, parseHandlerConfig } from '../../src/commons/config.js';
+
+const minimal = { S3_BUCKET_NAME: 'rpm-cache-bucket' };
+
+describe('parseCacheConfig', () => {
+  it('applies the documented defaults when only the bucket is set', () => {
+    // Act
+    const config = parseCacheConfig(minimal);
+
+    // Assess
+    expect(config).toEqual({
+      originBaseUrl: 'https://dl.fedoraproject.org',
+      bucketName: 'rpm-cache-bucket',
+      cacheExtensions: ['.rpm'],
+      presignedUrlExpirationSeconds: 3600,
+      originHeadTimeoutMs: 5000,
+      sentryDsn: undefined,
+      deploymentEnvironment: undefined,
+    });
+  });
+
+  it('returns a frozen object whose extension list is frozen too', () => {
+    const config = parseCacheConfig(minimal);
+
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.cacheExtensions)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const config = parseCacheConfig({
+      ...minimal,
+      ORIGIN_HOST: 'http://127.0.0.1:8081/',
+      CACHE_EXTENSIONS: ' .rpm  .drpm\t.iso ',
+      PRESIGNED_URL_EXPIRATION: '600',
+      ORIGIN_HEAD_TIMEOUT: '0.25',
+      SENTRY_DSN: 'https://key@sentry.example/1',
+      CKI_DEPLOYMENT_ENVIRONMENT: 'production',
+    });
+
+    expect(config).toEqual({
+      originBaseUrl: 'http://127.0.0.1:8081',
+      bucketName: 'rpm-cache-bucket',
+      cacheExtensions: ['.rpm', '.drpm', '.iso'],
+      presignedUrlExpirationSeconds: 600,
+      originHeadTimeoutMs: 250,
+      sentryDsn: 'https://key@sentry.example/1',
+      deploymentEnvironment: 'production',
+    });
+  });
+
+  it.each([
+    ['dl.fedoraproject.org', 'https://dl.fedoraproject.org'],
+    ['mirror.example:8443', 'https://mirror.example:8443'],
+    ['https://mirror.example/pub/fedora/', 'https://mirror.example/pub/fedora'],
+    ['HTTP://Mirror.Example', 'http://mirror.example'],
+  ])('turns ORIGIN_HOST %s into the base URL %s', (value, expected) => {
+    expect(parseCacheConfig({ ...minimal, ORIGIN_HOST: value }).originBaseUrl).toBe(expected);
+  });
+
+  it('treats blank optional variables as unset', () => {
+    const config = parseCacheConfig({ ...minimal, ORIGIN_HOST: ' ', SENTRY_DSN: '', ORIGIN_HEAD_TIMEOUT: '' });
+
+    expect(config.originBaseUrl).toBe('https://dl.fedoraproject.org');
+    expect(config.sentryDsn).toBeUndefined();
+    expect(config.originHeadTimeoutMs).toBe(5000);
+  });
+
+  it('names the missing bucket variable', () => {
+    expect(() => parseCacheConfig({})).toThrow(new ConfigError('S3_BUCKET_NAME is required but not set'));
+  });
+
+  it.each([
+    ['ORIGIN_HOST', 'dl.fedoraproject.org/pub'],
+    ['ORIGIN_HOST', 'ftp://mirror.example'],
+    ['ORIGIN_HOST', 'https://user:secret@mirror.example'],
+    ['ORIGIN_HOST', 'https://mirror.example/?a=b'],
+    ['ORIGIN_HOST', 'https://mirror.example/#top'],
+    ['ORIGIN_HOST', 'http://'],
+    ['ORIGIN_HOST', 'evil.example\r\nX: y'],
+    ['CACHE_EXTENSIONS', ''],
+    ['CACHE_EXTENSIONS', '   '],
+    ['CACHE_EXTENSIONS', 'rpm'],
+    ['CACHE_EXTENSIONS', '.rpm ./x'],
+    ['PRESIGNED_URL_EXPIRATION', '-1'],
+    ['PRESIGNED_URL_EXPIRATION', '0'],
+    ['PRESIGNED_URL_EXPIRATION', '1.5'],
+    ['PRESIGNED_URL_EXPIRATION', 'an hour'],
+    ['PRESIGNED_URL_EXPIRATION', '604801'],
+    ['ORIGIN_HEAD_TIMEOUT', 'five'],
+    ['ORIGIN_HEAD_TIMEOUT', '-2'],
+    ['ORIGIN_HEAD_TIMEOUT', '0'],
+    ['ORIGIN_HEAD_TIMEOUT', '1e3'],
+    ['ORIGIN_HEAD_TIMEOUT', 'Infinity'],
+    ['ORIGIN_HEAD_TIMEOUT', '26'],
+  ])('rejects %s=%j with an error naming the variable and the value', (variable, value) => {
+    const parse = () => parseCacheConfig({ ...minimal, [variable]: value });
+
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(variable);
+    expect(parse).toThrow(JSON.stringify(value.trim() === '' ? value : value.trim()).slice(1, -1));
+  });
+});
+
+describe('parseHandlerConfig', () => {
+  it('requires the uploader function and names it when missing', () => {
+    expect(() => parseHandlerConfig(minimal)).toThrow(new ConfigError('UPLOADER_LAMBDA_ARN is required but not set'));
+  });
+
+  it('adds the uploader function to the shared config', () => {
+    const config = parseHandlerConfig({ ...minimal, UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader' });
+
+    expect(config.uploaderFunctionName).toBe('rpm-cache-uploader');
+    expect(config.bucketName).toBe('rpm-cache-bucket');
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+});

@@ -1,0 +1,65 @@
+import { headOrigin } from '../../src/commons/origin.js';
+import { OriginServer, refusedBaseUrl } from '../helpers/origin-server.js';
+
+describe('headOrigin', () => {
+  let origin: OriginServer;
+
+  beforeEach(async () => {
+    origin = await OriginServer.start();
+    origin.files.set('a.rpm', Buffer.from('rpm bytes'));
+  });
+
+  afterEach(async () => {
+    await origin.close();
+  });
+
+  it('reports a file the origin serves as available, with one HEAD and no body', async () => {
+    const result = await headOrigin(`${origin.baseUrl}/a.rpm`, 1000);
+
+    expect(result).toEqual({ available: true, status: 200 });
+    expect(origin.requests).toEqual([{ method: 'HEAD', url: '/a.rpm' }]);
+  });
+
+  it('reports a 404 as not available', async () => {
+    expect(await headOrigin(`${origin.baseUrl}/gone.rpm`, 1000)).toEqual({ available: false, status: 404 });
+  });
+
+  it.each([403, 410, 500, 503])('reports status %i as not available, with that status', async (status) => {
+    origin.behaviours.set('a.rpm', { kind: 'status', status });
+
+    expect(await headOrigin(`${origin.baseUrl}/a.rpm`, 1000)).toEqual({ available: false, status });
+  });
+
+  it('follows redirects and reports the final answer, as dnf would see it', async () => {
+    origin.behaviours.set('moved.rpm', { kind: 'status', status: 302, headers: { location: '/a.rpm' } });
+
+    expect(await headOrigin(`${origin.baseUrl}/moved.rpm`, 1000)).toEqual({ available: true, status: 200 });
+    expect(origin.requestsFor('HEAD').map((request) => request.url)).toEqual(['/moved.rpm', '/a.rpm']);
+  });
+
+  it('gives up on a stalled origin after the timeout and says so', async () => {
+    origin.behaviours.set('a.rpm', { kind: 'stall' });
+    const started = performance.now();
+
+    const result = await headOrigin(`${origin.baseUrl}/a.rpm`, 200);
+
+    expect(result).toMatchObject({ available: false, status: 'timeout' });
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('reports a refused connection as unreachable, with the cause', async () => {
+    const result = await headOrigin(`${await refusedBaseUrl()}/a.rpm`, 1000);
+
+    expect(result).toMatchObject({ available: false, status: 'unreachable' });
+    expect('error' in result ? result.error : '').toContain('ECONNREFUSED');
+  });
+
+  it('reports a connection closed before any answer as unreachable', async () => {
+    origin.behaviours.set('a.rpm', { kind: 'reset' });
+
+    expect(await headOrigin(`${origin.baseUrl}/a.rpm`, 1000)).toMatchObject({
+      available: false,
+      status: 'unreachable',
+    });
+  });
+});

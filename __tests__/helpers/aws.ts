@@ -1,0 +1,22 @@
+import { LambdaServiceException } from '@aws-sdk/client-lambda';
+import { NotFound, S3ServiceException } from '@aws-sdk/client-s3';
+
+/** What HeadObject throws for a missing key. */
+export const notFound = () => new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
+
+/** An S3 error as the SDK throws it for `status`. */
+export const s3Error = (name: string, status: number) =>
+  new S3ServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    message: name,
+    $metadata: { httpStatusCode: status },
+  });
+
+export const lambdaError = (name: string, status: number) =>
+  new LambdaServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    message: name,
+    $metadata: { httpStatusCode: status },
+  });

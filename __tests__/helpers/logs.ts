@@ -1,0 +1,34 @@
+import { jest } from '@jest/globals';
+
+export type LogLine = Record<string, unknown>;
+
+/**
+ * Captures what the Powertools logger writes (JSON lines on stdout/stderr)
+ * and keeps it off the test output. Returns the parsed lines and the raw text.
+ */
+export const captureLogs = () => {
+  const raw: string[] = [];
+  const capture = (chunk: unknown): boolean => {
+    raw.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+    return true;
+  };
+  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+  const lines = (): LogLine[] =>
+    raw
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as LogLine);
+  return {
+    lines,
+    text: () => raw.join(''),
+    clear: () => {
+      raw.length = 0;
+    },
+    restore: () => {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    },
+  };
+};
