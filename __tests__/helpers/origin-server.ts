@@ -50,6 +50,13 @@ export class OriginServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Forgets files, faults and the request log, for the next test. */
+  reset(): void {
+    this.files.clear();
+    this.behaviours.clear();
+    this.requests.length = 0;
+  }
+
   requestsFor(method: string): OriginRequest[] {
     return this.requests.filter((request) => request.method === method);
   }

@@ -1,0 +1,55 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { s3Error } from './helpers/aws.js';
+import { httpApiEvent } from './helpers/events.js';
+import { lambdaContext } from './helpers/lambda-context.js';
+import { captureLogs } from './helpers/logs.js';
+import { OriginServer } from './helpers/origin-server.js';
+import { SentryServer } from './helpers/sentry-server.js';
+
+describe('handler Lambda with Sentry enabled', () => {
+  const s3Mock = mockClient(S3Client);
+  mockClient(LambdaClient);
+  let origin: OriginServer;
+  let sentry: SentryServer;
+  let handler: typeof import('../src/handler.js')['handler'];
+  let logs: ReturnType<typeof captureLogs>;
+
+  beforeAll(async () => {
+    origin = await OriginServer.start();
+    sentry = await SentryServer.start();
+    process.env.S3_BUCKET_NAME = 'rpm-cache-bucket';
+    process.env.UPLOADER_LAMBDA_ARN = 'rpm-cache-uploader';
+    process.env.ORIGIN_HOST = origin.baseUrl;
+    process.env.SENTRY_DSN = sentry.dsn;
+    process.env.CKI_DEPLOYMENT_ENVIRONMENT = 'production';
+    process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+    logs = captureLogs();
+    ({ handler } = await import('../src/handler.js'));
+  });
+
+  afterAll(async () => {
+    logs.restore();
+    delete process.env.SENTRY_DSN;
+    await origin.close();
+    await sentry.close();
+  });
+
+  it('reports an error the fallback turned into a 302, and logs neither DSN nor AWS secrets', async () => {
+    s3Mock.on(HeadObjectCommand).rejects(s3Error('AccessDenied', 403));
+
+    const response = (await handler(httpApiEvent('pub/a.rpm'), lambdaContext())) as APIGatewayProxyStructuredResultV2;
+
+    expect(response.statusCode).toBe(302);
+    expect(response.headers?.['X-Cache']).toBe('fallback');
+    expect(sentry.envelopes).toHaveLength(1);
+    expect(sentry.envelopes[0]).toContain('AccessDenied');
+    expect(sentry.envelopes[0]).toContain('"environment":"production"');
+    const logged = logs.text();
+    expect(logged).toContain('"outcome":"fallback"');
+    expect(logged).not.toContain('0123456789abcdef0123456789abcdef');
+    expect(logged).not.toContain(String(process.env.AWS_SECRET_ACCESS_KEY));
+  });
+});

@@ -1,0 +1,182 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { lambdaError, notFound, s3Error } from './helpers/aws.js';
+import { httpApiEvent } from './helpers/events.js';
+import { lambdaContext } from './helpers/lambda-context.js';
+import { captureLogs } from './helpers/logs.js';
+import { OriginServer } from './helpers/origin-server.js';
+
+const PACKAGE = 'pub/fedora/Packages/d/demo-c++-1.0^20260101git-1.fc44.noarch.rpm';
+
+describe('handler Lambda (whole Middy chain)', () => {
+  const s3Mock = mockClient(S3Client);
+  const lambdaMock = mockClient(LambdaClient);
+  let origin: OriginServer;
+  let handler: typeof import('../src/handler.js')['handler'];
+  let logs: ReturnType<typeof captureLogs>;
+
+  const invoke = async (path: string | undefined) =>
+    (await handler(httpApiEvent(path), lambdaContext('rpm-cache-handler'))) as APIGatewayProxyStructuredResultV2;
+
+  beforeAll(async () => {
+    origin = await OriginServer.start();
+    process.env.S3_BUCKET_NAME = 'rpm-cache-bucket';
+    process.env.UPLOADER_LAMBDA_ARN = 'rpm-cache-uploader';
+    process.env.ORIGIN_HOST = origin.baseUrl;
+    process.env.ORIGIN_HEAD_TIMEOUT = '0.3';
+    process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+    ({ handler } = await import('../src/handler.js'));
+  });
+
+  afterAll(async () => {
+    await origin.close();
+  });
+
+  beforeEach(() => {
+    s3Mock.reset();
+    lambdaMock.reset();
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 202 });
+    origin.reset();
+    logs = captureLogs();
+  });
+
+  afterEach(() => {
+    logs.restore();
+  });
+
+  /** The structured per-request lines (debug input/output lines aside). */
+  const requestLines = () => logs.lines().filter((line) => line.message === 'request');
+
+  it('answers a missing path with 400 and one bad-request line', async () => {
+    const response = await invoke(undefined);
+
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toBe('missing path');
+    expect(requestLines()).toEqual([expect.objectContaining({ outcome: 'bad-request', reason: 'missing path' })]);
+    expect(s3Mock.calls()).toHaveLength(0);
+  });
+
+  it('redirects a hostile path nowhere but answers 400', async () => {
+    const response = await invoke('//evil.example/x.rpm');
+
+    expect(response.statusCode).toBe(400);
+    expect(response.headers?.Location).toBeUndefined();
+  });
+
+  it('bypasses repodata straight to origin', async () => {
+    const response = await invoke('pub/fedora/repodata/repomd.xml');
+
+    expect(response).toEqual({
+      statusCode: 302,
+      headers: {
+        Location: `${origin.baseUrl}/pub/fedora/repodata/repomd.xml`,
+        'X-Cache': 'bypass',
+        'Cache-Control': 'no-store',
+      },
+      body: '',
+    });
+    expect(requestLines()).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        outcome: 'bypass',
+        uploadTriggered: false,
+        durationMs: expect.any(Number),
+      }),
+    ]);
+  });
+
+  it('redirects to origin and triggers the upload on a miss, logging one line with the details', async () => {
+    origin.files.set(PACKAGE, Buffer.from('rpm'));
+    s3Mock.on(HeadObjectCommand).rejects(notFound());
+
+    const response = await invoke(PACKAGE);
+
+    expect(response.statusCode).toBe(302);
+    expect(response.headers?.['X-Cache']).toBe('miss');
+    expect(response.headers?.Location).toBe(
+      `${origin.baseUrl}/pub/fedora/Packages/d/demo-c++-1.0%5E20260101git-1.fc44.noarch.rpm`,
+    );
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1);
+    expect(requestLines()).toEqual([
+      expect.objectContaining({
+        outcome: 'miss',
+        path: PACKAGE,
+        originStatus: 200,
+        cached: false,
+        uploadTriggered: true,
+        originHeadMs: expect.any(Number),
+        durationMs: expect.any(Number),
+        function_name: 'rpm-cache-handler',
+        service: 'rpm-cache',
+      }),
+    ]);
+  });
+
+  it('labels a cached file that origin still has as stored', async () => {
+    origin.files.set(PACKAGE, Buffer.from('rpm'));
+    s3Mock.on(HeadObjectCommand).resolves({});
+
+    const response = await invoke(PACKAGE);
+
+    expect(response.headers?.['X-Cache']).toBe('stored');
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
+  it('redirects to the presigned URL on a hit and never logs its query', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({});
+
+    const response = await invoke(PACKAGE);
+
+    expect(response.headers?.['X-Cache']).toBe('hit');
+    const location = new URL(String(response.headers?.Location));
+    const signature = location.searchParams.get('X-Amz-Signature');
+    const credential = location.searchParams.get('X-Amz-Credential');
+    expect(signature).toMatch(/^[0-9a-f]{64}$/);
+    expect(credential).toContain('AKIATESTTESTTESTTEST');
+    const logged = logs.text();
+    expect(logged).toContain('input-output');
+    expect(logged).not.toContain(String(signature));
+    expect(logged).not.toContain('X-Amz-Credential=');
+    expect(logged).not.toContain('AKIATESTTESTTESTTEST');
+    expect(logged).not.toContain(String(process.env.AWS_SECRET_ACCESS_KEY));
+    expect(requestLines()).toEqual([
+      expect.objectContaining({
+        outcome: 'hit',
+        originStatus: 404,
+        location: expect.stringMatching(/\?\[redacted\]$/),
+      }),
+    ]);
+  });
+
+  it.each([
+    ['S3 HeadObject fails', () => s3Mock.on(HeadObjectCommand).rejects(s3Error('AccessDenied', 403)), 'AccessDenied'],
+    [
+      'the uploader invoke fails',
+      () => {
+        origin.files.set(PACKAGE, Buffer.from('rpm'));
+        s3Mock.on(HeadObjectCommand).rejects(notFound());
+        lambdaMock.on(InvokeCommand).rejects(lambdaError('TooManyRequestsException', 429));
+      },
+      'TooManyRequestsException',
+    ],
+  ])('falls back to origin when %s, with one error line', async (_name, fault, errorName) => {
+    fault();
+
+    const response = await invoke(PACKAGE);
+
+    expect(response.statusCode).toBe(302);
+    expect(response.headers?.['X-Cache']).toBe('fallback');
+    expect(response.headers?.Location).toBe(
+      `${origin.baseUrl}/pub/fedora/Packages/d/demo-c++-1.0%5E20260101git-1.fc44.noarch.rpm`,
+    );
+    expect(requestLines()).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        outcome: 'fallback',
+        error: expect.objectContaining({ name: errorName }),
+      }),
+    ]);
+  });
+});

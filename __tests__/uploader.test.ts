@@ -1,0 +1,98 @@
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { notFound } from './helpers/aws.js';
+import { lambdaContext } from './helpers/lambda-context.js';
+import { captureLogs } from './helpers/logs.js';
+import { OriginServer } from './helpers/origin-server.js';
+
+const PACKAGE = 'pub/Packages/l/libstdc++-15.1.1-2.fc44.x86_64.rpm';
+
+describe('uploader Lambda (whole Middy chain)', () => {
+  const s3Mock = mockClient(S3Client);
+  let origin: OriginServer;
+  let handler: typeof import('../src/uploader.js')['handler'];
+  let logs: ReturnType<typeof captureLogs>;
+
+  const invoke = (event: unknown) => handler(event, lambdaContext('rpm-cache-uploader'));
+  const uploadLines = () => logs.lines().filter((line) => line.message === 'upload');
+
+  beforeAll(async () => {
+    origin = await OriginServer.start();
+    process.env.S3_BUCKET_NAME = 'rpm-cache-bucket';
+    process.env.ORIGIN_HOST = origin.baseUrl;
+    delete process.env.UPLOADER_LAMBDA_ARN;
+    ({ handler } = await import('../src/uploader.js'));
+  });
+
+  afterAll(async () => {
+    await origin.close();
+  });
+
+  beforeEach(() => {
+    s3Mock.reset();
+    s3Mock.on(HeadObjectCommand).rejects(notFound());
+    s3Mock.on(PutObjectCommand).resolves({});
+    origin.reset();
+    logs = captureLogs();
+  });
+
+  afterEach(() => {
+    logs.restore();
+  });
+
+  it('stores the file and logs one line with the outcome', async () => {
+    origin.files.set(PACKAGE, Buffer.from('an rpm'));
+
+    const result = await invoke({ path: PACKAGE });
+
+    expect(result).toEqual({ outcome: 'stored', originStatus: 200, bytes: 6 });
+    expect(s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toBe(`cache/${PACKAGE}`);
+    expect(uploadLines()).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        outcome: 'stored',
+        path: PACKAGE,
+        bytes: 6,
+        durationMs: expect.any(Number),
+      }),
+    ]);
+  });
+
+  it('finishes quietly when origin no longer has the file', async () => {
+    expect(await invoke({ path: PACKAGE })).toEqual({ outcome: 'origin-missing', originStatus: 404 });
+    expect(uploadLines()).toEqual([expect.objectContaining({ level: 'INFO', outcome: 'origin-missing' })]);
+  });
+
+  it.each([
+    ['null', null],
+    ['a string', 'pub/a.rpm'],
+    ['an array', [{ path: PACKAGE }]],
+    ['an object without path', { key: PACKAGE }],
+    ['a path of the wrong type', { path: 42 }],
+    ['a hostile path', { path: '../../etc/passwd.rpm' }],
+    ['a path with CR/LF', { path: 'a.rpm\r\nx' }],
+    ['a non-cacheable path', { path: 'repodata/repomd.xml' }],
+  ])('rejects %s with a logged error and no retry', async (_name, event) => {
+    const result = await invoke(event);
+
+    expect(result).toMatchObject({ outcome: 'rejected', reason: expect.any(String) });
+    expect(s3Mock.calls()).toHaveLength(0);
+    expect(origin.requests).toHaveLength(0);
+    expect(uploadLines()).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'rejected' })]);
+  });
+
+  it('throws on a transient origin failure so Lambda retries, after logging it', async () => {
+    origin.behaviours.set(PACKAGE, { kind: 'status', status: 503 });
+
+    await expect(invoke({ path: PACKAGE })).rejects.toThrow('answered 503');
+    expect(uploadLines()).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        outcome: 'failed',
+        path: PACKAGE,
+        error: expect.objectContaining({ name: 'OriginUnavailableError' }),
+      }),
+    ]);
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+});
