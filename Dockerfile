@@ -1,0 +1,15 @@
+# syntax=docker/dockerfile:1
+# Build stage: the same lockfile as CI, then esbuild bundles every dependency into dist/.
+FROM public.ecr.aws/lambda/nodejs:24 AS build
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json esbuild.config.mjs ./
+COPY src/ src/
+RUN node esbuild.config.mjs
+
+# Runtime stage: the Lambda base image and the bundles, nothing else (no node_modules).
+FROM public.ecr.aws/lambda/nodejs:24
+COPY --from=build /build/dist/ ${LAMBDA_TASK_ROOT}/
+# LAMBDA_HANDLER (handler | uploader) chooses the Lambda; see README.
+CMD ["index.handler"]
