@@ -1,0 +1,203 @@
+/**
+ * The local stack: the same handler and uploader the Lambdas run, behind a
+ * local API Gateway, a local Lambda Invoke endpoint and (unless
+ * AWS_ENDPOINT_URL_S3 names another store) an embedded S3 server.
+ */
+import { mkdir } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { type Environment, parseOriginHost } from '../commons/config.js';
+import { fromHttpApiResult, MalformedRequestError, toHttpApiEvent } from './api-gateway.js';
+import { LocalLambdaService, type RunReport } from './lambda-service.js';
+
+export interface LocalStackOptions {
+  /** Variables as in Lambda (see README); the stack fills in its defaults. */
+  readonly env: Environment;
+  /** Delays before uploader retries; Lambda waits about 1 and 2 minutes. */
+  readonly retryDelaysMs?: readonly number[];
+}
+
+export interface LocalStack {
+  /** Where clients (dnf, curl) send requests, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly originBaseUrl: string;
+  readonly s3Endpoint: string;
+  readonly bucketName: string;
+  /** `embedded (<dir>)` or the external endpoint. */
+  readonly storeDescription: string;
+  /** Waits until every uploader run, retries included, has ended. */
+  drain(): Promise<void>;
+  /** Stops taking requests, lets in-flight uploads end, stops the embedded store. */
+  close(): Promise<void>;
+}
+
+export const LOCAL_DEFAULTS = Object.freeze({
+  HOST: '127.0.0.1',
+  PORT: '8080',
+  S3_BUCKET_NAME: 'rpm-cache',
+  RPM_CACHE_DATA_DIR: '.rpm-cache',
+  UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
+});
+
+/** The credentials the embedded S3 server (s3rver) accepts. */
+const EMBEDDED_S3_CREDENTIALS = Object.freeze({ AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+
+type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+
+const value = (env: Environment, name: keyof typeof LOCAL_DEFAULTS): string => {
+  const set = env[name]?.trim();
+  return set === undefined || set === '' ? LOCAL_DEFAULTS[name] : set;
+};
+
+const startEmbeddedS3 = async (directory: string, bucketName: string) => {
+  const { default: S3rver } = await import('@20minutes/s3rver');
+  await mkdir(directory, { recursive: true });
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory,
+    silent: true,
+    configureBuckets: [{ name: bucketName }],
+  });
+  const address = await s3rver.run();
+  return { endpoint: `http://127.0.0.1:${address.port}`, close: () => s3rver.close() };
+};
+
+const handlerContext = (requestId: string): Context => ({
+  callbackWaitsForEmptyEventLoop: true,
+  functionName: 'rpm-cache-handler',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:rpm-cache-handler',
+  memoryLimitInMB: '512',
+  awsRequestId: requestId,
+  logGroupName: '/aws/lambda/rpm-cache-handler',
+  logStreamName: 'local',
+  // API Gateway's integration timeout.
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+});
+
+type InvocationScope = <T>(requestId: string, work: () => Promise<T>) => Promise<T>;
+
+/**
+ * One process serves concurrent invocations here, where Lambda gives each its
+ * own environment. Running each in its own InvokeStore context (as Lambda's
+ * runtime does under AWS_LAMBDA_MAX_CONCURRENCY) keeps the Powertools logger's
+ * per-invocation keys (function name, request id) from bleeding across.
+ */
+const invocationScope = async (): Promise<InvocationScope> => {
+  process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '64';
+  const { InvokeStore, InvokeStoreBase } = await import('@aws/lambda-invoke-store');
+  const store = await InvokeStore.getInstanceAsync(true);
+  return (requestId, work) => store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, work);
+};
+
+const answerWith = (handler: HttpHandler, scope: InvocationScope) => async (request: IncomingMessage, response: ServerResponse) => {
+  let event: APIGatewayProxyEventV2;
+  try {
+    event = toHttpApiEvent({
+      method: request.method ?? 'GET',
+      target: request.url ?? '/',
+      headers: request.headers,
+      sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+      protocol: `HTTP/${request.httpVersion}`,
+    });
+  } catch (error) {
+    if (!(error instanceof MalformedRequestError)) throw error;
+    response.writeHead(400, { 'content-type': 'text/plain' }).end(error.message);
+    return;
+  }
+  const { requestId } = event.requestContext;
+  const answer = fromHttpApiResult(await scope(requestId, () => handler(event, handlerContext(requestId))));
+  response.writeHead(answer.statusCode, answer.headers);
+  response.end(request.method === 'HEAD' ? undefined : answer.body);
+};
+
+/**
+ * Starts the stack. It sets the process environment the Lambda code reads
+ * (endpoints, region, credentials for the embedded store), then loads that
+ * code, so one process runs one stack.
+ */
+export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
+  const { env } = options;
+  const bucketName = value(env, 'S3_BUCKET_NAME');
+  const uploaderName = value(env, 'UPLOADER_LAMBDA_ARN');
+  const externalS3 = env.AWS_ENDPOINT_URL_S3?.trim();
+  const dataDir = resolve(value(env, 'RPM_CACHE_DATA_DIR'));
+
+  const embeddedS3 =
+    externalS3 === undefined || externalS3 === '' ? await startEmbeddedS3(dataDir, bucketName) : undefined;
+  const s3Endpoint = embeddedS3?.endpoint ?? externalS3 ?? '';
+
+  // Filled once the environment is set: the Lambda code reads it when loaded.
+  const functions: Record<string, (event: unknown, context: Context) => Promise<unknown>> = {};
+  const lambdaService = new LocalLambdaService({
+    functions,
+    ...(options.retryDelaysMs === undefined ? {} : { retryDelaysMs: options.retryDelaysMs }),
+    onRunEnd: (report: RunReport) => {
+      if (report.outcome !== 'succeeded') {
+        // The uploader logs its own failure; this line says what Lambda does next.
+        process.stderr.write(
+          `${JSON.stringify({ level: report.outcome === 'failed-will-retry' ? 'WARN' : 'ERROR', message: 'async invoke', ...report, error: undefined })}\n`,
+        );
+      }
+    },
+  });
+  const lambdaEndpoint = await lambdaService.listen();
+
+  Object.assign(process.env, {
+    ...(embeddedS3 === undefined
+      ? {}
+      : { ...EMBEDDED_S3_CREDENTIALS, AWS_ENDPOINT_URL_S3: s3Endpoint, AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED' }),
+    AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
+    AWS_REGION: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    S3_BUCKET_NAME: bucketName,
+    UPLOADER_LAMBDA_ARN: uploaderName,
+  });
+  if (embeddedS3 !== undefined) {
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+  }
+  for (const name of ['ORIGIN_HOST', 'CACHE_EXTENSIONS', 'PRESIGNED_URL_EXPIRATION', 'ORIGIN_HEAD_TIMEOUT', 'SENTRY_DSN']) {
+    const setting = env[name];
+    if (setting !== undefined) process.env[name] = setting;
+  }
+
+  const scope = await invocationScope();
+  const { handler } = await import('../handler.js');
+  const uploader = await import('../uploader.js');
+  functions[uploaderName] = (event, context) => scope(context.awsRequestId, () => uploader.handler(event, context));
+  const front: Server = createServer((request, response) => {
+    answerWith(handler, scope)(request, response).catch((error: unknown) => {
+      // The handler answers every request itself; reaching here is a bug worth a loud 502.
+      process.stderr.write(`${JSON.stringify({ level: 'ERROR', message: 'local gateway', error: String(error) })}\n`);
+      if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
+      response.end('Internal Server Error');
+    });
+  });
+  const host = value(env, 'HOST');
+  await new Promise<void>((resolveListen, reject) => {
+    front.once('error', reject);
+    front.listen(Number(value(env, 'PORT')), host, resolveListen);
+  });
+  const { port } = front.address() as AddressInfo;
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    originBaseUrl: parseOriginHost(env.ORIGIN_HOST?.trim() || 'dl.fedoraproject.org'),
+    s3Endpoint,
+    bucketName,
+    storeDescription: embeddedS3 === undefined ? s3Endpoint : `embedded S3 at ${s3Endpoint}, data in ${dataDir}`,
+    drain: () => lambdaService.drain(),
+    close: async () => {
+      front.closeAllConnections();
+      await new Promise<void>((resolveClose) => front.close(() => resolveClose()));
+      await lambdaService.close();
+      await embeddedS3?.close();
+    },
+  };
+};
