@@ -109,9 +109,9 @@ describe('container image', () => {
     );
 
     it('fails at init on an unknown LAMBDA_HANDLER, listing the accepted values', async () => {
-      await expect(nodeModule(INVOKE({}), { LAMBDA_HANDLER: 'index.handler', S3_BUCKET_NAME: 'bucket' })).rejects.toThrow(
-        'LAMBDA_HANDLER="index.handler" is invalid; accepted values: handler, uploader',
-      );
+      await expect(
+        nodeModule(INVOKE({}), { LAMBDA_HANDLER: 'index.handler', S3_BUCKET_NAME: 'bucket' }),
+      ).rejects.toThrow('LAMBDA_HANDLER="index.handler" is invalid; accepted values: handler, uploader');
     });
 
     it('fails at init naming a missing required variable', async () => {

@@ -26,6 +26,8 @@ export interface OriginRequest {
 export class OriginServer {
   readonly files = new Map<string, Buffer>();
   readonly behaviours = new Map<string, OriginBehaviour>();
+  /** How every path without a behaviour of its own is answered; unset: serve files. */
+  defaultBehaviour: OriginBehaviour | undefined;
   readonly requests: OriginRequest[] = [];
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -54,6 +56,7 @@ export class OriginServer {
   reset(): void {
     this.files.clear();
     this.behaviours.clear();
+    this.defaultBehaviour = undefined;
     this.requests.length = 0;
   }
 
@@ -61,8 +64,10 @@ export class OriginServer {
     return this.requests.filter((request) => request.method === method);
   }
 
+  /** Stops listening (later connections are refused); safe to call twice. */
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
+    if (!this.server.listening) return;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -71,7 +76,7 @@ export class OriginServer {
     const url = request.url ?? '/';
     this.requests.push({ method, url });
     const path = decodeURIComponent(new URL(url, 'http://origin').pathname).replace(/^\//, '');
-    const behaviour = this.behaviours.get(path);
+    const behaviour = this.behaviours.get(path) ?? this.defaultBehaviour;
     const file = this.files.get(path);
 
     switch (behaviour?.kind) {

@@ -96,26 +96,27 @@ const invocationScope = async (): Promise<InvocationScope> => {
   return (requestId, work) => store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, work);
 };
 
-const answerWith = (handler: HttpHandler, scope: InvocationScope) => async (request: IncomingMessage, response: ServerResponse) => {
-  let event: APIGatewayProxyEventV2;
-  try {
-    event = toHttpApiEvent({
-      method: request.method ?? 'GET',
-      target: request.url ?? '/',
-      headers: request.headers,
-      sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
-      protocol: `HTTP/${request.httpVersion}`,
-    });
-  } catch (error) {
-    if (!(error instanceof MalformedRequestError)) throw error;
-    response.writeHead(400, { 'content-type': 'text/plain' }).end(error.message);
-    return;
-  }
-  const { requestId } = event.requestContext;
-  const answer = fromHttpApiResult(await scope(requestId, () => handler(event, handlerContext(requestId))));
-  response.writeHead(answer.statusCode, answer.headers);
-  response.end(request.method === 'HEAD' ? undefined : answer.body);
-};
+const answerWith =
+  (handler: HttpHandler, scope: InvocationScope) => async (request: IncomingMessage, response: ServerResponse) => {
+    let event: APIGatewayProxyEventV2;
+    try {
+      event = toHttpApiEvent({
+        method: request.method ?? 'GET',
+        target: request.url ?? '/',
+        headers: request.headers,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        protocol: `HTTP/${request.httpVersion}`,
+      });
+    } catch (error) {
+      if (!(error instanceof MalformedRequestError)) throw error;
+      response.writeHead(400, { 'content-type': 'text/plain' }).end(error.message);
+      return;
+    }
+    const { requestId } = event.requestContext;
+    const answer = fromHttpApiResult(await scope(requestId, () => handler(event, handlerContext(requestId))));
+    response.writeHead(answer.statusCode, answer.headers);
+    response.end(request.method === 'HEAD' ? undefined : answer.body);
+  };
 
 /**
  * Starts the stack. It sets the process environment the Lambda code reads
@@ -152,7 +153,11 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   Object.assign(process.env, {
     ...(embeddedS3 === undefined
       ? {}
-      : { ...EMBEDDED_S3_CREDENTIALS, AWS_ENDPOINT_URL_S3: s3Endpoint, AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED' }),
+      : {
+          ...EMBEDDED_S3_CREDENTIALS,
+          AWS_ENDPOINT_URL_S3: s3Endpoint,
+          AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+        }),
     AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
     AWS_REGION: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     S3_BUCKET_NAME: bucketName,
@@ -162,7 +167,13 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
   }
-  for (const name of ['ORIGIN_HOST', 'CACHE_EXTENSIONS', 'PRESIGNED_URL_EXPIRATION', 'ORIGIN_HEAD_TIMEOUT', 'SENTRY_DSN']) {
+  for (const name of [
+    'ORIGIN_HOST',
+    'CACHE_EXTENSIONS',
+    'PRESIGNED_URL_EXPIRATION',
+    'ORIGIN_HEAD_TIMEOUT',
+    'SENTRY_DSN',
+  ]) {
     const setting = env[name];
     if (setting !== undefined) process.env[name] = setting;
   }
