@@ -65,7 +65,7 @@ describe('dnf through the local stack', () => {
   const packageUrl = (pkg: typeof CPP) => `${stack.url}/${REPO}/Packages/${rpmFileName(pkg)}`;
   /** The same URL encoded as dnf sends it on the wire (`%2b%2b`, `%5e`). */
   const encodedUrl = (pkg: typeof CPP) =>
-    `${stack.url}/${REPO}/Packages/${encodeURIComponent(rpmFileName(pkg)).replace(/%[0-9a-f]{2}/g, (escape) => escape.toLowerCase())}`;
+    `${stack.url}/${REPO}/Packages/${encodeURIComponent(rpmFileName(pkg)).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())}`;
 
   const downloadWithRepo = async (names: string[]) => {
     const destdir = join(work, `download-${installroots + 1}`);
