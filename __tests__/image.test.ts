@@ -33,7 +33,7 @@ describe('container image', () => {
     expect(validate(text)).toEqual([]);
   });
 
-  it('builds from the lockfile in one stage and ships only dist/ on the Lambda Node 24 base', () => {
+  it('builds from the lockfile in a build stage and ships only dist/ on the Lambda Node 24 base', () => {
     const froms = dockerfile.getFROMs();
     expect(froms).toHaveLength(2);
     expect(froms[1]?.getRegistry()).toBe('public.ecr.aws');
@@ -58,6 +58,7 @@ describe('container image', () => {
 
     const runtimeCopies = (runtime ?? []).filter((instruction) => instruction.getKeyword() === 'COPY');
     expect(runtimeCopies.map((instruction) => instruction.toString())).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile variable, not a template
       'COPY --from=build /build/dist/ ${LAMBDA_TASK_ROOT}/',
     ]);
     const cmd = dockerfile.getCMDs();
