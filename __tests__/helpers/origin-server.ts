@@ -11,7 +11,9 @@ export type OriginBehaviour =
   /** Send headers and `bytes` bytes of the file, then go silent. */
   | { readonly kind: 'stall-body'; readonly bytes: number }
   /** Close the connection before any answer. */
-  | { readonly kind: 'reset' };
+  | { readonly kind: 'reset' }
+  /** Serve the file in `chunks` pieces, `delayMs` apart. */
+  | { readonly kind: 'slow'; readonly chunks: number; readonly delayMs: number };
 
 export interface OriginRequest {
   readonly method: string;
@@ -94,6 +96,24 @@ export class OriginServer {
         response.writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/x-rpm' });
         response.write(body.subarray(0, behaviour.bytes));
         if (behaviour.kind === 'truncate') setTimeout(() => request.socket.destroy(), 20);
+        return;
+      }
+      case 'slow': {
+        const body = file ?? Buffer.alloc(0);
+        response.writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/x-rpm' });
+        if (method === 'HEAD') {
+          response.end();
+          return;
+        }
+        const size = Math.ceil(body.length / behaviour.chunks);
+        let offset = 0;
+        const sendNext = () => {
+          response.write(body.subarray(offset, offset + size));
+          offset += size;
+          if (offset >= body.length) response.end();
+          else setTimeout(sendNext, behaviour.delayMs);
+        };
+        sendNext();
         return;
       }
       default:

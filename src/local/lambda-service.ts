@@ -61,7 +61,8 @@ const sendError = (response: ServerResponse, status: number, type: string, messa
 export class LocalLambdaService {
   private readonly server: Server;
   private readonly running = new Set<Promise<void>>();
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Pending retries, and what to report if shutdown drops them. */
+  private readonly retryTimers = new Map<NodeJS.Timeout, () => void>();
   private closing = false;
 
   constructor(private readonly options: LocalLambdaServiceOptions) {
@@ -97,7 +98,10 @@ export class LocalLambdaService {
    */
   async close(graceMs = 10_000): Promise<void> {
     this.closing = true;
-    for (const timer of this.retryTimers) clearTimeout(timer);
+    for (const [timer, reportDropped] of this.retryTimers) {
+      clearTimeout(timer);
+      reportDropped();
+    }
     this.retryTimers.clear();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
@@ -195,7 +199,14 @@ export class LocalLambdaService {
           this.retryTimers.delete(timer);
           this.runAsync(name, run, event, requestId, attempt + 1);
         }, delay);
-        this.retryTimers.add(timer);
+        this.retryTimers.set(timer, () =>
+          this.options.onRunEnd?.({
+            functionName: name,
+            requestId,
+            attempt: attempt + 1,
+            outcome: 'dropped-on-shutdown',
+          }),
+        );
       }
     })();
     this.running.add(execution);

@@ -205,6 +205,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     storeDescription: embeddedS3 === undefined ? s3Endpoint : `embedded S3 at ${s3Endpoint}, data in ${dataDir}`,
     drain: () => lambdaService.drain(),
     close: async () => {
+      if (!front.listening) return;
       front.closeAllConnections();
       await new Promise<void>((resolveClose) => front.close(() => resolveClose()));
       await lambdaService.close();

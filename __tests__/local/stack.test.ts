@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LocalStack } from '../../src/local/stack.js';
+import { captureLogs } from '../helpers/logs.js';
+import { OriginServer } from '../helpers/origin-server.js';
+
+/** A raw request, so the path goes on the wire exactly as written. */
+const send = (url: string, method: string, path: string) =>
+  new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>(
+    (resolve, reject) => {
+      const { hostname, port } = new URL(url);
+      const outgoing = request({ host: hostname, port, path, method }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+      });
+      outgoing.on('error', reject);
+      outgoing.end();
+    },
+  );
+
+/** Files s3rver keeps for objects, relative to its data directory. */
+const storedObjects = async (dataDir: string): Promise<string[]> =>
+  (await readdir(dataDir, { recursive: true })).filter((name) => name.endsWith('._S3rver_object'));
+
+describe('local stack', () => {
+  let work: string;
+  let origin: OriginServer;
+  let stack: LocalStack;
+  let logs: ReturnType<typeof captureLogs>;
+  const rpm = randomBytes(200_000);
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'rpm-cache-stack-'));
+    origin = await OriginServer.start();
+    logs = captureLogs();
+    const { startLocalStack } = await import('../../src/local/stack.js');
+    stack = await startLocalStack({
+      env: { PORT: '0', ORIGIN_HOST: origin.baseUrl, RPM_CACHE_DATA_DIR: join(work, 'data'), ORIGIN_HEAD_TIMEOUT: '1' },
+      retryDelaysMs: [50, 100],
+    });
+  });
+
+  afterAll(async () => {
+    await stack.close();
+    await origin.close();
+    logs.restore();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('uses the embedded S3 store with the default bucket, data under RPM_CACHE_DATA_DIR', () => {
+    expect(stack.bucketName).toBe('rpm-cache');
+    expect(stack.storeDescription).toContain(join(work, 'data'));
+    expect(stack.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('answers GET / with the handler 400', async () => {
+    const response = await send(stack.url, 'GET', '/');
+
+    expect(response).toMatchObject({ status: 400, body: 'missing path' });
+  });
+
+  it('answers HEAD like GET, without a body', async () => {
+    const get = await send(stack.url, 'GET', '/pub/repodata/repomd.xml');
+    const head = await send(stack.url, 'HEAD', '/pub/repodata/repomd.xml');
+
+    expect(get).toMatchObject({ status: 302, headers: { 'x-cache': 'bypass' } });
+    expect(head.status).toBe(302);
+    expect(head.headers.location).toBe(get.headers.location);
+    expect(head.headers['x-cache']).toBe('bypass');
+    expect(head.body).toBe('');
+  });
+
+  it('refuses broken percent-encoding with 400', async () => {
+    expect((await send(stack.url, 'GET', '/pub/%zz.rpm')).status).toBe(400);
+  });
+
+  it('refuses hostile paths with 400 and never redirects off the origin', async () => {
+    for (const path of [
+      '//evil.example/x.rpm',
+      '/%2Fevil.example/x.rpm',
+      '/a/%2e%2e/x.rpm',
+      '/x.rpm%0d%0aSet-Cookie:%20a=b',
+      '/%5Cevil',
+    ]) {
+      const response = await send(stack.url, 'GET', path);
+      expect({ path, status: response.status, location: response.headers.location }).toEqual({
+        path,
+        status: 400,
+        location: undefined,
+      });
+    }
+  });
+
+  it('caches a miss through the Lambda Invoke endpoint and then serves a presigned URL the client can download', async () => {
+    origin.files.set('pub/Packages/a/app-1.0-1.noarch.rpm', rpm);
+
+    const miss = await send(stack.url, 'GET', '/pub/Packages/a/app-1.0-1.noarch.rpm');
+    await stack.drain();
+    origin.files.delete('pub/Packages/a/app-1.0-1.noarch.rpm');
+    const hit = await send(stack.url, 'GET', '/pub/Packages/a/app-1.0-1.noarch.rpm');
+
+    expect(miss.headers['x-cache']).toBe('miss');
+    expect(hit.headers['x-cache']).toBe('hit');
+    const download = await fetch(String(hit.headers.location));
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer())).toEqual(rpm);
+  });
+
+  it('finishes an in-flight upload before stopping, so nothing is left half-written', async () => {
+    const slowRpm = randomBytes(300_000);
+    origin.files.set('pub/Packages/s/slow-1.0-1.noarch.rpm', slowRpm);
+    origin.behaviours.set('pub/Packages/s/slow-1.0-1.noarch.rpm', { kind: 'slow', chunks: 6, delayMs: 100 });
+
+    const miss = await send(stack.url, 'GET', '/pub/Packages/s/slow-1.0-1.noarch.rpm');
+    await stack.close();
+
+    expect(miss.headers['x-cache']).toBe('miss');
+    const objects = await storedObjects(join(work, 'data'));
+    const slowObject = objects.find((name) => name.includes('slow-1.0-1.noarch.rpm'));
+    expect(slowObject).toBeDefined();
+    expect(await readFile(join(work, 'data', String(slowObject)))).toEqual(slowRpm);
+    expect(existsSync(join(work, 'data'))).toBe(true);
+  });
+});
