@@ -34,7 +34,8 @@ export interface RunReport {
 const MAX_EVENT_BYTES = 1024 * 1024;
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
-const lambdaContext = (functionName: string, requestId: string, timeoutMs: number): Context => {
+/** The context Lambda passes a function: names, request id, and the time left before `timeoutMs`. */
+export const lambdaContext = (functionName: string, requestId: string, timeoutMs: number): Context => {
   const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: true,

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { type Environment, parseOriginHost } from '../commons/config.js';
 import { fromHttpApiResult, MalformedRequestError, toHttpApiEvent } from './api-gateway.js';
-import { LocalLambdaService, type RunReport } from './lambda-service.js';
+import { LocalLambdaService, lambdaContext, type RunReport } from './lambda-service.js';
 
 export interface LocalStackOptions {
   /** Variables as in Lambda (see README); the stack fills in its defaults. */
@@ -65,21 +65,8 @@ const startEmbeddedS3 = async (directory: string, bucketName: string) => {
   return { endpoint: `http://127.0.0.1:${address.port}`, close: () => s3rver.close() };
 };
 
-const handlerContext = (requestId: string): Context => ({
-  callbackWaitsForEmptyEventLoop: true,
-  functionName: 'rpm-cache-handler',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:rpm-cache-handler',
-  memoryLimitInMB: '512',
-  awsRequestId: requestId,
-  logGroupName: '/aws/lambda/rpm-cache-handler',
-  logStreamName: 'local',
-  // API Gateway's integration timeout.
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-});
+/** API Gateway's integration timeout bounds every handler invocation. */
+const handlerContext = (requestId: string): Context => lambdaContext('rpm-cache-handler', requestId, 30_000);
 
 type InvocationScope = <T>(requestId: string, work: () => Promise<T>) => Promise<T>;
 
