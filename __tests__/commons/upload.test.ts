@@ -1,18 +1,23 @@
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseCacheConfig } from '../../src/commons/config.js';
 import { cacheFromOrigin, IncompleteDownloadError, OriginUnavailableError } from '../../src/commons/upload.js';
 import { notFound, s3Error } from '../helpers/aws.js';
 import { OriginServer, refusedBaseUrl } from '../helpers/origin-server.js';
+import { syntheticRpm } from '../helpers/synthetic-rpm.js';
 
 const PACKAGE = 'pub/Packages/d/demo-c++-1.0^20260101git-1.noarch.rpm';
 const MiB = 1024 * 1024;
@@ -54,7 +59,7 @@ describe('cacheFromOrigin', () => {
 
   it('stores a small file with one conditional PutObject of exactly the origin bytes', async () => {
     // Prepare
-    const rpm = randomBytes(64 * 1024);
+    const rpm = syntheticRpm({ payloadBytes: 64 * 1024 });
     origin.files.set(PACKAGE, rpm);
 
     // Act
@@ -75,12 +80,13 @@ describe('cacheFromOrigin', () => {
   });
 
   it('streams a large file in parts and commits it once, conditionally', async () => {
-    const rpm = randomBytes(12 * MiB + 123);
+    const rpm = syntheticRpm({ payloadBytes: 12 * MiB + 123 });
     origin.files.set(PACKAGE, rpm);
 
     const result = await cacheFromOrigin(PACKAGE, deps());
 
     expect(result).toEqual({ outcome: 'stored', originStatus: 200, bytes: rpm.length });
+    expect(s3Mock.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input.ContentType).toBe('application/x-rpm');
     const parts = s3Mock
       .commandCalls(UploadPartCommand)
       .map((call) => call.args[0].input)
@@ -129,7 +135,7 @@ describe('cacheFromOrigin', () => {
   });
 
   it('stores nothing when the connection drops mid-body of a small file', async () => {
-    origin.files.set(PACKAGE, randomBytes(100_000));
+    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 100_000 }));
     origin.behaviours.set(PACKAGE, { kind: 'truncate', bytes: 40_000 });
 
     await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow(IncompleteDownloadError);
@@ -137,8 +143,9 @@ describe('cacheFromOrigin', () => {
   });
 
   it('aborts the multipart upload when the connection drops after some parts', async () => {
-    origin.files.set(PACKAGE, randomBytes(16 * MiB));
-    origin.behaviours.set(PACKAGE, { kind: 'truncate', bytes: 11 * MiB });
+    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 16 * MiB }));
+    // Cut late enough that the first parts are out: the abort path is what is under test.
+    origin.behaviours.set(PACKAGE, { kind: 'truncate', bytes: 11 * MiB, afterMs: 500 });
 
     await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow(IncompleteDownloadError);
     expect(s3Mock.commandCalls(UploadPartCommand).length).toBeGreaterThanOrEqual(1);
@@ -152,7 +159,7 @@ describe('cacheFromOrigin', () => {
   });
 
   it('gives up and stores nothing when origin stalls mid-body', async () => {
-    origin.files.set(PACKAGE, randomBytes(7 * MiB));
+    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 7 * MiB }));
     origin.behaviours.set(PACKAGE, { kind: 'stall-body', bytes: 6 * MiB });
 
     await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow('origin sent nothing for 300 ms');
@@ -161,7 +168,7 @@ describe('cacheFromOrigin', () => {
   });
 
   it('aborts the multipart upload when S3 fails a part, and throws the S3 error', async () => {
-    origin.files.set(PACKAGE, randomBytes(11 * MiB));
+    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 11 * MiB }));
     s3Mock.on(UploadPartCommand).rejects(s3Error('InternalError', 500));
 
     await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow('InternalError');
@@ -173,19 +180,182 @@ describe('cacheFromOrigin', () => {
     ['412 PreconditionFailed', 412],
     ['409 ConditionalRequestConflict', 409],
   ])('treats %s on commit as another uploader having won', async (_name, status) => {
-    origin.files.set(PACKAGE, randomBytes(1000));
+    const rpm = syntheticRpm({ payloadBytes: 1000 });
+    origin.files.set(PACKAGE, rpm);
     s3Mock
       .on(PutObjectCommand)
       .rejects(s3Error(status === 412 ? 'PreconditionFailed' : 'ConditionalRequestConflict', status));
 
-    expect(await cacheFromOrigin(PACKAGE, deps())).toEqual({ outcome: 'lost-race', originStatus: 200, bytes: 1000 });
+    expect(await cacheFromOrigin(PACKAGE, deps())).toEqual({
+      outcome: 'lost-race',
+      originStatus: 200,
+      bytes: rpm.length,
+    });
   });
 
   it('aborts the multipart upload when the commit loses the race', async () => {
-    origin.files.set(PACKAGE, randomBytes(11 * MiB));
+    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 11 * MiB }));
     s3Mock.on(CompleteMultipartUploadCommand).rejects(s3Error('PreconditionFailed', 412));
 
     expect((await cacheFromOrigin(PACKAGE, deps())).outcome).toBe('lost-race');
     expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+  });
+
+  describe('verification', () => {
+    const expectCorrupt = async (reason: string) => {
+      const result = await cacheFromOrigin(PACKAGE, deps());
+      expect(result).toMatchObject({ outcome: 'corrupt', originStatus: 200 });
+      expect(result.reason).toContain(reason);
+      expectNothingCommitted();
+      expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(
+        s3Mock.commandCalls(CreateMultipartUploadCommand).length,
+      );
+    };
+
+    it('refuses an HTML page served with 200 instead of the RPM', async () => {
+      origin.files.set(
+        PACKAGE,
+        Buffer.from(`<!DOCTYPE html><html><body>${'mirror maintenance '.repeat(100)}</body></html>`),
+      );
+
+      await expectCorrupt('not an RPM');
+    });
+
+    it('refuses an RPM whose payload was altered', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 50_000 });
+      rpm[rpm.length - 10] = (rpm[rpm.length - 10] ?? 0) ^ 0xff;
+      origin.files.set(PACKAGE, rpm);
+
+      await expectCorrupt('does not match');
+    });
+
+    it('refuses a large altered RPM after its parts went up, and aborts the multipart upload', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 11 * MiB });
+      rpm[rpm.length - 1] = (rpm[rpm.length - 1] ?? 0) ^ 0x01;
+      origin.files.set(PACKAGE, rpm);
+
+      await expectCorrupt('does not match');
+      expect(s3Mock.commandCalls(UploadPartCommand).length).toBeGreaterThanOrEqual(2);
+      expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
+    });
+
+    it('refuses an RPM cut short under a matching, wrong Content-Length', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 20_000 });
+      origin.behaviours.set(PACKAGE, {
+        kind: 'custom',
+        respond: (_request, response) => {
+          response
+            .writeHead(200, { 'content-length': String(rpm.length - 500) })
+            .end(rpm.subarray(0, rpm.length - 500));
+        },
+      });
+
+      await expectCorrupt('the signature says');
+    });
+
+    it('throws a retryable error when the connection closes before the announced length', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 20_000 });
+      origin.behaviours.set(PACKAGE, {
+        kind: 'custom',
+        respond: (request, response) => {
+          // Announce more than is sent, then close the connection.
+          request.socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${rpm.length + 10}\r\nconnection: close\r\n\r\n`);
+          request.socket.end(rpm);
+        },
+      });
+
+      await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow(IncompleteDownloadError);
+      expectNothingCommitted();
+    });
+
+    it('checks only the length of a cached file that is not an RPM', async () => {
+      const iso = randomBytes(30_000);
+      origin.files.set('images/boot.iso', iso);
+      const config = parseCacheConfig({
+        S3_BUCKET_NAME: 'rpm-cache-bucket',
+        ORIGIN_HOST: origin.baseUrl,
+        CACHE_EXTENSIONS: '.rpm .iso',
+      });
+
+      const result = await cacheFromOrigin('images/boot.iso', { config, s3 });
+
+      expect(result).toEqual({ outcome: 'stored', originStatus: 200, bytes: iso.length });
+      expect(s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.ContentType).toBe('application/octet-stream');
+    });
+  });
+
+  describe('download claims', () => {
+    const claim = { owner: 'request-1', ttlMs: 60_000, now: () => 1_000_000 };
+    const claimBody = (owner: string, expiresAt: number) =>
+      sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify({ owner, expiresAt }))]));
+
+    it('claims the download, downloads once, then releases the claim', async () => {
+      const rpm = syntheticRpm();
+      origin.files.set(PACKAGE, rpm);
+
+      const result = await cacheFromOrigin(PACKAGE, { ...deps(), claim });
+
+      expect(result.outcome).toBe('stored');
+      const claimPut = s3Mock
+        .commandCalls(PutObjectCommand)
+        .find((call) => call.args[0].input.Key === `claims/${PACKAGE}`);
+      expect(claimPut?.args[0].input.IfNoneMatch).toBe('*');
+      expect(JSON.parse(String(claimPut?.args[0].input.Body))).toEqual({ owner: 'request-1', expiresAt: 1_060_000 });
+      expect(s3Mock.commandCalls(DeleteObjectCommand).map((call) => call.args[0].input.Key)).toEqual([
+        `claims/${PACKAGE}`,
+      ]);
+    });
+
+    it('leaves the download to the live holder of the claim, without asking origin', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejects(s3Error('PreconditionFailed', 412))
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .resolves({ Body: claimBody('request-0', 1_030_000), ETag: '"claim-etag"' });
+
+      const result = await cacheFromOrigin(PACKAGE, { ...deps(), claim });
+
+      expect(result).toMatchObject({ outcome: 'claimed-elsewhere' });
+      expect(result.reason).toContain('request-0');
+      expect(origin.requests).toHaveLength(0);
+      expect(s3Mock.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+    });
+
+    it('takes over an expired claim, conditionally on its ETag', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}`, IfNoneMatch: '*' })
+        .rejects(s3Error('PreconditionFailed', 412))
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .resolves({ Body: claimBody('dead-request', 999_999), ETag: '"stale-etag"' });
+
+      const result = await cacheFromOrigin(PACKAGE, { ...deps(), claim });
+
+      expect(result.outcome).toBe('stored');
+      const takeover = s3Mock
+        .commandCalls(PutObjectCommand)
+        .find((call) => call.args[0].input.Key === `claims/${PACKAGE}` && call.args[0].input.IfMatch !== undefined);
+      expect(takeover?.args[0].input.IfMatch).toBe('"stale-etag"');
+    });
+
+    it('backs off when another uploader takes over the expired claim first', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejects(s3Error('PreconditionFailed', 412))
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .resolves({ Body: claimBody('dead-request', 999_999), ETag: '"stale-etag"' });
+
+      expect((await cacheFromOrigin(PACKAGE, { ...deps(), claim })).outcome).toBe('claimed-elsewhere');
+      expect(origin.requests).toHaveLength(0);
+    });
+
+    it('releases the claim when the download fails, so a retry can claim it', async () => {
+      origin.behaviours.set(PACKAGE, { kind: 'status', status: 503 });
+
+      await expect(cacheFromOrigin(PACKAGE, { ...deps(), claim })).rejects.toThrow(OriginUnavailableError);
+      expect(s3Mock.commandCalls(DeleteObjectCommand)).toHaveLength(1);
+    });
   });
 });

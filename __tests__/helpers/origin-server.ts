@@ -6,12 +6,14 @@ export type OriginBehaviour =
   | { readonly kind: 'status'; readonly status: number; readonly headers?: Record<string, string> }
   /** Accept the connection, never answer. */
   | { readonly kind: 'stall' }
-  /** Send headers and `bytes` bytes of the file, then cut the connection. */
-  | { readonly kind: 'truncate'; readonly bytes: number }
+  /** Send headers and `bytes` bytes of the file, then cut the connection (after `afterMs`, default 20). */
+  | { readonly kind: 'truncate'; readonly bytes: number; readonly afterMs?: number }
   /** Send headers and `bytes` bytes of the file, then go silent. */
   | { readonly kind: 'stall-body'; readonly bytes: number }
   /** Close the connection before any answer. */
   | { readonly kind: 'reset' }
+  /** Answer with whatever `respond` writes. */
+  | { readonly kind: 'custom'; readonly respond: (request: IncomingMessage, response: ServerResponse) => void }
   /** Serve the file in `chunks` pieces, `delayMs` apart. */
   | { readonly kind: 'slow'; readonly chunks: number; readonly delayMs: number };
 
@@ -87,6 +89,9 @@ export class OriginServer {
         return;
       case 'stall':
         return;
+      case 'custom':
+        behaviour.respond(request, response);
+        return;
       case 'reset':
         request.socket.destroy();
         return;
@@ -95,7 +100,7 @@ export class OriginServer {
         const body = file ?? Buffer.alloc(0);
         response.writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/x-rpm' });
         response.write(body.subarray(0, behaviour.bytes));
-        if (behaviour.kind === 'truncate') setTimeout(() => request.socket.destroy(), 20);
+        if (behaviour.kind === 'truncate') setTimeout(() => request.socket.destroy(), behaviour.afterMs ?? 20);
         return;
       }
       case 'slow': {

@@ -2,20 +2,30 @@
  * The uploader's use case: copy one file from origin into the cache, whole or
  * not at all. Takes its clients and config as arguments.
  */
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { isCached } from './cache-store.js';
 import type { CacheConfig } from './config.js';
 import { cacheKey, originUrl } from './paths.js';
+import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
+import { type ClaimOptions, claimDownload } from './upload-claim.js';
 
-export type UploadOutcome = 'stored' | 'already-cached' | 'origin-missing' | 'lost-race';
+export type UploadOutcome =
+  | 'stored'
+  | 'already-cached'
+  | 'origin-missing'
+  | 'lost-race'
+  | 'claimed-elsewhere'
+  | 'corrupt';
 
 export interface UploadResult {
   readonly outcome: UploadOutcome;
   readonly originStatus?: number;
   readonly bytes?: number;
+  /** Why a `corrupt` file was refused, or who holds the claim for `claimed-elsewhere`. */
+  readonly reason?: string;
 }
 
 /** The origin could not give the file now; Lambda's async retry may succeed. */
@@ -41,6 +51,8 @@ export interface UploadDependencies {
   readonly partSize?: number;
   /** How long the origin may take to send headers, and to send each chunk after that. */
   readonly originIdleTimeoutMs?: number;
+  /** Claim the download first, so concurrent uploaders download it once (see upload-claim). */
+  readonly claim?: ClaimOptions;
 }
 
 export const DEFAULT_ORIGIN_IDLE_TIMEOUT_MS = 30_000;
@@ -107,26 +119,50 @@ const isLostRace = (error: unknown): boolean =>
   error instanceof S3ServiceException &&
   (error.$metadata.httpStatusCode === 412 || error.$metadata.httpStatusCode === 409);
 
+/** Files checked against their own RPM digests; other extensions get the length check only. */
+export const isRpm = (path: string): boolean => path.endsWith('.rpm');
+
 /**
- * Streams `<origin>/<path>` into `cache/<path>` unless it is cached already.
- * The object is committed only after the whole body arrived with the
- * announced length; every failure aborts the upload, so no partial object or
- * unfinished multipart upload remains. Origin 404/410 is a normal outcome
- * (nothing to cache, no retry); other origin failures throw for a retry.
+ * Streams `<origin>/<path>` into `cache/<path>` unless it is cached already
+ * (or another uploader holds the claim on it). The object is committed only
+ * after the whole body arrived with the announced length and, for an RPM,
+ * matched its own size and digests; every failure aborts the upload, so no
+ * partial object or unfinished multipart upload remains.
+ *
+ * Origin 404/410 and a corrupt file are outcomes (retrying cannot help);
+ * other origin failures and S3 errors throw, for Lambda's retry.
  */
 export const cacheFromOrigin = async (path: string, deps: UploadDependencies): Promise<UploadResult> => {
-  const { config, s3, partSize = PART_SIZE, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS } = deps;
+  const { config, s3, claim } = deps;
   const key = cacheKey(path);
   if (await isCached(s3, config.bucketName, key)) {
     return { outcome: 'already-cached' };
   }
+  if (claim === undefined) return download(path, deps);
 
+  const claimed = await claimDownload(s3, config.bucketName, path, claim);
+  if (!claimed.claimed) {
+    return {
+      outcome: 'claimed-elsewhere',
+      reason: `held by ${claimed.heldBy} until ${new Date(claimed.expiresAt).toISOString()}`,
+    };
+  }
+  try {
+    return await download(path, deps);
+  } finally {
+    // Best effort: an unreleased claim expires with its owner's timeout.
+    await claimed.release().catch(() => undefined);
+  }
+};
+
+const download = async (path: string, deps: UploadDependencies): Promise<UploadResult> => {
+  const { config, s3, partSize = PART_SIZE, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS } = deps;
   const url = originUrl(config.originBaseUrl, path);
-  const download = new AbortController();
-  const headersTimer = setTimeout(() => download.abort(), originIdleTimeoutMs);
+  const originRequest = new AbortController();
+  const headersTimer = setTimeout(() => originRequest.abort(), originIdleTimeoutMs);
   let response: Response;
   try {
-    response = await fetch(url, { redirect: 'follow', signal: download.signal });
+    response = await fetch(url, { redirect: 'follow', signal: originRequest.signal });
   } catch (error) {
     throw new OriginUnavailableError(`GET ${url} failed`, { cause: error });
   } finally {
@@ -142,11 +178,14 @@ export const cacheFromOrigin = async (path: string, deps: UploadDependencies): P
     throw new OriginUnavailableError(`GET ${url} answered ${response.status}`);
   }
 
-  const guard = new LengthGuard(parseContentLength(response.headers.get('content-length')), originIdleTimeoutMs);
   const source = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-  source.on('error', (error) => guard.destroy(new IncompleteDownloadError('origin body failed', { cause: error })));
-  guard.on('error', () => source.destroy());
-  source.pipe(guard);
+  let originFailure: unknown;
+  source.on('error', (error) => {
+    originFailure = error;
+  });
+  const guard = new LengthGuard(parseContentLength(response.headers.get('content-length')), originIdleTimeoutMs);
+  const verifier = isRpm(path) ? new RpmVerifier() : undefined;
+  const body = verifier === undefined ? pipeline(source, guard, () => {}) : pipeline(source, guard, verifier, () => {});
 
   const upload = new Upload({
     client: s3,
@@ -155,9 +194,9 @@ export const cacheFromOrigin = async (path: string, deps: UploadDependencies): P
     leavePartsOnError: false,
     params: {
       Bucket: config.bucketName,
-      Key: key,
-      Body: guard,
-      ContentType: 'application/octet-stream',
+      Key: cacheKey(path),
+      Body: body,
+      ContentType: isRpm(path) ? 'application/x-rpm' : 'application/octet-stream',
       // Two uploaders racing for one key: the first commit wins, the other gets 412/409.
       IfNoneMatch: '*',
     },
@@ -165,10 +204,13 @@ export const cacheFromOrigin = async (path: string, deps: UploadDependencies): P
   try {
     await upload.done();
   } catch (error) {
-    download.abort();
-    guard.destroy();
-    if (isLostRace(error)) {
-      return { outcome: 'lost-race', originStatus: response.status, bytes: guard.bytes };
+    originRequest.abort();
+    body.destroy();
+    const result = { originStatus: response.status, bytes: guard.bytes };
+    if (isLostRace(error)) return { outcome: 'lost-race', ...result };
+    if (error instanceof RpmVerificationError) return { outcome: 'corrupt', reason: error.message, ...result };
+    if (originFailure !== undefined && !(error instanceof IncompleteDownloadError)) {
+      throw new IncompleteDownloadError(`origin body failed after ${guard.bytes} bytes`, { cause: originFailure });
     }
     throw error;
   }

@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import fc from 'fast-check';
+import { RpmVerificationError, RpmVerifier } from '../../src/commons/rpm-verifier.js';
+import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+
+/** Streams `bytes` through a verifier in chunks of the given sizes (the rest in one). */
+const verify = async (bytes: Buffer, chunkSizes: readonly number[] = []): Promise<Buffer> => {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const size of chunkSizes) {
+    if (offset >= bytes.length) break;
+    chunks.push(bytes.subarray(offset, offset + size));
+    offset += size;
+  }
+  if (offset < bytes.length) chunks.push(bytes.subarray(offset));
+  const out: Buffer[] = [];
+  await pipeline(
+    Readable.from(chunks),
+    new RpmVerifier(),
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        out.push(chunk);
+        callback();
+      },
+    }),
+  );
+  return Buffer.concat(out);
+};
+
+/** Where the signature-covered part (main header and payload) of an RPM starts. */
+const headerStart = (rpm: Buffer): number => {
+  const signatureEntries = rpm.readUInt32BE(96 + 8);
+  const signatureData = rpm.readUInt32BE(96 + 12);
+  return 96 + 16 + signatureEntries * 16 + signatureData + ((8 - (signatureData % 8)) % 8);
+};
+
+describe('RpmVerifier', () => {
+  it('passes a real rpmbuild RPM through unchanged', async () => {
+    const rpm = readFileSync(new URL('../fixtures/demo-c++-1.0^20260101git-1.noarch.rpm', import.meta.url));
+
+    expect(await verify(rpm)).toEqual(rpm);
+  });
+
+  it.each([
+    ['a SIZE tag and a payload digest', {}],
+    ['a LONGSIZE tag and no payload digest', { longSize: true, withoutPayloadDigest: true }],
+  ])('accepts a well-formed RPM with %s, however it is chunked', async (_name, options) => {
+    const rpm = syntheticRpm({ payloadBytes: 3000, ...options });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 700 }), { maxLength: 20 }), async (chunkSizes) => {
+        expect(await verify(rpm, chunkSizes)).toEqual(rpm);
+      }),
+      { seed: 20261128, numRuns: 200 },
+    );
+  });
+
+  it('rejects every truncation', async () => {
+    const rpm = syntheticRpm({ payloadBytes: 2000 });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: rpm.length - 1 }), async (length) => {
+        await expect(verify(rpm.subarray(0, length))).rejects.toThrow(RpmVerificationError);
+      }),
+      { seed: 20261128, numRuns: 300 },
+    );
+  });
+
+  it('rejects any change to the main header or payload', async () => {
+    const rpm = syntheticRpm({ payloadBytes: 2000 });
+    const start = headerStart(rpm);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: start, max: rpm.length - 1 }),
+        fc.integer({ min: 1, max: 255 }),
+        async (position, flip) => {
+          const altered = Buffer.from(rpm);
+          altered[position] = (altered[position] ?? 0) ^ flip;
+          await expect(verify(altered)).rejects.toThrow(RpmVerificationError);
+        },
+      ),
+      { seed: 20261128, numRuns: 500 },
+    );
+  });
+
+  it('rejects trailing bytes after the payload', async () => {
+    const rpm = syntheticRpm();
+
+    await expect(verify(Buffer.concat([rpm, Buffer.from('x')]))).rejects.toThrow('the signature says');
+  });
+
+  it.each([
+    ['an HTML page', Buffer.from('<html>'.padEnd(500, ' '))],
+    ['an empty body', Buffer.alloc(0)],
+    ['random bytes', Buffer.alloc(4096, 7)],
+  ])('rejects %s as not an RPM', async (_name, bytes) => {
+    await expect(verify(bytes)).rejects.toThrow(RpmVerificationError);
+  });
+
+  it('rejects absurd header sizes before buffering them', async () => {
+    const rpm = syntheticRpm();
+    rpm.writeUInt32BE(0x7fffffff, 96 + 12);
+
+    await expect(verify(rpm)).rejects.toThrow('out of range');
+  });
+});

@@ -1,0 +1,109 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * Builds a small but well-formed RPM in memory (lead, signature header with
+ * size, header SHA256 and MD5, main header with a payload digest, payload),
+ * so unit tests can check verification without rpmbuild. `rpm -K` accepts it.
+ */
+
+type Tag =
+  | { readonly tag: number; readonly type: 4; readonly value: number }
+  | { readonly tag: number; readonly type: 5; readonly value: bigint }
+  | { readonly tag: number; readonly type: 6 | 8; readonly value: string }
+  | { readonly tag: number; readonly type: 7; readonly value: Buffer };
+
+const ALIGNMENT: Readonly<Record<number, number>> = { 4: 4, 5: 8, 6: 1, 7: 1, 8: 1 };
+
+const headerBlob = (tags: readonly Tag[]): Buffer => {
+  const index: Buffer[] = [];
+  const store: Buffer[] = [];
+  let storeBytes = 0;
+  for (const tag of [...tags].sort((a, b) => a.tag - b.tag)) {
+    const padding = (ALIGNMENT[tag.type] ?? 1) - (storeBytes % (ALIGNMENT[tag.type] ?? 1));
+    if (padding !== (ALIGNMENT[tag.type] ?? 1)) {
+      store.push(Buffer.alloc(padding));
+      storeBytes += padding;
+    }
+    let data: Buffer;
+    switch (tag.type) {
+      case 4:
+        data = Buffer.alloc(4);
+        data.writeUInt32BE(tag.value);
+        break;
+      case 5:
+        data = Buffer.alloc(8);
+        data.writeBigUInt64BE(tag.value);
+        break;
+      case 6:
+      case 8:
+        data = Buffer.from(`${tag.value}\0`, 'latin1');
+        break;
+      case 7:
+        data = tag.value;
+        break;
+    }
+    const entry = Buffer.alloc(16);
+    entry.writeUInt32BE(tag.tag, 0);
+    entry.writeUInt32BE(tag.type, 4);
+    entry.writeUInt32BE(storeBytes, 8);
+    entry.writeUInt32BE(tag.type === 7 ? data.length : 1, 12);
+    index.push(entry);
+    store.push(data);
+    storeBytes += data.length;
+  }
+  const intro = Buffer.alloc(16);
+  Buffer.from([0x8e, 0xad, 0xe8, 0x01]).copy(intro, 0);
+  intro.writeUInt32BE(index.length, 8);
+  intro.writeUInt32BE(storeBytes, 12);
+  return Buffer.concat([intro, ...index, ...store]);
+};
+
+const lead = (): Buffer => {
+  const bytes = Buffer.alloc(96);
+  bytes.writeUInt32BE(0xedabeedb, 0);
+  bytes.writeUInt8(3, 4);
+  bytes.writeUInt16BE(0, 6);
+  bytes.writeUInt16BE(1, 8);
+  bytes.write('synthetic-1.0-1', 10, 'latin1');
+  bytes.writeUInt16BE(1, 76);
+  bytes.writeUInt16BE(5, 78);
+  return bytes;
+};
+
+export interface SyntheticRpmOptions {
+  readonly payloadBytes?: number;
+  readonly payload?: Buffer;
+  /** Leave the payload digest out of the main header (older RPMs). */
+  readonly withoutPayloadDigest?: boolean;
+  /** Use LONGSIZE (INT64) instead of SIZE. */
+  readonly longSize?: boolean;
+}
+
+export const syntheticRpm = ({
+  payloadBytes = 4096,
+  payload = randomBytes(payloadBytes),
+  withoutPayloadDigest = false,
+  longSize = false,
+}: SyntheticRpmOptions = {}): Buffer => {
+  const header = headerBlob([
+    { tag: 1000, type: 6, value: 'synthetic' },
+    { tag: 1001, type: 6, value: '1.0' },
+    { tag: 1002, type: 6, value: '1' },
+    { tag: 1004, type: 6, value: 'rpm-cache test package' },
+    ...(withoutPayloadDigest
+      ? []
+      : [
+          { tag: 5092, type: 8, value: createHash('sha256').update(payload).digest('hex') } as const,
+          { tag: 5093, type: 4, value: 8 } as const,
+        ]),
+  ]);
+  const size = header.length + payload.length;
+  const signature = headerBlob([
+    longSize ? { tag: 270, type: 5, value: BigInt(size) } : { tag: 1000, type: 4, value: size },
+    { tag: 273, type: 6, value: createHash('sha256').update(header).digest('hex') },
+    { tag: 1004, type: 7, value: createHash('md5').update(header).update(payload).digest() },
+  ]);
+  const storeBytes = signature.readUInt32BE(12);
+  const padding = Buffer.alloc((8 - (storeBytes % 8)) % 8);
+  return Buffer.concat([lead(), signature, padding, header, payload]);
+};
