@@ -257,7 +257,7 @@ describe('cacheFromOrigin', () => {
       const rpm = syntheticRpm({ payloadBytes: 20_000 });
       origin.behaviours.set(PACKAGE, {
         kind: 'custom',
-        respond: (request, response) => {
+        respond: (request) => {
           // Announce more than is sent, then close the connection.
           request.socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${rpm.length + 10}\r\nconnection: close\r\n\r\n`);
           request.socket.end(rpm);
