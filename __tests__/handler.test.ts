@@ -8,7 +8,14 @@ import { lambdaContext } from './helpers/lambda-context.js';
 import { captureLogs } from './helpers/logs.js';
 import { OriginServer } from './helpers/origin-server.js';
 
-const PACKAGE = 'pub/fedora/Packages/d/demo-c++-1.0^20260101git-1.fc44.noarch.rpm';
+const PACKAGE_DIR = 'pub/fedora/Packages/d';
+let packageCount = 0;
+/** A package no earlier test asked for: the handler remembers keys between requests, as in Lambda. */
+const freshPackage = () => {
+  packageCount += 1;
+  return `${PACKAGE_DIR}/demo-c++-1.0^20260101git-${packageCount}.fc44.noarch.rpm`;
+};
+const encodedOrigin = (path: string) => path.replace('^', '%5E');
 
 describe('handler Lambda (whole Middy chain)', () => {
   const s3Mock = mockClient(S3Client);
@@ -34,7 +41,10 @@ describe('handler Lambda (whole Middy chain)', () => {
     await origin.close();
   });
 
+  let PACKAGE: string;
+
   beforeEach(() => {
+    PACKAGE = freshPackage();
     s3Mock.reset();
     lambdaMock.reset();
     lambdaMock.on(InvokeCommand).resolves({ StatusCode: 202 });
@@ -95,9 +105,7 @@ describe('handler Lambda (whole Middy chain)', () => {
 
     expect(response.statusCode).toBe(302);
     expect(response.headers?.['X-Cache']).toBe('miss');
-    expect(response.headers?.Location).toBe(
-      `${origin.baseUrl}/pub/fedora/Packages/d/demo-c++-1.0%5E20260101git-1.fc44.noarch.rpm`,
-    );
+    expect(response.headers?.Location).toBe(`${origin.baseUrl}/${encodedOrigin(PACKAGE)}`);
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1);
     expect(requestLines()).toEqual([
       expect.objectContaining({
@@ -168,9 +176,7 @@ describe('handler Lambda (whole Middy chain)', () => {
 
     expect(response.statusCode).toBe(302);
     expect(response.headers?.['X-Cache']).toBe('fallback');
-    expect(response.headers?.Location).toBe(
-      `${origin.baseUrl}/pub/fedora/Packages/d/demo-c++-1.0%5E20260101git-1.fc44.noarch.rpm`,
-    );
+    expect(response.headers?.Location).toBe(`${origin.baseUrl}/${encodedOrigin(PACKAGE)}`);
     expect(requestLines()).toEqual([
       expect.objectContaining({
         level: 'ERROR',
@@ -178,5 +184,44 @@ describe('handler Lambda (whole Middy chain)', () => {
         error: expect.objectContaining({ name: errorName }),
       }),
     ]);
+  });
+
+  describe('what a container remembers', () => {
+    it('triggers one upload for a burst of misses of one file', async () => {
+      origin.files.set(PACKAGE, Buffer.from('rpm'));
+      s3Mock.on(HeadObjectCommand).rejects(notFound());
+
+      const responses = await Promise.all(Array.from({ length: 20 }, () => invoke(PACKAGE)));
+
+      expect(responses.map((response) => response.headers?.['X-Cache'])).toEqual(Array(20).fill('miss'));
+      expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1);
+      const lines = requestLines();
+      expect(lines.filter((line) => line.uploadTriggered === true)).toHaveLength(1);
+      expect(lines.filter((line) => line.uploadAlreadyTriggered === true)).toHaveLength(19);
+    });
+
+    it('triggers again on the next request when an invoke failed', async () => {
+      origin.files.set(PACKAGE, Buffer.from('rpm'));
+      s3Mock.on(HeadObjectCommand).rejects(notFound());
+      lambdaMock.on(InvokeCommand).rejectsOnce(lambdaError('ServiceException', 500)).resolves({ StatusCode: 202 });
+
+      const first = await invoke(PACKAGE);
+      const second = await invoke(PACKAGE);
+
+      expect(first.headers?.['X-Cache']).toBe('fallback');
+      expect(second.headers?.['X-Cache']).toBe('miss');
+      expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(2);
+    });
+
+    it('asks S3 once about a key it found cached', async () => {
+      origin.files.set(PACKAGE, Buffer.from('rpm'));
+      s3Mock.on(HeadObjectCommand).resolves({});
+
+      const first = await invoke(PACKAGE);
+      const second = await invoke(PACKAGE);
+
+      expect([first.headers?.['X-Cache'], second.headers?.['X-Cache']]).toEqual(['stored', 'stored']);
+      expect(s3Mock.commandCalls(HeadObjectCommand)).toHaveLength(1);
+    });
   });
 });

@@ -4,6 +4,7 @@ import { notFound } from './helpers/aws.js';
 import { lambdaContext } from './helpers/lambda-context.js';
 import { captureLogs } from './helpers/logs.js';
 import { OriginServer } from './helpers/origin-server.js';
+import { syntheticRpm } from './helpers/synthetic-rpm.js';
 
 const PACKAGE = 'pub/Packages/l/libstdc++-15.1.1-2.fc44.x86_64.rpm';
 
@@ -15,6 +16,9 @@ describe('uploader Lambda (whole Middy chain)', () => {
 
   const invoke = (event: unknown) => handler(event, lambdaContext('rpm-cache-uploader'));
   const uploadLines = () => logs.lines().filter((line) => line.message === 'upload');
+  /** PutObject calls that wrote the cache (claims aside). */
+  const cacheWrites = () =>
+    s3Mock.commandCalls(PutObjectCommand).filter((call) => call.args[0].input.Key?.startsWith('cache/'));
 
   beforeAll(async () => {
     origin = await OriginServer.start();
@@ -40,22 +44,37 @@ describe('uploader Lambda (whole Middy chain)', () => {
     logs.restore();
   });
 
-  it('stores the file and logs one line with the outcome', async () => {
-    origin.files.set(PACKAGE, Buffer.from('an rpm'));
+  it('claims the download, stores the file and logs one line with the outcome', async () => {
+    const rpm = syntheticRpm();
+    origin.files.set(PACKAGE, rpm);
 
     const result = await invoke({ path: PACKAGE });
 
-    expect(result).toEqual({ outcome: 'stored', originStatus: 200, bytes: 6 });
-    expect(s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toBe(`cache/${PACKAGE}`);
+    expect(result).toEqual({ outcome: 'stored', originStatus: 200, bytes: rpm.length });
+    expect(cacheWrites().map((call) => call.args[0].input.Key)).toEqual([`cache/${PACKAGE}`]);
+    const claim = s3Mock.commandCalls(PutObjectCommand).find((call) => call.args[0].input.Key === `claims/${PACKAGE}`);
+    expect(JSON.parse(String(claim?.args[0].input.Body))).toMatchObject({
+      owner: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+    });
     expect(uploadLines()).toEqual([
       expect.objectContaining({
         level: 'INFO',
         outcome: 'stored',
         path: PACKAGE,
-        bytes: 6,
+        bytes: rpm.length,
         durationMs: expect.any(Number),
       }),
     ]);
+  });
+
+  it('refuses a corrupt download without a retry, logging an error', async () => {
+    origin.files.set(PACKAGE, Buffer.from('<html>mirror error page</html>'));
+
+    const result = await invoke({ path: PACKAGE });
+
+    expect(result).toMatchObject({ outcome: 'corrupt', reason: expect.stringContaining('not an RPM') });
+    expect(cacheWrites()).toHaveLength(0);
+    expect(uploadLines()).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'corrupt', path: PACKAGE })]);
   });
 
   it('finishes quietly when origin no longer has the file', async () => {
@@ -93,6 +112,6 @@ describe('uploader Lambda (whole Middy chain)', () => {
         error: expect.objectContaining({ name: 'OriginUnavailableError' }),
       }),
     ]);
-    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(cacheWrites()).toHaveLength(0);
   });
 });

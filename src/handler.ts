@@ -8,19 +8,21 @@ import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import inputOutputLogger from '@middy/input-output-logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { createLambdaClient, createS3Client } from './commons/clients.js';
+import { createLambdaClient, createS3Client, HANDLER_CLIENT_TIMEOUTS } from './commons/clients.js';
 import { parseHandlerConfig } from './commons/config.js';
 import { createErrorReporter } from './commons/error-reporting.js';
 import { headOrigin } from './commons/origin.js';
 import { logger, traced, tracer } from './commons/powertools.js';
+import { createRedirectMemo } from './commons/recent-keys.js';
 import { decideRedirect } from './commons/redirect.js';
 import { redactUrl, redirectResponse } from './commons/responses.js';
 import { originFallback } from './middlewares/origin-fallback.js';
 import { type CachePathContext, requestPath, validatedPath } from './middlewares/request-path.js';
 
 const config = parseHandlerConfig(process.env);
-const s3 = createS3Client(process.env);
-const lambda = createLambdaClient();
+const s3 = createS3Client(process.env, HANDLER_CLIENT_TIMEOUTS);
+const lambda = createLambdaClient(HANDLER_CLIENT_TIMEOUTS);
+const memo = createRedirectMemo();
 const reportError = await createErrorReporter(config);
 
 const probeOrigin = (url: string, timeoutMs: number) => traced('### origin HEAD', () => headOrigin(url, timeoutMs));
@@ -28,7 +30,7 @@ const probeOrigin = (url: string, timeoutMs: number) => traced('### origin HEAD'
 const redirectRequest = async (_event: APIGatewayProxyEventV2, context: CachePathContext) => {
   const started = performance.now();
   const path = validatedPath(context);
-  const decision = await decideRedirect(path, { config, s3, lambda, probeOrigin });
+  const decision = await decideRedirect(path, { config, s3, lambda, probeOrigin, memo });
   logger.info('request', {
     ...decision,
     path,

@@ -5,10 +5,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { createS3Client } from './commons/clients.js';
+import { createS3Client, UPLOADER_CLIENT_TIMEOUTS } from './commons/clients.js';
 import { parseCacheConfig } from './commons/config.js';
 import { createErrorReporter } from './commons/error-reporting.js';
 import { logger, tracer } from './commons/powertools.js';
+import { RpmVerificationError } from './commons/rpm-verifier.js';
 import { cacheFromOrigin } from './commons/upload.js';
 import type { CachePathContext } from './middlewares/request-path.js';
 import { validatedPath } from './middlewares/request-path.js';
@@ -16,14 +17,30 @@ import { uploadFailure } from './middlewares/upload-failure.js';
 import { type UploaderResponse, uploaderEvent } from './middlewares/uploader-event.js';
 
 const config = parseCacheConfig(process.env);
-const s3 = createS3Client(process.env);
+const s3 = createS3Client(process.env, UPLOADER_CLIENT_TIMEOUTS);
 const reportError = await createErrorReporter(config);
+
+/** A claim outlives its owner's own timeout by this much, then others may take over. */
+const CLAIM_GRACE_MS = 5000;
 
 const uploadRequest = async (_event: unknown, context: CachePathContext): Promise<UploaderResponse> => {
   const started = performance.now();
   const path = validatedPath(context);
-  const result = await cacheFromOrigin(path, { config, s3 });
-  logger.info('upload', { ...result, path, durationMs: Math.round(performance.now() - started) });
+  const result = await cacheFromOrigin(path, {
+    config,
+    s3,
+    claim: { owner: context.awsRequestId, ttlMs: context.getRemainingTimeInMillis() + CLAIM_GRACE_MS },
+  });
+  const line = { ...result, path, durationMs: Math.round(performance.now() - started) };
+  if (result.outcome !== 'corrupt') {
+    logger.info('upload', line);
+    return result;
+  }
+  // Permanent for this origin response: reported, not retried.
+  logger.error('upload', line);
+  await reportError(new RpmVerificationError(result.reason ?? 'corrupt download'), { path }).catch((error: unknown) =>
+    logger.warn('error reporting failed', { error }),
+  );
   return result;
 };
 

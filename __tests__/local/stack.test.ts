@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -7,6 +6,7 @@ import { join } from 'node:path';
 import type { LocalStack } from '../../src/local/stack.js';
 import { captureLogs } from '../helpers/logs.js';
 import { OriginServer } from '../helpers/origin-server.js';
+import { syntheticRpm } from '../helpers/synthetic-rpm.js';
 
 /** A raw request, so the path goes on the wire exactly as written. */
 const send = (url: string, method: string, path: string) =>
@@ -38,7 +38,7 @@ describe('local stack', () => {
   let origin: OriginServer;
   let stack: LocalStack;
   let logs: ReturnType<typeof captureLogs>;
-  const rpm = randomBytes(200_000);
+  const rpm = syntheticRpm({ payloadBytes: 200_000 });
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'rpm-cache-stack-'));
@@ -118,7 +118,7 @@ describe('local stack', () => {
   });
 
   it('finishes an in-flight upload before stopping, so nothing is left half-written', async () => {
-    const slowRpm = randomBytes(300_000);
+    const slowRpm = syntheticRpm({ payloadBytes: 300_000 });
     origin.files.set('pub/Packages/s/slow-1.0-1.noarch.rpm', slowRpm);
     origin.behaviours.set('pub/Packages/s/slow-1.0-1.noarch.rpm', { kind: 'slow', chunks: 6, delayMs: 100 });
 

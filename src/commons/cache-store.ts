@@ -9,9 +9,17 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
  * failure (403, throttling, network) is thrown, so the caller falls back to
  * origin instead of acting on a guess.
  */
-export const isCached = async (s3: S3Client, bucket: string, key: string): Promise<boolean> => {
+export const isCached = async (
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  abortSignal?: AbortSignal,
+): Promise<boolean> => {
   try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    await s3.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: key }),
+      abortSignal === undefined ? {} : { abortSignal },
+    );
     return true;
   } catch (error) {
     if (error instanceof NotFound) return false;

@@ -8,8 +8,38 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { Environment } from './config.js';
 import { tracer } from './powertools.js';
 
-/** S3 client; path-style when an endpoint is set, since `bucket.localhost` does not resolve. */
-export const createS3Client = (env: Environment): S3Client =>
-  tracer.captureAWSv3Client(new S3Client({ forcePathStyle: (env.AWS_ENDPOINT_URL_S3 ?? '') !== '' }));
+export interface ClientTimeouts {
+  /** Time to open a connection. */
+  readonly connectionTimeoutMs: number;
+  /** Time for a whole request and response; a stalled endpoint fails instead of hanging. */
+  readonly requestTimeoutMs: number;
+}
 
-export const createLambdaClient = (): LambdaClient => tracer.captureAWSv3Client(new LambdaClient({}));
+/** The handler answers within seconds: its calls carry their own deadline as well. */
+export const HANDLER_CLIENT_TIMEOUTS: ClientTimeouts = Object.freeze({
+  connectionTimeoutMs: 1000,
+  requestTimeoutMs: 3000,
+});
+/** The uploader sends 5 MiB parts: give each request time, not forever. */
+export const UPLOADER_CLIENT_TIMEOUTS: ClientTimeouts = Object.freeze({
+  connectionTimeoutMs: 3000,
+  requestTimeoutMs: 120_000,
+});
+
+const requestHandler = ({ connectionTimeoutMs, requestTimeoutMs }: ClientTimeouts) => ({
+  connectionTimeout: connectionTimeoutMs,
+  requestTimeout: requestTimeoutMs,
+  throwOnRequestTimeout: true,
+});
+
+/** S3 client; path-style when an endpoint is set, since `bucket.localhost` does not resolve. */
+export const createS3Client = (env: Environment, timeouts: ClientTimeouts): S3Client =>
+  tracer.captureAWSv3Client(
+    new S3Client({
+      forcePathStyle: (env.AWS_ENDPOINT_URL_S3 ?? '') !== '',
+      requestHandler: requestHandler(timeouts),
+    }),
+  );
+
+export const createLambdaClient = (timeouts: ClientTimeouts): LambdaClient =>
+  tracer.captureAWSv3Client(new LambdaClient({ requestHandler: requestHandler(timeouts) }));

@@ -8,6 +8,7 @@ import { isCached, presignedGetUrl } from './cache-store.js';
 import type { HandlerConfig } from './config.js';
 import { headOrigin, type OriginHeadResult } from './origin.js';
 import { cacheKey, isCacheable, originUrl } from './paths.js';
+import type { RedirectMemo } from './recent-keys.js';
 import { triggerUpload } from './uploader-trigger.js';
 
 /**
@@ -27,6 +28,8 @@ export interface RedirectDecision {
   readonly originError?: string;
   readonly cached?: boolean;
   readonly uploadTriggered: boolean;
+  /** The upload was not triggered because this container triggered it lately. */
+  readonly uploadAlreadyTriggered?: boolean;
   readonly originHeadMs?: number;
 }
 
@@ -36,7 +39,16 @@ export interface RedirectDependencies {
   readonly lambda: LambdaClient;
   /** Probes the origin; the Lambda passes a traced {@link headOrigin}. */
   readonly probeOrigin?: (url: string, timeoutMs: number) => Promise<OriginHeadResult>;
+  /** What this container remembers between requests (none: ask S3 and trigger every time). */
+  readonly memo?: RedirectMemo;
 }
+
+/**
+ * S3 and Lambda calls of one request must end this long after the origin
+ * HEAD's own timeout, so that every answer comes within ORIGIN_HEAD_TIMEOUT
+ * plus a second, whatever the state of S3 or Lambda.
+ */
+export const AWS_GRACE_MS = 700;
 
 /**
  * Decides the redirect for a valid, decoded path (see `checkPath`).
@@ -44,33 +56,51 @@ export interface RedirectDependencies {
  * redirect to origin.
  */
 export const decideRedirect = async (path: string, deps: RedirectDependencies): Promise<RedirectDecision> => {
-  const { config, s3, lambda, probeOrigin = headOrigin } = deps;
+  const { config, s3, lambda, probeOrigin = headOrigin, memo } = deps;
   const origin = originUrl(config.originBaseUrl, path);
   if (!isCacheable(path, config.cacheExtensions)) {
     return { outcome: 'bypass', location: origin, uploadTriggered: false };
   }
 
-  const headStarted = performance.now();
-  const head = await probeOrigin(origin, config.originHeadTimeoutMs);
-  const probe = {
-    originStatus: head.status,
-    originHeadMs: Math.round(performance.now() - headStarted),
-    ...('error' in head ? { originError: head.error } : {}),
-  };
   const key = cacheKey(path);
-  const cached = await isCached(s3, config.bucketName, key);
+  const deadline = AbortSignal.timeout(config.originHeadTimeoutMs + AWS_GRACE_MS);
+  const headStarted = performance.now();
+  // Both answers are needed; asking S3 while origin thinks costs no extra time.
+  const [head, cached] = await Promise.all([
+    probeOrigin(origin, config.originHeadTimeoutMs).then((result) => ({
+      result,
+      ms: Math.round(performance.now() - headStarted),
+    })),
+    memo?.cached.has(key) === true ? Promise.resolve(true) : isCached(s3, config.bucketName, key, deadline),
+  ]);
+  if (cached) memo?.cached.add(key);
+  const probe = {
+    originStatus: head.result.status,
+    originHeadMs: head.ms,
+    cached,
+    ...('error' in head.result ? { originError: head.result.error } : {}),
+  };
 
-  if (head.available) {
+  if (head.result.available) {
     if (cached) {
-      return { outcome: 'stored', location: origin, cached, uploadTriggered: false, ...probe };
+      return { outcome: 'stored', location: origin, uploadTriggered: false, ...probe };
     }
-    await triggerUpload(lambda, config.uploaderFunctionName, path);
-    return { outcome: 'miss', location: origin, cached, uploadTriggered: true, ...probe };
+    if (memo !== undefined && !memo.triggered.tryAdd(key)) {
+      return { outcome: 'miss', location: origin, uploadTriggered: false, uploadAlreadyTriggered: true, ...probe };
+    }
+    try {
+      await triggerUpload(lambda, config.uploaderFunctionName, path, deadline);
+    } catch (error) {
+      // Let the next request try again.
+      memo?.triggered.delete(key);
+      throw error;
+    }
+    return { outcome: 'miss', location: origin, uploadTriggered: true, ...probe };
   }
 
   if (cached) {
     const location = await presignedGetUrl(s3, config.bucketName, key, config.presignedUrlExpirationSeconds);
-    return { outcome: 'hit', location, cached, uploadTriggered: false, ...probe };
+    return { outcome: 'hit', location, uploadTriggered: false, ...probe };
   }
-  return { outcome: 'miss', location: origin, cached, uploadTriggered: false, ...probe };
+  return { outcome: 'miss', location: origin, uploadTriggered: false, ...probe };
 };

@@ -19,7 +19,12 @@ export class UploaderInvokeError extends Error {
  * Queues an uploader run and waits for Lambda to accept it (202): the handler's
  * environment freezes once it returns, so an unawaited invoke may never leave.
  */
-export const triggerUpload = async (lambda: LambdaClient, functionName: string, path: string): Promise<void> => {
+export const triggerUpload = async (
+  lambda: LambdaClient,
+  functionName: string,
+  path: string,
+  abortSignal?: AbortSignal,
+): Promise<void> => {
   const event: UploaderEvent = { path };
   const response = await lambda.send(
     new InvokeCommand({
@@ -27,6 +32,7 @@ export const triggerUpload = async (lambda: LambdaClient, functionName: string, 
       InvocationType: 'Event',
       Payload: new TextEncoder().encode(JSON.stringify(event)),
     }),
+    abortSignal === undefined ? {} : { abortSignal },
   );
   if (response.StatusCode !== 202) {
     throw new UploaderInvokeError(`uploader invoke answered ${response.StatusCode ?? 'no status'}, expected 202`);
