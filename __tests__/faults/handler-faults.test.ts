@@ -1,0 +1,244 @@
+/**
+ * Fault injection: the handler (whole Middy chain, real SDK clients) against
+ * real local servers standing in for S3, Lambda and the origin, each made to
+ * misbehave. Every answer must be a 302 to origin, or to the cached copy
+ * where that is right, within ORIGIN_HEAD_TIMEOUT + 1 s, with one log line
+ * naming the fault and no unhandled rejection.
+ */
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { httpApiEvent } from '../helpers/events.js';
+import { type Fault, FaultServer } from '../helpers/fault-server.js';
+import { lambdaContext } from '../helpers/lambda-context.js';
+import { captureLogs } from '../helpers/logs.js';
+
+const ORIGIN_HEAD_TIMEOUT_MS = 500;
+const BOUND_MS = ORIGIN_HEAD_TIMEOUT_MS + 1000;
+const BUCKET = 'rpm-cache-faults';
+
+describe('handler under injected faults', () => {
+  /** Decoded paths the fake S3 holds under `cache/`, and the origin serves. */
+  const cachedPaths = new Set<string>();
+  const originPaths = new Set<string>();
+  let s3: FaultServer;
+  let lambda: FaultServer;
+  let origin: FaultServer;
+  let handler: typeof import('../../src/handler.js')['handler'];
+  let logs: ReturnType<typeof captureLogs>;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  let count = 0;
+
+  const freshPath = (prefix = '') => {
+    count += 1;
+    return `${prefix}pub/Packages/f/fault-c++-1.0^${count}-1.noarch.rpm`;
+  };
+
+  const invoke = async (path: string) => {
+    const started = performance.now();
+    const response = (await handler(
+      httpApiEvent(path),
+      lambdaContext('rpm-cache-handler'),
+    )) as APIGatewayProxyStructuredResultV2;
+    return { response, ms: performance.now() - started };
+  };
+
+  const requestLines = () => logs.lines().filter((line) => line.message === 'request');
+
+  beforeAll(async () => {
+    s3 = await FaultServer.start((request, _body, response) => {
+      const key = decodeURIComponent(new URL(request.url ?? '/', 'http://s3').pathname).replace(`/${BUCKET}/`, '');
+      const cached = key.startsWith('cache/') && cachedPaths.has(key.slice('cache/'.length));
+      response.writeHead(cached ? 200 : 404, cached ? { 'content-length': '3', etag: '"e"' } : {}).end();
+    });
+    lambda = await FaultServer.start((_request, _body, response) => {
+      response.writeHead(202).end();
+    });
+    origin = await FaultServer.start((request, _body, response) => {
+      const path = decodeURIComponent(new URL(request.url ?? '/', 'http://origin').pathname).slice(1);
+      if (path.startsWith('moved/')) {
+        response.writeHead(301, { location: `/${path.slice('moved/'.length)}` }).end();
+        return;
+      }
+      response.writeHead(originPaths.has(path) ? 200 : 404).end();
+    });
+    process.env.AWS_ENDPOINT_URL_S3 = s3.url;
+    process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.url;
+    process.env.S3_BUCKET_NAME = BUCKET;
+    process.env.UPLOADER_LAMBDA_ARN = 'rpm-cache-uploader';
+    process.env.ORIGIN_HOST = origin.url;
+    process.env.ORIGIN_HEAD_TIMEOUT = String(ORIGIN_HEAD_TIMEOUT_MS / 1000);
+    ({ handler } = await import('../../src/handler.js'));
+    process.on('unhandledRejection', onUnhandled);
+  });
+
+  afterAll(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    await Promise.all([s3.close(), lambda.close(), origin.close()]);
+  });
+
+  beforeEach(async () => {
+    logs = captureLogs();
+    for (const server of [s3, lambda, origin]) {
+      server.fault = undefined;
+      await server.resume();
+    }
+  });
+
+  afterEach(async () => {
+    logs.restore();
+    // Let any stray rejection surface before the check.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unhandled).toEqual([]);
+  });
+
+  type Misbehave = (server: FaultServer) => Promise<void> | void;
+  const respond =
+    (status: number, headers: Record<string, string> = {}, body = ''): Misbehave =>
+    (server) => {
+      server.fault = { kind: 'respond', status, headers, body } satisfies Fault;
+    };
+  const fault =
+    (kind: 'stall' | 'reset' | 'garbage'): Misbehave =>
+    (server) => {
+      server.fault = { kind };
+    };
+  const refuse: Misbehave = (server) => server.refuse();
+
+  describe.each([
+    ['refuses connections', refuse],
+    ['stalls', fault('stall')],
+    [
+      'answers 500 InternalError',
+      respond(500, { 'content-type': 'application/xml' }, '<Error><Code>InternalError</Code></Error>'),
+    ],
+    [
+      'answers 503 SlowDown',
+      respond(503, { 'content-type': 'application/xml' }, '<Error><Code>SlowDown</Code></Error>'),
+    ],
+    [
+      'answers 403 AccessDenied',
+      respond(403, { 'content-type': 'application/xml' }, '<Error><Code>AccessDenied</Code></Error>'),
+    ],
+    ['answers 500 with malformed XML', respond(500, { 'content-type': 'application/xml' }, '<Error><Code>Intern')],
+    ['closes the connection', fault('reset')],
+    ['answers without a status line', fault('garbage')],
+  ])('S3 %s', (_name, misbehave) => {
+    it('redirects to origin, labelled fallback, in time, with one error line', async () => {
+      const path = freshPath();
+      originPaths.add(path);
+      await misbehave(s3);
+
+      const { response, ms } = await invoke(path);
+
+      expect(response.statusCode).toBe(302);
+      expect(response.headers?.['X-Cache']).toBe('fallback');
+      expect(new URL(String(response.headers?.Location)).host).toBe(origin.host);
+      expect(ms).toBeLessThan(BOUND_MS);
+      expect(requestLines()).toEqual([
+        expect.objectContaining({
+          level: 'ERROR',
+          outcome: 'fallback',
+          error: expect.objectContaining({ name: expect.any(String) }),
+        }),
+      ]);
+    });
+  });
+
+  describe.each([
+    ['refuses connections', refuse],
+    ['stalls', fault('stall')],
+    [
+      'answers 429 TooManyRequestsException',
+      respond(
+        429,
+        { 'x-amzn-errortype': 'TooManyRequestsException', 'content-type': 'application/json' },
+        '{"message":"Rate exceeded"}',
+      ),
+    ],
+    [
+      'answers 500 ServiceException',
+      respond(
+        500,
+        { 'x-amzn-errortype': 'ServiceException', 'content-type': 'application/json' },
+        '{"message":"oops"}',
+      ),
+    ],
+    ['answers 500 with malformed JSON', respond(500, { 'content-type': 'application/json' }, '{"message":')],
+    ['answers without a status line', fault('garbage')],
+  ])('Lambda invoke %s', (_name, misbehave) => {
+    it('still redirects to origin, labelled fallback, in time, with one error line', async () => {
+      const path = freshPath();
+      originPaths.add(path);
+      await misbehave(lambda);
+
+      const { response, ms } = await invoke(path);
+
+      expect(response.statusCode).toBe(302);
+      expect(response.headers?.['X-Cache']).toBe('fallback');
+      expect(new URL(String(response.headers?.Location)).host).toBe(origin.host);
+      expect(ms).toBeLessThan(BOUND_MS);
+      expect(requestLines()).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'fallback' })]);
+    });
+  });
+
+  describe.each([
+    ['refuses connections', refuse, 'unreachable'],
+    ['stalls past the timeout', fault('stall'), 'timeout'],
+    ['resets the connection mid-HEAD', fault('reset'), 'unreachable'],
+    ['answers 500', respond(500), 500],
+    ['answers 403', respond(403), 403],
+    ['answers without a status line', fault('garbage'), 'unreachable'],
+  ])('origin %s', (_name, misbehave, originStatus) => {
+    it('redirects to the cached copy when there is one', async () => {
+      const path = freshPath();
+      cachedPaths.add(path);
+      await misbehave(origin);
+
+      const { response, ms } = await invoke(path);
+
+      expect(response.statusCode).toBe(302);
+      expect(response.headers?.['X-Cache']).toBe('hit');
+      const location = new URL(String(response.headers?.Location));
+      expect(location.host).toBe(s3.host);
+      expect(decodeURIComponent(location.pathname)).toBe(`/${BUCKET}/cache/${path}`);
+      expect(ms).toBeLessThan(BOUND_MS);
+      expect(requestLines()).toEqual([expect.objectContaining({ outcome: 'hit', originStatus })]);
+    });
+
+    it('redirects to origin when nothing is cached, as if rpm-cache were not there', async () => {
+      const path = freshPath();
+      await misbehave(origin);
+
+      const { response, ms } = await invoke(path);
+
+      expect(response.headers?.['X-Cache']).toBe('miss');
+      expect(new URL(String(response.headers?.Location)).host).toBe(origin.host);
+      expect(ms).toBeLessThan(BOUND_MS);
+      expect(requestLines()).toEqual([
+        expect.objectContaining({ outcome: 'miss', originStatus, uploadTriggered: false }),
+      ]);
+    });
+  });
+
+  describe('origin redirects on HEAD (followed, as dnf follows them)', () => {
+    it('counts a redirect to a file origin has as "origin has it"', async () => {
+      const path = freshPath();
+      originPaths.add(path);
+
+      const { response } = await invoke(`moved/${path}`);
+
+      expect(response.headers?.['X-Cache']).toBe('miss');
+      expect(requestLines()).toEqual([expect.objectContaining({ originStatus: 200, uploadTriggered: true })]);
+    });
+
+    it('counts a redirect to a missing file as "origin dropped it"', async () => {
+      const path = freshPath('moved/');
+      cachedPaths.add(path);
+
+      const { response } = await invoke(path);
+
+      expect(response.headers?.['X-Cache']).toBe('hit');
+      expect(requestLines()).toEqual([expect.objectContaining({ originStatus: 404 })]);
+    });
+  });
+});
