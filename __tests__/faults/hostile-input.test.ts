@@ -68,8 +68,8 @@ describe('hostile input', () => {
   const lambdaMock = mockClient(LambdaClient);
   let origin: FaultServer;
   let originHas = true;
-  let handler: (typeof import('../../src/handler.js'))['handler'];
-  let uploader: (typeof import('../../src/uploader.js'))['handler'];
+  let handler: typeof import('../../src/handler.js')['handler'];
+  let uploader: typeof import('../../src/uploader.js')['handler'];
   let logs: ReturnType<typeof captureLogs>;
 
   beforeAll(async () => {

@@ -9,7 +9,7 @@ import { captureLogs } from './helpers/logs.js';
 import { OriginServer } from './helpers/origin-server.js';
 import { SentryServer } from './helpers/sentry-server.js';
 
-describe('handler Lambda with Sentry enabled', () => {
+describe('secrets stay out of logs (handler with Sentry enabled, DEBUG logging)', () => {
   const s3Mock = mockClient(S3Client);
   mockClient(LambdaClient);
   let origin: OriginServer;
@@ -26,6 +26,8 @@ describe('handler Lambda with Sentry enabled', () => {
     process.env.SENTRY_DSN = sentry.dsn;
     process.env.CKI_DEPLOYMENT_ENVIRONMENT = 'production';
     process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+    // As in Lambda: temporary credentials, whose token ends up in presigned URLs.
+    process.env.AWS_SESSION_TOKEN = 'session-token-that-must-never-be-logged';
     logs = captureLogs();
     ({ handler } = await import('../src/handler.js'));
   });
@@ -33,6 +35,7 @@ describe('handler Lambda with Sentry enabled', () => {
   afterAll(async () => {
     logs.restore();
     delete process.env.SENTRY_DSN;
+    delete process.env.AWS_SESSION_TOKEN;
     await origin.close();
     await sentry.close();
   });
@@ -51,5 +54,37 @@ describe('handler Lambda with Sentry enabled', () => {
     expect(logged).toContain('"outcome":"fallback"');
     expect(logged).not.toContain('0123456789abcdef0123456789abcdef');
     expect(logged).not.toContain(String(process.env.AWS_SECRET_ACCESS_KEY));
+  });
+
+  it('never logs the presigned URL credentials of a hit', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({});
+    logs.clear();
+
+    const response = (await handler(
+      httpApiEvent('pub/dropped.rpm'),
+      lambdaContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+
+    expect(response.headers?.['X-Cache']).toBe('hit');
+    const location = new URL(String(response.headers?.Location));
+    const secrets = [
+      location.searchParams.get('X-Amz-Signature'),
+      location.searchParams.get('X-Amz-Credential'),
+      location.searchParams.get('X-Amz-Security-Token'),
+    ];
+    expect(secrets.every((value) => value !== null && value.length > 10)).toBe(true);
+    const logged = logs.text();
+    expect(logged).toContain('"outcome":"hit"');
+    expect(logged).toContain('input-output');
+    for (const secret of [
+      ...secrets,
+      'AKIATESTTESTTESTTEST',
+      process.env.AWS_SECRET_ACCESS_KEY,
+      'session-token-that-must-never-be-logged',
+    ]) {
+      expect(logged).not.toContain(String(secret));
+      expect(logged).not.toContain(encodeURIComponent(String(secret)));
+    }
+    expect(logged).not.toContain('0123456789abcdef0123456789abcdef');
   });
 });
