@@ -79,12 +79,21 @@ export interface SyntheticRpmOptions {
   readonly longSize?: boolean;
 }
 
-export const syntheticRpm = ({
-  payloadBytes = 4096,
-  payload = randomBytes(payloadBytes),
-  withoutPayloadDigest = false,
-  longSize = false,
-}: SyntheticRpmOptions = {}): Buffer => {
+/**
+ * Everything before the payload of a synthetic RPM whose payload is the
+ * concatenation of `payloadChunks()` (read twice, for its digests), so large
+ * RPMs can be served as a stream without being held in memory.
+ */
+export const syntheticRpmPrefix = (
+  payloadChunks: () => Iterable<Buffer>,
+  { withoutPayloadDigest = false, longSize = false }: Omit<SyntheticRpmOptions, 'payload' | 'payloadBytes'> = {},
+): Buffer => {
+  const payloadSha256 = createHash('sha256');
+  let payloadBytes = 0;
+  for (const chunk of payloadChunks()) {
+    payloadSha256.update(chunk);
+    payloadBytes += chunk.length;
+  }
   const header = headerBlob([
     { tag: 1000, type: 6, value: 'synthetic' },
     { tag: 1001, type: 6, value: '1.0' },
@@ -93,17 +102,25 @@ export const syntheticRpm = ({
     ...(withoutPayloadDigest
       ? []
       : [
-          { tag: 5092, type: 8, value: createHash('sha256').update(payload).digest('hex') } as const,
+          { tag: 5092, type: 8, value: payloadSha256.digest('hex') } as const,
           { tag: 5093, type: 4, value: 8 } as const,
         ]),
   ]);
-  const size = header.length + payload.length;
+  const md5 = createHash('md5').update(header);
+  for (const chunk of payloadChunks()) md5.update(chunk);
+  const size = header.length + payloadBytes;
   const signature = headerBlob([
     longSize ? { tag: 270, type: 5, value: BigInt(size) } : { tag: 1000, type: 4, value: size },
     { tag: 273, type: 6, value: createHash('sha256').update(header).digest('hex') },
-    { tag: 1004, type: 7, value: createHash('md5').update(header).update(payload).digest() },
+    { tag: 1004, type: 7, value: md5.digest() },
   ]);
   const storeBytes = signature.readUInt32BE(12);
   const padding = Buffer.alloc((8 - (storeBytes % 8)) % 8);
-  return Buffer.concat([lead(), signature, padding, header, payload]);
+  return Buffer.concat([lead(), signature, padding, header]);
 };
+
+export const syntheticRpm = ({
+  payloadBytes = 4096,
+  payload = randomBytes(payloadBytes),
+  ...options
+}: SyntheticRpmOptions = {}): Buffer => Buffer.concat([syntheticRpmPrefix(() => [payload], options), payload]);
