@@ -11,8 +11,9 @@ export const tracer = new Tracer({ serviceName: SERVICE_NAME });
 
 /** Runs `work` in a tracer subsegment named `name`, closing it however `work` ends. */
 export const traced = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+  if (!tracer.isTracingEnabled()) return work();
   const parent = tracer.getSegment();
-  if (parent === undefined || !tracer.isTracingEnabled()) return work();
+  if (parent === undefined) return work();
   const subsegment = parent.addNewSubsegment(name);
   tracer.setSegment(subsegment);
   try {

@@ -140,11 +140,8 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   Object.assign(process.env, {
     ...(embeddedS3 === undefined
       ? {}
-      : {
-          ...EMBEDDED_S3_CREDENTIALS,
-          AWS_ENDPOINT_URL_S3: s3Endpoint,
-          AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-        }),
+      : { ...EMBEDDED_S3_CREDENTIALS, AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED' }),
+    AWS_ENDPOINT_URL_S3: s3Endpoint,
     AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
     AWS_REGION: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     S3_BUCKET_NAME: bucketName,
