@@ -1,7 +1,7 @@
 // Bundles each Lambda with all its dependencies into one ESM file for Node 24.
 // Code splitting keeps Sentry in a chunk of its own, loaded only when SENTRY_DSN is set,
 // and lets dist/index.mjs load only the Lambda that LAMBDA_HANDLER names.
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 await rm('dist', { recursive: true, force: true });
@@ -26,6 +26,10 @@ const result = await build({
     js: "import { createRequire as __rpmCacheCreateRequire } from 'node:module'; const require = __rpmCacheCreateRequire(import.meta.url);",
   },
 });
+
+// What each bundle imports and from which packages, for the tests (kept out of dist/ and the image).
+await mkdir('.build', { recursive: true });
+await writeFile('.build/metafile.json', JSON.stringify(result.metafile));
 
 for (const [file, output] of Object.entries(result.metafile.outputs)) {
   if (!file.endsWith('.map')) console.log(`${file}\t${(output.bytes / 1024).toFixed(0)} KiB`);

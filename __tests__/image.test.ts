@@ -71,6 +71,26 @@ describe('container image', () => {
       await run(process.execPath, ['esbuild.config.mjs'], { timeout: 60_000 });
     });
 
+    it('loads Sentry only through a dynamic import, off the cold-start path without SENTRY_DSN', () => {
+      const { outputs } = JSON.parse(readFileSync('.build/metafile.json', 'utf8')) as {
+        outputs: Record<string, { imports: { path: string; kind: string }[]; inputs: Record<string, unknown> }>;
+      };
+      const staticClosure = (entry: string, seen = new Set<string>()): Set<string> => {
+        seen.add(entry);
+        for (const imported of outputs[entry]?.imports ?? []) {
+          if (imported.kind === 'import-statement' && !seen.has(imported.path)) staticClosure(imported.path, seen);
+        }
+        return seen;
+      };
+      const hasSentry = (file: string) =>
+        Object.keys(outputs[file]?.inputs ?? {}).some((input) => input.includes('@sentry'));
+
+      for (const entry of ['dist/handler.mjs', 'dist/uploader.mjs', 'dist/index.mjs']) {
+        expect([...staticClosure(entry)].filter(hasSentry)).toEqual([]);
+      }
+      expect(Object.keys(outputs).some(hasSentry)).toBe(true);
+    });
+
     it('exists beside dist/handler.mjs and dist/uploader.mjs', () => {
       for (const bundle of ['index', 'handler', 'uploader']) {
         expect(existsSync(`dist/${bundle}.mjs`)).toBe(true);

@@ -113,3 +113,6 @@ console.log(
   `peak RSS grows ${growth.toFixed(0)} MiB from ${SIZES_MIB[0]} to ${SIZES_MIB.at(-1)} MiB files (goal: at most ${MAX_RSS_GROWTH_MIB} MiB): ${ok ? 'met' : 'NOT MET'}`,
 );
 process.exitCode = ok ? 0 : 1;
+
+const { coldStart } = await import('./cold-start.js');
+if (!(await coldStart())) process.exitCode = 1;

@@ -1,7 +1,10 @@
-// `npm run bench`: bundles the benchmark and its worker (packages external), then runs it.
+// `npm run bench`: builds the Lambda bundles, bundles the benchmark and its worker
+// (packages external), then runs it.
 import { mkdir } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+
+await import('../esbuild.config.mjs');
 
 const outdir = 'node_modules/.cache/rpm-cache/bench';
 await mkdir(outdir, { recursive: true });
