@@ -104,26 +104,22 @@ describe('handler under injected faults', () => {
     };
   const refuse: Misbehave = (server) => server.refuse();
 
+  /** The log line names the fault: by the error's message, or by the HTTP status S3 or Lambda answered. */
+  const saying = (text: string) => ({ error: expect.objectContaining({ message: expect.stringContaining(text) }) });
+  const status = (code: number) => ({ errorStatus: code });
+  const xml = { 'content-type': 'application/xml' };
+
   describe.each([
-    ['refuses connections', refuse],
-    ['stalls', fault('stall')],
-    [
-      'answers 500 InternalError',
-      respond(500, { 'content-type': 'application/xml' }, '<Error><Code>InternalError</Code></Error>'),
-    ],
-    [
-      'answers 503 SlowDown',
-      respond(503, { 'content-type': 'application/xml' }, '<Error><Code>SlowDown</Code></Error>'),
-    ],
-    [
-      'answers 403 AccessDenied',
-      respond(403, { 'content-type': 'application/xml' }, '<Error><Code>AccessDenied</Code></Error>'),
-    ],
-    ['answers 500 with malformed XML', respond(500, { 'content-type': 'application/xml' }, '<Error><Code>Intern')],
-    ['closes the connection', fault('reset')],
-    ['answers without a status line', fault('garbage')],
-  ])('S3 %s', (_name, misbehave) => {
-    it('redirects to origin, labelled fallback, in time, with one error line', async () => {
+    ['refuses connections', refuse, saying('ECONNREFUSED')],
+    ['stalls', fault('stall'), saying('aborted due to timeout')],
+    ['answers 500 InternalError', respond(500, xml, '<Error><Code>InternalError</Code></Error>'), status(500)],
+    ['answers 503 SlowDown', respond(503, xml, '<Error><Code>SlowDown</Code></Error>'), status(503)],
+    ['answers 403 AccessDenied', respond(403, xml, '<Error><Code>AccessDenied</Code></Error>'), status(403)],
+    ['answers 500 with malformed XML', respond(500, xml, '<Error><Code>Intern'), status(500)],
+    ['closes the connection', fault('reset'), saying('socket hang up')],
+    ['answers without a status line', fault('garbage'), saying('Parse Error')],
+  ])('S3 %s', (_name, misbehave, naming) => {
+    it('redirects to origin, labelled fallback, in time, with one error line naming the fault', async () => {
       const path = freshPath();
       originPaths.add(path);
       await misbehave(s3);
@@ -134,39 +130,32 @@ describe('handler under injected faults', () => {
       expect(response.headers?.['X-Cache']).toBe('fallback');
       expect(new URL(String(response.headers?.Location)).host).toBe(origin.host);
       expect(ms).toBeLessThan(BOUND_MS);
-      expect(requestLines()).toEqual([
-        expect.objectContaining({
-          level: 'ERROR',
-          outcome: 'fallback',
-          error: expect.objectContaining({ name: expect.any(String) }),
-        }),
-      ]);
+      expect(requestLines()).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'fallback', ...naming })]);
     });
   });
 
+  const json = (errorType?: string) => ({
+    'content-type': 'application/json',
+    ...(errorType === undefined ? {} : { 'x-amzn-errortype': errorType }),
+  });
+
   describe.each([
-    ['refuses connections', refuse],
-    ['stalls', fault('stall')],
+    ['refuses connections', refuse, saying('ECONNREFUSED')],
+    ['stalls', fault('stall'), saying('aborted due to timeout')],
     [
       'answers 429 TooManyRequestsException',
-      respond(
-        429,
-        { 'x-amzn-errortype': 'TooManyRequestsException', 'content-type': 'application/json' },
-        '{"message":"Rate exceeded"}',
-      ),
+      respond(429, json('TooManyRequestsException'), '{"message":"Rate exceeded"}'),
+      { ...status(429), error: expect.objectContaining({ name: 'TooManyRequestsException' }) },
     ],
     [
       'answers 500 ServiceException',
-      respond(
-        500,
-        { 'x-amzn-errortype': 'ServiceException', 'content-type': 'application/json' },
-        '{"message":"oops"}',
-      ),
+      respond(500, json('ServiceException'), '{"message":"oops"}'),
+      { ...status(500), error: expect.objectContaining({ name: 'ServiceException' }) },
     ],
-    ['answers 500 with malformed JSON', respond(500, { 'content-type': 'application/json' }, '{"message":')],
-    ['answers without a status line', fault('garbage')],
-  ])('Lambda invoke %s', (_name, misbehave) => {
-    it('still redirects to origin, labelled fallback, in time, with one error line', async () => {
+    ['answers 500 with malformed JSON', respond(500, json(), '{"message":'), saying('JSON')],
+    ['answers without a status line', fault('garbage'), saying('Parse Error')],
+  ])('Lambda invoke %s', (_name, misbehave, naming) => {
+    it('still redirects to origin, labelled fallback, in time, with one error line naming the fault', async () => {
       const path = freshPath();
       originPaths.add(path);
       await misbehave(lambda);
@@ -177,7 +166,7 @@ describe('handler under injected faults', () => {
       expect(response.headers?.['X-Cache']).toBe('fallback');
       expect(new URL(String(response.headers?.Location)).host).toBe(origin.host);
       expect(ms).toBeLessThan(BOUND_MS);
-      expect(requestLines()).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'fallback' })]);
+      expect(requestLines()).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'fallback', ...naming })]);
     });
   });
 
@@ -203,6 +192,9 @@ describe('handler under injected faults', () => {
       expect(decodeURIComponent(location.pathname)).toBe(`/${BUCKET}/cache/${path}`);
       expect(ms).toBeLessThan(BOUND_MS);
       expect(requestLines()).toEqual([expect.objectContaining({ outcome: 'hit', originStatus })]);
+      if (typeof originStatus === 'string') {
+        expect(requestLines()[0]?.originError).toEqual(expect.any(String));
+      }
     });
 
     it('redirects to origin when nothing is cached, as if rpm-cache were not there', async () => {

@@ -13,12 +13,20 @@ export interface ClientTimeouts {
   readonly connectionTimeoutMs: number;
   /** Time for a whole request and response; a stalled endpoint fails instead of hanging. */
   readonly requestTimeoutMs: number;
+  /** Attempts per Lambda call (the SDK's default is 3). */
+  readonly lambdaMaxAttempts?: number;
 }
 
-/** The handler answers within seconds: its calls carry their own deadline as well. */
+/**
+ * The handler answers within seconds and its calls carry their own deadline.
+ * An Invoke is not retried: a throttled trigger costs one `fallback` and the
+ * next request triggers again, while backing off would only reach the
+ * deadline and hide the throttling behind a timeout.
+ */
 export const HANDLER_CLIENT_TIMEOUTS: ClientTimeouts = Object.freeze({
   connectionTimeoutMs: 1000,
   requestTimeoutMs: 3000,
+  lambdaMaxAttempts: 1,
 });
 /** The uploader sends 5 MiB parts: give each request time, not forever. */
 export const UPLOADER_CLIENT_TIMEOUTS: ClientTimeouts = Object.freeze({
@@ -42,4 +50,9 @@ export const createS3Client = (env: Environment, timeouts: ClientTimeouts): S3Cl
   );
 
 export const createLambdaClient = (timeouts: ClientTimeouts): LambdaClient =>
-  tracer.captureAWSv3Client(new LambdaClient({ requestHandler: requestHandler(timeouts) }));
+  tracer.captureAWSv3Client(
+    new LambdaClient({
+      requestHandler: requestHandler(timeouts),
+      ...(timeouts.lambdaMaxAttempts === undefined ? {} : { maxAttempts: timeouts.lambdaMaxAttempts }),
+    }),
+  );

@@ -5,6 +5,7 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { awsErrorFacts } from '../commons/aws-errors.js';
 import type { ErrorReporter } from '../commons/error-reporting.js';
 import { originUrl } from '../commons/paths.js';
 import { logger } from '../commons/powertools.js';
@@ -34,7 +35,7 @@ export const originFallback = ({
     const path = request.context.cachePath;
     if (isClientError(error) || path === undefined) return;
 
-    logger.error('request', { outcome: 'fallback', path, error });
+    logger.error('request', { outcome: 'fallback', path, error, ...awsErrorFacts(error) });
     try {
       await reportError(error, { path });
     } catch (reportingError) {

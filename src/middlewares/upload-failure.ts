@@ -3,6 +3,7 @@
  * async retry (at most twice) gets another chance at a transient failure.
  */
 import type { MiddlewareObj } from '@middy/core';
+import { awsErrorFacts } from '../commons/aws-errors.js';
 import type { ErrorReporter } from '../commons/error-reporting.js';
 import { logger } from '../commons/powertools.js';
 import type { CachePathContext } from './request-path.js';
@@ -16,7 +17,7 @@ export const uploadFailure = ({
     request,
   ) => {
     const path = request.context.cachePath;
-    logger.error('upload', { outcome: 'failed', path, error: request.error });
+    logger.error('upload', { outcome: 'failed', path, error: request.error, ...awsErrorFacts(request.error) });
     try {
       await reportError(request.error, { path });
     } catch (reportingError) {
