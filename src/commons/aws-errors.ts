@@ -1,3 +1,21 @@
+import { S3ServiceException } from '@aws-sdk/client-s3';
+
+/** The HTTP status an S3 error came with. */
+const s3ErrorStatus = (error: unknown): number | undefined =>
+  error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+
+/** S3 answered 404: the key does not exist. */
+export const isS3NotFound = (error: unknown): boolean => s3ErrorStatus(error) === 404;
+
+/**
+ * S3 refused a conditional write: 412, the condition failed (the key exists,
+ * or its ETag changed); 409, a concurrent conditional write on the same key.
+ */
+export const isS3ConditionRefused = (error: unknown): boolean => {
+  const status = s3ErrorStatus(error);
+  return status === 412 || status === 409;
+};
+
 /**
  * What a log line should say about an AWS SDK error beyond its name: an S3
  * HEAD error has no body, so its name is often just "Unknown" and only the

@@ -1,8 +1,9 @@
 /**
  * The S3 side of the cache: whether a copy exists and how a client reaches it.
  */
-import { GetObjectCommand, HeadObjectCommand, NotFound, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { isS3NotFound } from './aws-errors.js';
 
 /**
  * Whether `key` exists in `bucket`. Only a 404 means "not cached"; any other
@@ -22,8 +23,7 @@ export const isCached = async (
     );
     return true;
   } catch (error) {
-    if (error instanceof NotFound) return false;
-    if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return false;
+    if (error instanceof NotFound || isS3NotFound(error)) return false;
     throw error;
   }
 };

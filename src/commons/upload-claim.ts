@@ -5,13 +5,8 @@
  * expires (when the owner's own Lambda timeout is over), so a claim whose
  * owner died is taken over, conditionally on its ETag, by the next uploader.
  */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isS3ConditionRefused, isS3NotFound } from './aws-errors.js';
 
 export const CLAIM_KEY_PREFIX = 'claims/';
 
@@ -33,14 +28,6 @@ interface ClaimBody {
   readonly owner: string;
   readonly expiresAt: number;
 }
-
-/** 412: the key exists (or its ETag changed); 409: a concurrent conditional write. */
-const isConditionFailed = (error: unknown): boolean =>
-  error instanceof S3ServiceException &&
-  (error.$metadata.httpStatusCode === 412 || error.$metadata.httpStatusCode === 409);
-
-const isMissing = (error: unknown): boolean =>
-  error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404;
 
 const parseClaim = (text: string): ClaimBody | undefined => {
   try {
@@ -91,7 +78,7 @@ const claimWithRetries = async (
     await write({ IfNoneMatch: '*' });
     return { claimed: true, release };
   } catch (error) {
-    if (!isConditionFailed(error)) throw error;
+    if (!isS3ConditionRefused(error)) throw error;
   }
 
   let existing: { claim: ClaimBody | undefined; etag: string | undefined };
@@ -100,7 +87,7 @@ const claimWithRetries = async (
     existing = { claim: parseClaim((await object.Body?.transformToString()) ?? ''), etag: object.ETag };
   } catch (error) {
     // Released between our write and this read: the way is free, try once more.
-    if (!isMissing(error) || retriesLeft === 0) throw error;
+    if (!isS3NotFound(error) || retriesLeft === 0) throw error;
     return claimWithRetries(s3, bucket, path, { owner, ttlMs, now }, retriesLeft - 1);
   }
 
@@ -114,7 +101,7 @@ const claimWithRetries = async (
     await write({ IfMatch: existing.etag });
     return { claimed: true, release };
   } catch (error) {
-    if (!isConditionFailed(error)) throw error;
+    if (!isS3ConditionRefused(error)) throw error;
     return { claimed: false, heldBy: 'another uploader taking over', expiresAt: now() + ttlMs };
   }
 };

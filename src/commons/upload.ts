@@ -4,8 +4,9 @@
  */
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { isS3ConditionRefused } from './aws-errors.js';
 import { isCached } from './cache-store.js';
 import type { CacheConfig } from './config.js';
 import { cacheKey, originUrl } from './paths.js';
@@ -114,11 +115,6 @@ const parseContentLength = (value: string | null): number | undefined => {
   return Number(value);
 };
 
-/** S3 refused the conditional write because the key exists or is being written. */
-const isLostRace = (error: unknown): boolean =>
-  error instanceof S3ServiceException &&
-  (error.$metadata.httpStatusCode === 412 || error.$metadata.httpStatusCode === 409);
-
 /** Files checked against their own RPM digests; other extensions get the length check only. */
 export const isRpm = (path: string): boolean => path.endsWith('.rpm');
 
@@ -207,7 +203,7 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
     originRequest.abort();
     body.destroy();
     const result = { originStatus: response.status, bytes: guard.bytes };
-    if (isLostRace(error)) return { outcome: 'lost-race', ...result };
+    if (isS3ConditionRefused(error)) return { outcome: 'lost-race', ...result };
     if (error instanceof RpmVerificationError) return { outcome: 'corrupt', reason: error.message, ...result };
     if (originFailure !== undefined && !(error instanceof IncompleteDownloadError)) {
       throw new IncompleteDownloadError(`origin body failed after ${guard.bytes} bytes`, { cause: originFailure });
