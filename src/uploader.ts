@@ -7,7 +7,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { createS3Client, UPLOADER_CLIENT_TIMEOUTS } from './commons/clients.js';
 import { parseCacheConfig } from './commons/config.js';
-import { createErrorReporter } from './commons/error-reporting.js';
+import { createErrorReporter, reportSafely } from './commons/error-reporting.js';
 import { logger, tracer } from './commons/powertools.js';
 import { RpmVerificationError } from './commons/rpm-verifier.js';
 import { cacheFromOrigin } from './commons/upload.js';
@@ -38,9 +38,7 @@ const uploadRequest = async (_event: unknown, context: CachePathContext): Promis
   }
   // Permanent for this origin response: reported, not retried.
   logger.error('upload', line);
-  await reportError(new RpmVerificationError(result.reason ?? 'corrupt download'), { path }).catch((error: unknown) =>
-    logger.warn('error reporting failed', { error }),
-  );
+  await reportSafely(reportError, new RpmVerificationError(result.reason ?? 'corrupt download'), { path });
   return result;
 };
 

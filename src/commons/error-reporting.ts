@@ -3,6 +3,7 @@
  * because it is the largest single cost of a cold start.
  */
 import type { CacheConfig } from './config.js';
+import { logger } from './powertools.js';
 
 export type ErrorReporter = (error: unknown, extra?: Readonly<Record<string, unknown>>) => Promise<void>;
 
@@ -29,4 +30,20 @@ export const createErrorReporter = async (
     Sentry.captureException(error, extra === undefined ? undefined : { extra: { ...extra } });
     await Sentry.flush(FLUSH_TIMEOUT_MS);
   };
+};
+
+/**
+ * Reports `error` with `report`; a failure to report is logged, never thrown,
+ * so reporting cannot change what a request answers or how an upload ends.
+ */
+export const reportSafely = async (
+  report: ErrorReporter,
+  error: unknown,
+  extra?: Readonly<Record<string, unknown>>,
+): Promise<void> => {
+  try {
+    await report(error, extra);
+  } catch (reportingError) {
+    logger.warn('error reporting failed', { error: reportingError });
+  }
 };

@@ -6,7 +6,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { awsErrorFacts } from '../commons/aws-errors.js';
-import type { ErrorReporter } from '../commons/error-reporting.js';
+import { type ErrorReporter, reportSafely } from '../commons/error-reporting.js';
 import { originUrl } from '../commons/paths.js';
 import { logger } from '../commons/powertools.js';
 import { redirectResponse } from '../commons/responses.js';
@@ -36,11 +36,7 @@ export const originFallback = ({
     if (isClientError(error) || path === undefined) return;
 
     logger.error('request', { outcome: 'fallback', path, error, ...awsErrorFacts(error) });
-    try {
-      await reportError(error, { path });
-    } catch (reportingError) {
-      logger.warn('error reporting failed', { error: reportingError });
-    }
+    await reportSafely(reportError, error, { path });
     request.response = redirectResponse(originUrl(originBaseUrl, path), 'fallback');
   };
   return { onError: originFallbackOnError };

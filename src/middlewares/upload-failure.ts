@@ -4,7 +4,7 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import { awsErrorFacts } from '../commons/aws-errors.js';
-import type { ErrorReporter } from '../commons/error-reporting.js';
+import { type ErrorReporter, reportSafely } from '../commons/error-reporting.js';
 import { logger } from '../commons/powertools.js';
 import type { CachePathContext } from './request-path.js';
 
@@ -18,11 +18,7 @@ export const uploadFailure = ({
   ) => {
     const path = request.context.cachePath;
     logger.error('upload', { outcome: 'failed', path, error: request.error, ...awsErrorFacts(request.error) });
-    try {
-      await reportError(request.error, { path });
-    } catch (reportingError) {
-      logger.warn('error reporting failed', { error: reportingError });
-    }
+    await reportSafely(reportError, request.error, { path });
   };
   return { onError: uploadFailureOnError };
 };
