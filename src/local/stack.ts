@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { type Environment, parseOriginHost } from '../commons/config.js';
+import { type Environment, parseHandlerConfig } from '../commons/config.js';
 import { fromHttpApiResult, MalformedRequestError, toHttpApiEvent } from './api-gateway.js';
 import { LocalLambdaService, lambdaContext, type RunReport } from './lambda-service.js';
 
@@ -162,6 +162,8 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     if (setting !== undefined) process.env[name] = setting;
   }
 
+  // The same parse the Lambda code does on load: what the start line reports is what runs.
+  const { originBaseUrl } = parseHandlerConfig(process.env);
   const scope = await invocationScope();
   const { handler } = await import('../handler.js');
   const uploader = await import('../uploader.js');
@@ -183,7 +185,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    originBaseUrl: parseOriginHost(env.ORIGIN_HOST?.trim() || 'dl.fedoraproject.org'),
+    originBaseUrl,
     s3Endpoint,
     bucketName,
     storeDescription: embeddedS3 === undefined ? s3Endpoint : `embedded S3 at ${s3Endpoint}, data in ${dataDir}`,
