@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import inputOutputLogger from '@middy/input-output-logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { createLambdaClient, createS3Client, HANDLER_CLIENT_TIMEOUTS } from './commons/clients.js';
+import { createLambdaClient, createS3Client, HANDLER_CLIENT_SETTINGS } from './commons/clients.js';
 import { parseHandlerConfig } from './commons/config.js';
 import { createErrorReporter } from './commons/error-reporting.js';
 import { headOrigin } from './commons/origin.js';
@@ -20,8 +20,8 @@ import { originFallback } from './middlewares/origin-fallback.js';
 import { type CachePathContext, requestPath, validatedPath } from './middlewares/request-path.js';
 
 const config = parseHandlerConfig(process.env);
-const s3 = createS3Client(process.env, HANDLER_CLIENT_TIMEOUTS);
-const lambda = createLambdaClient(HANDLER_CLIENT_TIMEOUTS);
+const s3 = createS3Client(process.env, HANDLER_CLIENT_SETTINGS);
+const lambda = createLambdaClient(HANDLER_CLIENT_SETTINGS);
 const memo = createRedirectMemo();
 const reportError = await createErrorReporter(config);
 

@@ -5,7 +5,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { createS3Client, UPLOADER_CLIENT_TIMEOUTS } from './commons/clients.js';
+import { createS3Client, UPLOADER_CLIENT_SETTINGS } from './commons/clients.js';
 import { parseCacheConfig } from './commons/config.js';
 import { createErrorReporter, reportSafely } from './commons/error-reporting.js';
 import { logger, tracer } from './commons/powertools.js';
@@ -17,7 +17,7 @@ import { uploadFailure } from './middlewares/upload-failure.js';
 import { type UploaderResponse, uploaderEvent } from './middlewares/uploader-event.js';
 
 const config = parseCacheConfig(process.env);
-const s3 = createS3Client(process.env, UPLOADER_CLIENT_TIMEOUTS);
+const s3 = createS3Client(process.env, UPLOADER_CLIENT_SETTINGS);
 const reportError = await createErrorReporter(config);
 
 /** A claim outlives its owner's own timeout by this much, then others may take over. */
