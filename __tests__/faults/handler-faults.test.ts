@@ -104,6 +104,21 @@ describe('handler under injected faults', () => {
     };
   const refuse: Misbehave = (server) => server.refuse();
 
+  /** A request for a file origin has, while `server` misbehaves: the answer is a fallback to origin. */
+  const expectFallbackWhile = async (server: FaultServer, misbehave: Misbehave, naming: Record<string, unknown>) => {
+    const path = freshPath();
+    originPaths.add(path);
+    await misbehave(server);
+
+    const { response, ms } = await invoke(path);
+
+    expect(response.statusCode).toBe(302);
+    expect(response.headers?.['X-Cache']).toBe('fallback');
+    expect(new URL(String(response.headers?.Location)).host).toBe(origin.host);
+    expect(ms).toBeLessThan(BOUND_MS);
+    expect(requestLines()).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'fallback', ...naming })]);
+  };
+
   /** The log line names the fault: by the error's message, or by the HTTP status S3 or Lambda answered. */
   const saying = (text: string) => ({ error: expect.objectContaining({ message: expect.stringContaining(text) }) });
   const status = (code: number) => ({ errorStatus: code });
@@ -119,19 +134,8 @@ describe('handler under injected faults', () => {
     ['closes the connection', fault('reset'), saying('socket hang up')],
     ['answers without a status line', fault('garbage'), saying('Parse Error')],
   ])('S3 %s', (_name, misbehave, naming) => {
-    it('redirects to origin, labelled fallback, in time, with one error line naming the fault', async () => {
-      const path = freshPath();
-      originPaths.add(path);
-      await misbehave(s3);
-
-      const { response, ms } = await invoke(path);
-
-      expect(response.statusCode).toBe(302);
-      expect(response.headers?.['X-Cache']).toBe('fallback');
-      expect(new URL(String(response.headers?.Location)).host).toBe(origin.host);
-      expect(ms).toBeLessThan(BOUND_MS);
-      expect(requestLines()).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'fallback', ...naming })]);
-    });
+    it('redirects to origin, labelled fallback, in time, with one error line naming the fault', () =>
+      expectFallbackWhile(s3, misbehave, naming));
   });
 
   const json = (errorType?: string) => ({
@@ -155,19 +159,8 @@ describe('handler under injected faults', () => {
     ['answers 500 with malformed JSON', respond(500, json(), '{"message":'), saying('JSON')],
     ['answers without a status line', fault('garbage'), saying('Parse Error')],
   ])('Lambda invoke %s', (_name, misbehave, naming) => {
-    it('still redirects to origin, labelled fallback, in time, with one error line naming the fault', async () => {
-      const path = freshPath();
-      originPaths.add(path);
-      await misbehave(lambda);
-
-      const { response, ms } = await invoke(path);
-
-      expect(response.statusCode).toBe(302);
-      expect(response.headers?.['X-Cache']).toBe('fallback');
-      expect(new URL(String(response.headers?.Location)).host).toBe(origin.host);
-      expect(ms).toBeLessThan(BOUND_MS);
-      expect(requestLines()).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'fallback', ...naming })]);
-    });
+    it('still redirects to origin, labelled fallback, in time, with one error line naming the fault', () =>
+      expectFallbackWhile(lambda, misbehave, naming));
   });
 
   describe.each([
