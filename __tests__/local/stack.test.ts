@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalStack } from '../../src/local/stack.js';
-import { captureLogs } from '../helpers/logs.js';
-import { OriginServer } from '../helpers/origin-server.js';
+import type { OriginServer } from '../helpers/origin-server.js';
 import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 /** A raw request, so the path goes on the wire exactly as written. */
 const send = (url: string, method: string, path: string) =>
@@ -34,29 +33,18 @@ const storedObjects = async (dataDir: string): Promise<string[]> =>
   (await readdir(dataDir, { recursive: true })).filter((name) => name.endsWith('._S3rver_object'));
 
 describe('local stack', () => {
+  let testStack: TestStack;
   let work: string;
   let origin: OriginServer;
   let stack: LocalStack;
-  let logs: ReturnType<typeof captureLogs>;
   const rpm = syntheticRpm({ payloadBytes: 200_000 });
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'rpm-cache-stack-'));
-    origin = await OriginServer.start();
-    logs = captureLogs();
-    const { startLocalStack } = await import('../../src/local/stack.js');
-    stack = await startLocalStack({
-      env: { PORT: '0', ORIGIN_HOST: origin.baseUrl, RPM_CACHE_DATA_DIR: join(work, 'data'), ORIGIN_HEAD_TIMEOUT: '1' },
-      retryDelaysMs: [50, 100],
-    });
+    testStack = await startTestStack({ ORIGIN_HEAD_TIMEOUT: '1' });
+    ({ work, origin, stack } = testStack);
   });
 
-  afterAll(async () => {
-    await stack.close();
-    await origin.close();
-    logs.restore();
-    await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => testStack.close());
 
   it('uses the embedded S3 store with the default bucket, data under RPM_CACHE_DATA_DIR', () => {
     expect(stack.bucketName).toBe('rpm-cache');

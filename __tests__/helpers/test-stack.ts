@@ -1,0 +1,44 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Environment } from '../../src/commons/config.js';
+import type { LocalStack } from '../../src/local/stack.js';
+import { captureLogs } from './logs.js';
+import { OriginServer } from './origin-server.js';
+
+export interface TestStack {
+  /** A temporary directory, removed by `close`; the embedded S3 data is in `<work>/data`. */
+  readonly work: string;
+  readonly origin: OriginServer;
+  readonly stack: LocalStack;
+  readonly logs: ReturnType<typeof captureLogs>;
+  close(): Promise<void>;
+}
+
+/**
+ * The local stack on a free port in front of a fresh mirror on 127.0.0.1,
+ * with an embedded S3 store in a temporary directory and its logs captured.
+ * One per test file: the stack loads the Lambda code with its environment.
+ */
+export const startTestStack = async (extraEnv: Environment = {}): Promise<TestStack> => {
+  const work = await mkdtemp(join(tmpdir(), 'rpm-cache-stack-'));
+  const origin = await OriginServer.start();
+  const logs = captureLogs();
+  const { startLocalStack } = await import('../../src/local/stack.js');
+  const stack = await startLocalStack({
+    env: { PORT: '0', ORIGIN_HOST: origin.baseUrl, RPM_CACHE_DATA_DIR: join(work, 'data'), ...extraEnv },
+    retryDelaysMs: [50, 100],
+  });
+  return {
+    work,
+    origin,
+    stack,
+    logs,
+    close: async () => {
+      await stack.close();
+      await origin.close();
+      logs.restore();
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+};
