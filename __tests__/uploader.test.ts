@@ -1,7 +1,7 @@
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { notFound } from './helpers/aws.js';
-import { lambdaContext } from './helpers/lambda-context.js';
+import { lambdaContext, TEST_REQUEST_ID } from './helpers/lambda-context.js';
 import { captureLogs } from './helpers/logs.js';
 import { OriginServer } from './helpers/origin-server.js';
 import { syntheticRpm } from './helpers/synthetic-rpm.js';

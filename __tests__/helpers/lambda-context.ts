@@ -1,17 +1,9 @@
 import type { Context } from 'aws-lambda';
+import { lambdaContext as localLambdaContext } from '../../src/local/lambda-service.js';
 
-/** A Lambda context as the runtime gives it, with plenty of time left. */
-export const lambdaContext = (functionName = 'rpm-cache-test'): Context => ({
-  callbackWaitsForEmptyEventLoop: true,
-  functionName,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${functionName}`,
-  memoryLimitInMB: '512',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: `/aws/lambda/${functionName}`,
-  logStreamName: '2026/11/28/[$LATEST]abcdef',
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-});
+/** The request id every test invocation carries. */
+export const TEST_REQUEST_ID = 'c6af9ac6-7b61-11e6-9a41-93e812345678';
+
+/** A Lambda context as the runtime gives it, with 30 s left: the local stack's own. */
+export const lambdaContext = (functionName = 'rpm-cache-test'): Context =>
+  localLambdaContext(functionName, TEST_REQUEST_ID, 30_000);
