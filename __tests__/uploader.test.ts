@@ -54,7 +54,7 @@ describe('uploader Lambda (whole Middy chain)', () => {
     expect(cacheWrites().map((call) => call.args[0].input.Key)).toEqual([`cache/${PACKAGE}`]);
     const claim = s3Mock.commandCalls(PutObjectCommand).find((call) => call.args[0].input.Key === `claims/${PACKAGE}`);
     expect(JSON.parse(String(claim?.args[0].input.Body))).toMatchObject({
-      owner: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+      owner: TEST_REQUEST_ID,
     });
     expect(uploadLines()).toEqual([
       expect.objectContaining({
