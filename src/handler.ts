@@ -3,6 +3,7 @@
  * request with a 302, to the origin or to the cached copy.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
@@ -11,6 +12,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda
 import { createLambdaClient, createS3Client, HANDLER_CLIENT_SETTINGS } from './commons/clients.js';
 import { parseHandlerConfig } from './commons/config.js';
 import { createErrorReporter } from './commons/error-reporting.js';
+import { countRequest, LOG_METRICS_OPTIONS, metrics, recordOriginHeadLatency } from './commons/metrics.js';
 import { headOrigin } from './commons/origin.js';
 import { logger, traced, tracer } from './commons/powertools.js';
 import { createRedirectMemo } from './commons/recent-keys.js';
@@ -30,7 +32,9 @@ const probeOrigin = (url: string, timeoutMs: number) => traced('### origin HEAD'
 const redirectRequest = async (_event: APIGatewayProxyEventV2, context: CachePathContext) => {
   const started = performance.now();
   const path = validatedPath(context);
-  const decision = await decideRedirect(path, { config, s3, lambda, probeOrigin, memo });
+  const decision = await decideRedirect(path, { config, s3, lambda, probeOrigin, memo }, context.awsRequestId);
+  countRequest(decision.outcome);
+  if (decision.originHeadMs !== undefined) recordOriginHeadLatency(decision.originHeadMs);
   logger.info('request', {
     ...decision,
     path,
@@ -52,6 +56,7 @@ const NOT_LOGGED = [
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext>()
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger, { clearState: true }))
+  .use(logMetrics(metrics, LOG_METRICS_OPTIONS))
   .use(inputOutputLogger({ logger: logInputOutput, omitPaths: NOT_LOGGED, mask: '[redacted]' }))
   .use(httpErrorHandler({ logger: false }))
   .use(originFallback({ originBaseUrl: config.originBaseUrl, reportError }))

@@ -3,11 +3,13 @@
  * copies one file from origin into the cache, whole or not at all.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { createS3Client, UPLOADER_CLIENT_SETTINGS } from './commons/clients.js';
 import { parseCacheConfig } from './commons/config.js';
 import { createErrorReporter, reportSafely } from './commons/error-reporting.js';
+import { countUpload, LOG_METRICS_OPTIONS, metrics, recordBytesStored } from './commons/metrics.js';
 import { logger, tracer } from './commons/powertools.js';
 import { RpmVerificationError } from './commons/rpm-verifier.js';
 import { cacheFromOrigin } from './commons/upload.js';
@@ -32,6 +34,8 @@ const uploadRequest = async (_event: unknown, context: CachePathContext): Promis
     claim: { owner: context.awsRequestId, ttlMs: context.getRemainingTimeInMillis() + CLAIM_GRACE_MS },
   });
   const line = { ...result, path, durationMs: Math.round(performance.now() - started) };
+  countUpload(result.outcome);
+  if (result.outcome === 'stored' && result.bytes !== undefined) recordBytesStored(result.bytes);
   if (result.outcome !== 'corrupt') {
     logger.info('upload', line);
     return result;
@@ -45,6 +49,7 @@ const uploadRequest = async (_event: unknown, context: CachePathContext): Promis
 export const handler = middy<unknown, UploaderResponse, Error, CachePathContext>()
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger, { clearState: true }))
+  .use(logMetrics(metrics, LOG_METRICS_OPTIONS))
   .use(uploadFailure({ reportError }))
   .use(uploaderEvent({ cacheExtensions: config.cacheExtensions }))
   .handler(uploadRequest);

@@ -51,11 +51,16 @@ export interface RedirectDependencies {
 export const AWS_GRACE_MS = 700;
 
 /**
- * Decides the redirect for a valid, decoded path (see `checkPath`).
+ * Decides the redirect for a valid, decoded path (see `checkPath`); the
+ * request id, when given, goes with the uploader's event.
  * S3 and Lambda errors are thrown: the fallback middleware turns them into a
  * redirect to origin.
  */
-export const decideRedirect = async (path: string, deps: RedirectDependencies): Promise<RedirectDecision> => {
+export const decideRedirect = async (
+  path: string,
+  deps: RedirectDependencies,
+  requestId?: string,
+): Promise<RedirectDecision> => {
   const { config, s3, lambda, probeOrigin = headOrigin, memo } = deps;
   const origin = originUrl(config.originBaseUrl, path);
   if (!isCacheable(path, config.cacheExtensions)) {
@@ -89,7 +94,7 @@ export const decideRedirect = async (path: string, deps: RedirectDependencies): 
       return { outcome: 'miss', location: origin, uploadTriggered: false, uploadAlreadyTriggered: true, ...probe };
     }
     try {
-      await triggerUpload(lambda, config.uploaderFunctionName, path, deadline);
+      await triggerUpload(lambda, config.uploaderFunctionName, path, deadline, requestId);
     } catch (error) {
       // Let the next request try again.
       memo?.triggered.delete(key);

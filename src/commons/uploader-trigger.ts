@@ -3,9 +3,13 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 
-/** The uploader's event: the same decoded path the handler saw. */
+/**
+ * The uploader's event: the same decoded path the handler saw, and the
+ * handler's request id, so one request can be followed across both functions.
+ */
 export interface UploaderEvent {
   readonly path: string;
+  readonly triggeredBy?: string;
 }
 
 export class UploaderInvokeError extends Error {
@@ -24,8 +28,9 @@ export const triggerUpload = async (
   functionName: string,
   path: string,
   abortSignal?: AbortSignal,
+  triggeredBy?: string,
 ): Promise<void> => {
-  const event: UploaderEvent = { path };
+  const event: UploaderEvent = triggeredBy === undefined ? { path } : { path, triggeredBy };
   const response = await lambda.send(
     new InvokeCommand({
       FunctionName: functionName,

@@ -7,6 +7,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { awsErrorFacts } from '../commons/aws-errors.js';
 import { type ErrorReporter, reportSafely } from '../commons/error-reporting.js';
+import { countFallback, countRequest } from '../commons/metrics.js';
 import { originUrl } from '../commons/paths.js';
 import { logger } from '../commons/powertools.js';
 import { redirectResponse } from '../commons/responses.js';
@@ -36,6 +37,8 @@ export const originFallback = ({
     if (isClientError(error) || path === undefined) return;
 
     logger.error('request', { outcome: 'fallback', path, error, ...awsErrorFacts(error) });
+    countRequest('fallback');
+    countFallback(error);
     await reportSafely(reportError, error, { path });
     request.response = redirectResponse(originUrl(originBaseUrl, path), 'fallback');
   };

@@ -6,6 +6,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import { createError } from '@middy/util';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { countRequest } from '../commons/metrics.js';
 import { checkPath } from '../commons/paths.js';
 import { logger } from '../commons/powertools.js';
 import { loggablePath } from '../commons/responses.js';
@@ -41,6 +42,7 @@ export const requestPath = (): MiddlewareObj<
     const check = checkPath(rawPath);
     if (!check.valid) {
       logger.warn('request', { outcome: 'bad-request', reason: check.reason, path: loggablePath(rawPath) });
+      countRequest('bad-request');
       throw createError(400, check.reason, { expose: true });
     }
     request.context.cachePath = check.path;

@@ -5,6 +5,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import { awsErrorFacts } from '../commons/aws-errors.js';
 import { type ErrorReporter, reportSafely } from '../commons/error-reporting.js';
+import { countUpload } from '../commons/metrics.js';
 import { logger } from '../commons/powertools.js';
 import type { CachePathContext } from './request-path.js';
 
@@ -17,6 +18,7 @@ export const uploadFailure = ({
     request,
   ) => {
     const path = request.context.cachePath;
+    countUpload('failed');
     logger.error('upload', { outcome: 'failed', path, error: request.error, ...awsErrorFacts(request.error) });
     await reportSafely(reportError, request.error, { path });
   };

@@ -5,6 +5,7 @@
  */
 import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
 import type { MiddlewareObj } from '@middy/core';
+import { countUpload } from '../commons/metrics.js';
 import { checkPath, isCacheable } from '../commons/paths.js';
 import { logger } from '../commons/powertools.js';
 import { loggablePath } from '../commons/responses.js';
@@ -20,6 +21,13 @@ export type UploaderResponse = UploadResult | RejectedEvent;
 
 const eventPath = (event: unknown): unknown =>
   typeof event === 'object' && event !== null && !Array.isArray(event) && 'path' in event ? event.path : undefined;
+
+/** The handler's request id, when the event carries a plausible one (it only labels log lines). */
+const eventTrigger = (event: unknown): string | undefined => {
+  if (typeof event !== 'object' || event === null || !('triggeredBy' in event)) return undefined;
+  const { triggeredBy } = event;
+  return typeof triggeredBy === 'string' && /^[\w.:-]{1,128}$/.test(triggeredBy) ? triggeredBy : undefined;
+};
 
 const rejectionReason = (event: unknown, cacheExtensions: readonly string[]): string | undefined => {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
@@ -44,10 +52,13 @@ export const uploaderEvent = ({
     const reason = rejectionReason(request.event, cacheExtensions);
     if (reason !== undefined) {
       logger.error('upload', { outcome: 'rejected', reason, path: loggablePath(eventPath(request.event)) });
+      countUpload('rejected');
       await cleanupMiddlewares(request);
       return { outcome: 'rejected', reason } satisfies RejectedEvent;
     }
     request.context.cachePath = String(eventPath(request.event));
+    const triggeredBy = eventTrigger(request.event);
+    if (triggeredBy !== undefined) logger.appendKeys({ triggeredBy });
   };
   return { before: uploaderEventBefore };
 };

@@ -1,0 +1,68 @@
+/**
+ * CloudWatch metrics (embedded metric format, written to stdout with the
+ * logs), created once per container and shared by both Lambdas. Dimensions
+ * stay few and bounded: never a path, which would make one metric per file.
+ *
+ * Namespace `RpmCache` (or `POWERTOOLS_METRICS_NAMESPACE`); every metric has
+ * the dimension `service` = `rpm-cache`, plus:
+ * - `Requests` (Count) by `Outcome`: hit, stored, miss, bypass, fallback, bad-request;
+ * - `Fallbacks` (Count) by `Cause`: the error's name (`TimeoutError`,
+ *   `ThrottlingException`, `AccessDenied`, or `HTTP<status>` when S3 sent no name);
+ * - `OriginHeadLatency` (Milliseconds), cacheable requests only;
+ * - `Uploads` (Count) by `Outcome`: stored, already-cached, origin-missing,
+ *   corrupt, lost-race, claimed-elsewhere, failed, rejected;
+ * - `BytesStored` (Bytes), per stored file;
+ * - `ColdStart` (Count) by `function_name`, from Powertools.
+ */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { awsErrorFacts } from './aws-errors.js';
+import { SERVICE_NAME } from './powertools.js';
+
+export const DEFAULT_METRICS_NAMESPACE = 'RpmCache';
+
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE?.trim() || DEFAULT_METRICS_NAMESPACE,
+  serviceName: SERVICE_NAME,
+});
+
+/** Options of Powertools' `logMetrics` middleware, the same for both chains. */
+export const LOG_METRICS_OPTIONS = Object.freeze({ captureColdStartMetric: true });
+
+/** Counts one handler answer under its `X-Cache` outcome (or `bad-request`). */
+export const countRequest = (outcome: string): void => {
+  metrics.addDimension('Outcome', outcome);
+  metrics.addMetric('Requests', MetricUnit.Count, 1);
+};
+
+/** Counts one uploader invocation under its outcome. */
+export const countUpload = (outcome: string): void => {
+  metrics.addDimension('Outcome', outcome);
+  metrics.addMetric('Uploads', MetricUnit.Count, 1);
+};
+
+/** Metrics without the invocation's `Outcome` dimension, so they aggregate across outcomes. */
+type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+const standalone = (name: string, unit: Unit, value: number, dimensions: Record<string, string> = {}): void => {
+  const single = metrics.singleMetric();
+  for (const [dimension, dimensionValue] of Object.entries(dimensions)) single.addDimension(dimension, dimensionValue);
+  single.addMetric(name, unit, value);
+};
+
+export const recordOriginHeadLatency = (ms: number): void =>
+  standalone('OriginHeadLatency', MetricUnit.Milliseconds, ms);
+
+export const recordBytesStored = (bytes: number): void => standalone('BytesStored', MetricUnit.Bytes, bytes);
+
+/** A bounded label for what made the handler fall back: an error's name, never its message. */
+export const fallbackCause = (error: unknown): string => {
+  const name = error instanceof Error ? error.name : undefined;
+  const { errorStatus } = awsErrorFacts(error);
+  const named =
+    name !== undefined && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(name) && name !== 'Unknown' && name !== 'Error';
+  if (named) return name;
+  return errorStatus === undefined ? 'Error' : `HTTP${errorStatus}`;
+};
+
+export const countFallback = (error: unknown): void =>
+  standalone('Fallbacks', MetricUnit.Count, 1, { Cause: fallbackCause(error) });
