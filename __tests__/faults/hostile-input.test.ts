@@ -134,7 +134,7 @@ describe('hostile input', () => {
           }
           for (const invoke of lambdaMock.commandCalls(InvokeCommand)) {
             const event = JSON.parse(new TextDecoder().decode(invoke.args[0].input.Payload as Uint8Array));
-            expect(event).toEqual({ path });
+            expect(event).toEqual({ path, triggeredBy: expect.any(String) });
           }
         },
       ),
