@@ -1,0 +1,141 @@
+/**
+ * The CloudWatch dashboard and alarms over the metrics the Lambdas write
+ * (see src/commons/metrics.ts for names, units and dimensions).
+ */
+import { aws_cloudwatch as cloudwatch, Duration, type aws_sqs as sqs } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+
+export interface DashboardOptions {
+  readonly namespace: string;
+  readonly service: string;
+  readonly fallbackAlarmThreshold: number;
+  readonly failedUploads: sqs.IQueue;
+}
+
+export const REQUEST_OUTCOMES = ['hit', 'stored', 'miss', 'bypass', 'fallback', 'bad-request'] as const;
+export const UPLOAD_OUTCOMES = [
+  'stored',
+  'already-cached',
+  'origin-missing',
+  'corrupt',
+  'lost-race',
+  'claimed-elsewhere',
+  'failed',
+  'rejected',
+] as const;
+
+const PERIOD = Duration.minutes(5);
+
+export const createDashboard = (scope: Construct, options: DashboardOptions) => {
+  const { namespace, service } = options;
+  // Alarms take unlabelled metrics: a label turns the alarm into a metric-math one.
+  const metric = (metricName: string, statistic: string, dimensions: Record<string, string> = {}, label?: string) =>
+    new cloudwatch.Metric({
+      namespace,
+      metricName,
+      statistic,
+      period: PERIOD,
+      dimensionsMap: { service, ...dimensions },
+      ...(label === undefined ? {} : { label }),
+    });
+  const requests = (outcome: string) => metric('Requests', 'Sum', { Outcome: outcome }, outcome);
+  const uploads = (outcome: string) => metric('Uploads', 'Sum', { Outcome: outcome }, outcome);
+
+  const hitRatio = new cloudwatch.MathExpression({
+    expression: '100 * hit / (hit + stored + miss)',
+    usingMetrics: { hit: requests('hit'), stored: requests('stored'), miss: requests('miss') },
+    label: 'hit ratio % (served from the cache)',
+    period: PERIOD,
+  });
+  const cachedRatio = new cloudwatch.MathExpression({
+    expression: '100 * (hit + stored) / (hit + stored + miss)',
+    usingMetrics: { hit: requests('hit'), stored: requests('stored'), miss: requests('miss') },
+    label: 'cached % (a copy existed)',
+    period: PERIOD,
+  });
+
+  const fallbackAlarm = new cloudwatch.Alarm(scope, 'FallbackAlarm', {
+    alarmDescription:
+      'Requests fell back to origin because S3 or Lambda failed: the cache is not being used. See the fallbacks-by-cause query.',
+    metric: metric('Requests', 'Sum', { Outcome: 'fallback' }),
+    threshold: options.fallbackAlarmThreshold,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  const corruptAlarm = new cloudwatch.Alarm(scope, 'CorruptUploadAlarm', {
+    alarmDescription:
+      'The origin served a file that failed verification (truncated, altered, not an RPM): it was not cached. See the uploader-failures-and-corrupt-downloads query.',
+    metric: metric('Uploads', 'Sum', { Outcome: 'corrupt' }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  const failedUploadsAlarm = new cloudwatch.Alarm(scope, 'FailedUploadsAlarm', {
+    alarmDescription: 'Uploads failed every retry; their events wait in the failed-uploads queue.',
+    metric: options.failedUploads.metricApproximateNumberOfMessagesVisible({ period: PERIOD }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+
+  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
+    defaultInterval: Duration.days(1),
+    widgets: [
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Requests by outcome (X-Cache)',
+          left: REQUEST_OUTCOMES.map(requests),
+          stacked: true,
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Hit ratio and cached share of cacheable requests',
+          left: [hitRatio, cachedRatio],
+          leftYAxis: { min: 0, max: 100, label: '%', showUnits: false },
+          width: 12,
+        }),
+      ],
+      [
+        new cloudwatch.GraphWidget({ title: 'Misses', left: [requests('miss')], width: 8 }),
+        new cloudwatch.GraphWidget({
+          title: 'Fallbacks by cause',
+          left: [
+            new cloudwatch.MathExpression({
+              expression: `SEARCH('{${namespace},service,Cause} MetricName="Fallbacks"', 'Sum', 300)`,
+              label: '',
+              period: PERIOD,
+            }),
+          ],
+          width: 8,
+        }),
+        new cloudwatch.AlarmStatusWidget({
+          title: 'Alarms',
+          alarms: [fallbackAlarm, corruptAlarm, failedUploadsAlarm],
+          width: 8,
+        }),
+      ],
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Uploads by outcome',
+          left: UPLOAD_OUTCOMES.map(uploads),
+          stacked: true,
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Bytes stored',
+          left: [metric('BytesStored', 'Sum', {}, 'bytes stored')],
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Origin HEAD latency',
+          left: [metric('OriginHeadLatency', 'p50', {}, 'p50'), metric('OriginHeadLatency', 'p99', {}, 'p99')],
+          width: 8,
+        }),
+      ],
+    ],
+  });
+  return { dashboard, alarms: [fallbackAlarm, corruptAlarm, failedUploadsAlarm] };
+};

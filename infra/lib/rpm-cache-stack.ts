@@ -1,0 +1,336 @@
+/**
+ * rpm-cache in one stack: the cache bucket, the handler and uploader Lambdas
+ * from one container image, the HTTP API in front of the handler, log groups,
+ * saved Logs Insights queries, a dashboard and alarms.
+ *
+ * IAM is written out statement by statement rather than with `grant*()`
+ * helpers, which grant more than rpm-cache uses (bucket.grantRead gives
+ * s3:GetObject*, s3:GetBucket*, s3:List* on the whole bucket).
+ */
+import { fileURLToPath } from 'node:url';
+import {
+  aws_apigatewayv2 as apigateway,
+  aws_apigatewayv2_integrations as apigatewayIntegrations,
+  CfnOutput,
+  aws_cloudwatch_actions as cloudwatchActions,
+  Duration,
+  aws_lambda_destinations as destinations,
+  aws_ecr_assets as ecrAssets,
+  aws_iam as iam,
+  aws_lambda as lambda,
+  aws_logs as logs,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  type StackProps,
+  aws_s3 as s3,
+  aws_sns as sns,
+  aws_sqs as sqs,
+  aws_ssm as ssm,
+  Validations,
+} from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { createDashboard } from './dashboard.ts';
+import { LOG_QUERIES } from './log-queries.ts';
+import type { DeploymentSettings } from './settings.ts';
+
+/** The project root: the Docker build context, with the Dockerfile and its .dockerignore. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export const METRICS_NAMESPACE = 'RpmCache';
+export const SERVICE_NAME = 'rpm-cache';
+
+/**
+ * Sizes, from `npm run bench` (see the README's Deploy section):
+ * - handler: ~100 MB resident and a cold import of ~120-220 ms; 512 MB buys
+ *   the CPU share that keeps the cold start short (Lambda's CPU grows with
+ *   memory). API Gateway waits 30 s at most, so 29 s is the most it can use.
+ * - uploader: peak RSS ~210 MB, flat in file size (5 MiB parts, 4 in
+ *   flight); 1024 MB leaves room for the SDK and gives the SHA-256/MD5
+ *   verification a fuller CPU. A 1 GiB RPM streams in well under the 15 min
+ *   ceiling at the tens of MB/s Lambda reaches.
+ */
+export const HANDLER_SIZE = Object.freeze({ memoryMb: 512, timeout: Duration.seconds(29) });
+export const UPLOADER_SIZE = Object.freeze({ memoryMb: 1024, timeout: Duration.minutes(15) });
+/** Lambda's async retries, and how long an event may wait (the most Lambda allows). */
+export const UPLOADER_ASYNC = Object.freeze({ retryAttempts: 2, maxEventAge: Duration.hours(6) });
+
+export interface RpmCacheStackProps extends StackProps {
+  readonly settings: DeploymentSettings;
+}
+
+const XRAY_ONLY_ON_ANY_RESOURCE =
+  'X-Ray accepts PutTraceSegments/PutTelemetryRecords only on "*"; CDK adds them for active tracing.';
+
+export class RpmCacheStack extends Stack {
+  readonly bucket: s3.Bucket;
+  readonly handler: lambda.DockerImageFunction;
+  readonly uploader: lambda.DockerImageFunction;
+  readonly api: apigateway.HttpApi;
+
+  constructor(scope: Construct, id: string, props: RpmCacheStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+
+    this.bucket = new s3.Bucket(this, 'CacheBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // The cached RPMs are the point: they may exist nowhere else any more.
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        // Uploaders killed by their timeout leave multipart uploads behind.
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        // Claims live minutes; one left by a dead uploader goes after a day.
+        { id: 'expire-claims', prefix: 'claims/', expiration: Duration.days(1) },
+        ...(settings.cacheExpirationDays === undefined
+          ? []
+          : [{ id: 'expire-cache', prefix: 'cache/', expiration: Duration.days(settings.cacheExpirationDays) }]),
+      ],
+    });
+    Validations.of(this.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Access logs would record every presigned GET; both functions log each request and upload, and CloudTrail data events can be enabled per account.',
+    });
+
+    const imagePlatform =
+      settings.architecture === 'arm64' ? ecrAssets.Platform.LINUX_ARM64 : ecrAssets.Platform.LINUX_AMD64;
+    const architecture = settings.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+    // Both functions use the same asset: one build, one image, one push.
+    const image = new ecrAssets.DockerImageAsset(this, 'Image', { directory: PROJECT_ROOT, platform: imagePlatform });
+
+    const sharedEnvironment: Record<string, string> = {
+      ...settings.lambdaEnvironment,
+      S3_BUCKET_NAME: this.bucket.bucketName,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      ...this.sentryDsn(settings),
+    };
+
+    const failedUploads = new sqs.Queue(this, 'FailedUploads', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(failedUploads).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter destination of the uploader’s failed async invocations.',
+    });
+
+    const uploaderLogs = this.logGroup('UploaderLogs', settings);
+    const uploaderRole = this.functionRole('UploaderRole', uploaderLogs);
+    this.uploader = new lambda.DockerImageFunction(this, 'Uploader', {
+      description: 'rpm-cache uploader: streams one RPM from origin into S3, verified',
+      code: lambda.DockerImageCode.fromEcr(image.repository, { tagOrDigest: image.imageTag }),
+      architecture,
+      memorySize: UPLOADER_SIZE.memoryMb,
+      timeout: UPLOADER_SIZE.timeout,
+      role: uploaderRole,
+      logGroup: uploaderLogs,
+      tracing: lambda.Tracing.ACTIVE,
+      ...(settings.uploaderReservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: settings.uploaderReservedConcurrency }),
+      environment: { ...sharedEnvironment, LAMBDA_HANDLER: 'uploader' },
+    });
+    this.uploader.configureAsyncInvoke({
+      ...UPLOADER_ASYNC,
+      onFailure: new destinations.SqsDestination(failedUploads),
+    });
+    uploaderRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'CacheWrite',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [this.bucket.arnForObjects('cache/*')],
+      }),
+    );
+    uploaderRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'Claims',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [this.bucket.arnForObjects('claims/*')],
+      }),
+    );
+    // Without it S3 answers 403 instead of 404 for a missing key: "not cached
+    // yet" and "no claim" would look like errors and every upload would fail.
+    uploaderRole.addToPolicy(this.listWithin('ListCacheAndClaims', ['cache/*', 'claims/*']));
+
+    const handlerLogs = this.logGroup('HandlerLogs', settings);
+    const handlerRole = this.functionRole('HandlerRole', handlerLogs);
+    this.handler = new lambda.DockerImageFunction(this, 'Handler', {
+      description: 'rpm-cache handler: answers every request with a 302 to origin or to the cached copy',
+      code: lambda.DockerImageCode.fromEcr(image.repository, { tagOrDigest: image.imageTag }),
+      architecture,
+      memorySize: HANDLER_SIZE.memoryMb,
+      timeout: HANDLER_SIZE.timeout,
+      role: handlerRole,
+      logGroup: handlerLogs,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        ...sharedEnvironment,
+        LAMBDA_HANDLER: 'handler',
+        UPLOADER_LAMBDA_ARN: this.uploader.functionArn,
+      },
+    });
+    handlerRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'CacheRead',
+        // HeadObject, and the presigned GET that is signed with this role.
+        actions: ['s3:GetObject'],
+        resources: [this.bucket.arnForObjects('cache/*')],
+      }),
+    );
+    handlerRole.addToPolicy(this.listWithin('ListCache', ['cache/*']));
+    handlerRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'TriggerUpload',
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.uploader.functionArn],
+      }),
+    );
+    this.acknowledgeWildcards(handlerRole, handlerLogs, ['cache/*']);
+    this.acknowledgeWildcards(uploaderRole, uploaderLogs, ['cache/*', 'claims/*']);
+
+    this.api = this.httpApi(settings);
+
+    for (const query of LOG_QUERIES) {
+      const groups =
+        query.logGroups === 'request'
+          ? [handlerLogs]
+          : query.logGroups === 'upload'
+            ? [uploaderLogs]
+            : [handlerLogs, uploaderLogs];
+      // The L1 resource: the L2 QueryString only builds queries from parts.
+      new logs.CfnQueryDefinition(this, `Query-${query.name}`, {
+        name: `${this.stackName}/${query.name}`,
+        queryString: query.query,
+        logGroupNames: groups.map((group) => group.logGroupName),
+      });
+    }
+
+    const { alarms } = createDashboard(this, {
+      namespace: METRICS_NAMESPACE,
+      service: SERVICE_NAME,
+      fallbackAlarmThreshold: settings.fallbackAlarmThreshold,
+      failedUploads,
+    });
+    if (settings.alarmTopicArn !== undefined) {
+      const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn);
+      for (const alarm of alarms) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
+    }
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'rpm-cache URL: use it in place of https://dl.fedoraproject.org',
+      value: this.api.apiEndpoint,
+    });
+    new CfnOutput(this, 'BucketName', { description: 'S3 bucket holding cache/<path>', value: this.bucket.bucketName });
+    new CfnOutput(this, 'FailedUploadsQueueUrl', {
+      description: 'Uploader events that failed every retry',
+      value: failedUploads.queueUrl,
+    });
+  }
+
+  /** SENTRY_DSN from a Secrets Manager secret or an SSM String parameter, resolved at deploy. */
+  private sentryDsn(settings: DeploymentSettings): Record<string, string> {
+    if (settings.sentryDsnSecret !== undefined) {
+      return { SENTRY_DSN: SecretValue.secretsManager(settings.sentryDsnSecret).unsafeUnwrap() };
+    }
+    if (settings.sentryDsnParameter !== undefined) {
+      return { SENTRY_DSN: ssm.StringParameter.valueForStringParameter(this, settings.sentryDsnParameter) };
+    }
+    return {};
+  }
+
+  private logGroup(id: string, settings: DeploymentSettings): logs.LogGroup {
+    return new logs.LogGroup(this, id, {
+      retention: settings.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+
+  /** A role that may write to its own log group and nothing else yet. */
+  private functionRole(id: string, logGroup: logs.LogGroup): iam.Role {
+    const role = new iam.Role(this, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'Logs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    return role;
+  }
+
+  /** s3:ListBucket limited to key prefixes, so HeadObject/GetObject of a missing key answers 404. */
+  private listWithin(sid: string, prefixes: string[]): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid,
+      actions: ['s3:ListBucket'],
+      resources: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': prefixes } },
+    });
+  }
+
+  /**
+   * cdk-nag flags every wildcard in a resource; each one here is the
+   * narrowest bound there is, acknowledged finding by finding.
+   */
+  private acknowledgeWildcards(role: iam.Role, logGroup: logs.LogGroup, objectPrefixes: string[]): void {
+    const resource = (token: string) => `AwsSolutions-IAM5[Resource::${token}]`;
+    const bucketArn = this.resolveLogicalId(this.bucket);
+    Validations.of(role).acknowledge(
+      { id: resource('*'), reason: XRAY_ONLY_ON_ANY_RESOURCE },
+      {
+        id: resource(`<${this.resolveLogicalId(logGroup)}.Arn>`),
+        reason: 'Log streams are created and named by Lambda inside this function’s own log group.',
+      },
+      ...objectPrefixes.map((prefix) => ({
+        id: resource(`<${bucketArn}.Arn>/${prefix}`),
+        reason: 'Object keys are the file paths of the mirror: the key prefix is the narrowest bound there is.',
+      })),
+    );
+  }
+
+  private resolveLogicalId(construct: s3.Bucket | logs.LogGroup): string {
+    return this.getLogicalId(construct.node.defaultChild as s3.CfnBucket | logs.CfnLogGroup);
+  }
+
+  private httpApi(settings: DeploymentSettings): apigateway.HttpApi {
+    const accessLogs = this.logGroup('ApiAccessLogs', settings);
+    const integration = new apigatewayIntegrations.HttpLambdaIntegration('HandlerIntegration', this.handler, {
+      payloadFormatVersion: apigateway.PayloadFormatVersion.VERSION_2_0,
+    });
+    const api = new apigateway.HttpApi(this, 'Api', {
+      description: 'rpm-cache: the path mirrors the origin URL',
+      createDefaultStage: true,
+    });
+    // `/` too, so a request without a path gets the handler's 400 rather than API Gateway's 404.
+    api.addRoutes({ path: '/{path+}', methods: [apigateway.HttpMethod.ANY], integration });
+    api.addRoutes({ path: '/', methods: [apigateway.HttpMethod.ANY], integration });
+    const stage = api.defaultStage?.node.defaultChild as apigateway.CfnStage;
+    stage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        requestTime: '$context.requestTime',
+        method: '$context.httpMethod',
+        path: '$context.path',
+        status: '$context.status',
+        responseLength: '$context.responseLength',
+        integrationLatency: '$context.integrationLatency',
+        integrationError: '$context.integrationErrorMessage',
+      }),
+    };
+    for (const route of api.node.findAll().filter((child) => child instanceof apigateway.CfnRoute)) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'A public package mirror: dnf, yum and CI clients fetch without credentials, as from dl.fedoraproject.org; every answer is a redirect.',
+      });
+    }
+    return api;
+  }
+}

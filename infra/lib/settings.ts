@@ -1,0 +1,143 @@
+/**
+ * The deployment's settings, from CDK context (`cdk deploy -c name=value`),
+ * parsed once into a typed, frozen object. The variables the Lambdas read are
+ * checked with the Lambdas' own parser, so a value the function would refuse
+ * at init is refused at synth instead, with the same message.
+ */
+import { parseCacheConfig } from '../../src/commons/config.ts';
+
+export type Architecture = 'arm64' | 'x86_64';
+
+export interface DeploymentSettings {
+  /** The Lambda environment both functions share (ORIGIN_HOST, CACHE_EXTENSIONS, ...). */
+  readonly lambdaEnvironment: Readonly<Record<string, string>>;
+  /** Secrets Manager secret (name or ARN) whose value is the Sentry DSN. */
+  readonly sentryDsnSecret: string | undefined;
+  /** SSM String parameter whose value is the Sentry DSN. */
+  readonly sentryDsnParameter: string | undefined;
+  readonly architecture: Architecture;
+  /** Days after which cached files expire; undefined keeps them for ever. */
+  readonly cacheExpirationDays: number | undefined;
+  /** Concurrency reserved for (and capping) the uploader; undefined leaves it unreserved. */
+  readonly uploaderReservedConcurrency: number | undefined;
+  readonly logRetentionDays: number;
+  /** Fallbacks in five minutes that raise the alarm. */
+  readonly fallbackAlarmThreshold: number;
+  /** SNS topic the alarms notify, if any. */
+  readonly alarmTopicArn: string | undefined;
+}
+
+export class SettingsError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SettingsError';
+  }
+}
+
+/** What each context key means, its default, and the variable it sets: the README's table. */
+export const SETTINGS_HELP = Object.freeze({
+  originHost: 'ORIGIN_HOST (default dl.fedoraproject.org)',
+  cacheExtensions: 'CACHE_EXTENSIONS (default .rpm)',
+  presignedUrlExpiration: 'PRESIGNED_URL_EXPIRATION, seconds (default 3600)',
+  originHeadTimeout: 'ORIGIN_HEAD_TIMEOUT, seconds (default 5)',
+  deploymentEnvironment: 'CKI_DEPLOYMENT_ENVIRONMENT (Sentry environment tag)',
+  sentryDsnSecret: 'SENTRY_DSN from this Secrets Manager secret (name or ARN)',
+  sentryDsnParameter: 'SENTRY_DSN from this SSM String parameter',
+  architecture: 'arm64 (default) or x86_64',
+  cacheExpirationDays: 'expire cached files after this many days (default: never)',
+  uploaderReservedConcurrency: 'reserved concurrency of the uploader (default 10; "none" to reserve nothing)',
+  logRetentionDays: 'CloudWatch log retention in days (default 30)',
+  fallbackAlarmThreshold: 'fallbacks in 5 minutes that raise the alarm (default 5)',
+  alarmTopicArn: 'SNS topic ARN the alarms notify (default: none)',
+});
+
+export type ContextReader = (key: string) => unknown;
+
+/** CloudWatch Logs accepts only these retention periods. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+const text = (read: ContextReader, key: string): string | undefined => {
+  const value = read(key);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    throw new SettingsError(`context ${key}=${JSON.stringify(value)} is invalid: expected a string`);
+  }
+  const trimmed = String(value).trim();
+  return trimmed === '' ? undefined : trimmed;
+};
+
+const wholeNumber = (read: ContextReader, key: string, min: number, max: number): number | undefined => {
+  const value = text(read, key);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new SettingsError(
+      `context ${key}=${JSON.stringify(value)} is invalid: expected a whole number from ${min} to ${max}`,
+    );
+  }
+  return Number(value);
+};
+
+/** Parses the context; every error names the key, the value and what is allowed. */
+export const parseSettings = (read: ContextReader): DeploymentSettings => {
+  const lambdaEnvironment: Record<string, string> = {};
+  for (const [key, variable] of [
+    ['originHost', 'ORIGIN_HOST'],
+    ['cacheExtensions', 'CACHE_EXTENSIONS'],
+    ['presignedUrlExpiration', 'PRESIGNED_URL_EXPIRATION'],
+    ['originHeadTimeout', 'ORIGIN_HEAD_TIMEOUT'],
+    ['deploymentEnvironment', 'CKI_DEPLOYMENT_ENVIRONMENT'],
+  ] as const) {
+    const value = text(read, key);
+    if (value !== undefined) lambdaEnvironment[variable] = value;
+  }
+  try {
+    parseCacheConfig({ ...lambdaEnvironment, S3_BUCKET_NAME: 'checked-at-synth' });
+  } catch (error) {
+    throw new SettingsError(`context: ${(error as Error).message}`, { cause: error });
+  }
+
+  const sentryDsnSecret = text(read, 'sentryDsnSecret');
+  const sentryDsnParameter = text(read, 'sentryDsnParameter');
+  if (sentryDsnSecret !== undefined && sentryDsnParameter !== undefined) {
+    throw new SettingsError('context sentryDsnSecret and sentryDsnParameter are both set: choose one');
+  }
+
+  const architecture = text(read, 'architecture') ?? 'arm64';
+  if (architecture !== 'arm64' && architecture !== 'x86_64') {
+    throw new SettingsError(
+      `context architecture=${JSON.stringify(architecture)} is invalid: expected arm64 or x86_64`,
+    );
+  }
+
+  const concurrency = text(read, 'uploaderReservedConcurrency');
+  const uploaderReservedConcurrency =
+    concurrency === 'none' ? undefined : (wholeNumber(read, 'uploaderReservedConcurrency', 1, 1000) ?? 10);
+
+  const logRetentionDays = wholeNumber(read, 'logRetentionDays', 1, 3653) ?? 30;
+  if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
+    throw new SettingsError(
+      `context logRetentionDays=${logRetentionDays} is invalid: CloudWatch accepts ${LOG_RETENTION_DAYS.join(', ')}`,
+    );
+  }
+
+  const alarmTopicArn = text(read, 'alarmTopicArn');
+  if (alarmTopicArn !== undefined && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(alarmTopicArn)) {
+    throw new SettingsError(
+      `context alarmTopicArn=${JSON.stringify(alarmTopicArn)} is invalid: expected an SNS topic ARN`,
+    );
+  }
+
+  return Object.freeze({
+    lambdaEnvironment: Object.freeze(lambdaEnvironment),
+    sentryDsnSecret,
+    sentryDsnParameter,
+    architecture,
+    cacheExpirationDays: wholeNumber(read, 'cacheExpirationDays', 1, 36_500),
+    uploaderReservedConcurrency,
+    logRetentionDays,
+    fallbackAlarmThreshold: wholeNumber(read, 'fallbackAlarmThreshold', 1, 1_000_000) ?? 5,
+    alarmTopicArn,
+  });
+};

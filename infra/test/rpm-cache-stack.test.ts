@@ -1,0 +1,461 @@
+/**
+ * The synthesized template, checked with aws-cdk-lib/assertions, and the
+ * AWS Solutions rules of cdk-nag run over it. Runs offline: no AWS account,
+ * no credentials, no Docker.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { App, aws_s3 as s3, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import cdkNag from 'cdk-nag';
+import { LOG_QUERIES } from '../lib/log-queries.ts';
+import { RpmCacheStack } from '../lib/rpm-cache-stack.ts';
+import { parseSettings } from '../lib/settings.ts';
+
+const { AwsSolutionsChecks } = cdkNag;
+const run = promisify(execFile);
+const INFRA_DIR = new URL('..', import.meta.url).pathname;
+
+const synth = (context: Record<string, string> = {}) => {
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'rpm-cache-cdk-')) });
+  const stack = new RpmCacheStack(app, 'RpmCache', { settings: parseSettings((key) => context[key]) });
+  return { app, stack, template: Template.fromStack(stack) };
+};
+
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown; Sid?: string };
+
+const statementsOf = (template: Template, rolePrefix: string): Statement[] => {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.values(policies)
+    .filter((policy) => (policy.Properties.Roles as { Ref: string }[]).some((role) => role.Ref.startsWith(rolePrefix)))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+};
+
+const actionsOf = (statement: Statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);
+
+/** `<bucket ARN>/<suffix>` as CloudFormation writes it. */
+const objectsUnder = (suffix: string) => ({
+  'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^CacheBucket'), 'Arn'] }, `/${suffix}`]],
+});
+
+const defaults = synth();
+
+describe('the cache bucket', () => {
+  it('is private, encrypted, TLS-only and kept when the stack goes', () => {
+    defaults.template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+      }),
+    });
+    defaults.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('aborts incomplete multipart uploads after a day, expires claims, and keeps cached files by default', () => {
+    const [bucket] = Object.values(defaults.template.findResources('AWS::S3::Bucket'));
+    assert.deepEqual(bucket?.Properties.LifecycleConfiguration.Rules, [
+      { Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' },
+      { Id: 'expire-claims', Prefix: 'claims/', ExpirationInDays: 1, Status: 'Enabled' },
+    ]);
+  });
+
+  it('expires cached files when cacheExpirationDays is set', () => {
+    synth({ cacheExpirationDays: '400' }).template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([{ Id: 'expire-cache', Prefix: 'cache/', ExpirationInDays: 400, Status: 'Enabled' }]),
+      },
+    });
+  });
+});
+
+describe('the two functions', () => {
+  const functions = defaults.template.findResources('AWS::Lambda::Function');
+  const byHandler = (name: string) =>
+    Object.entries(functions).find(([, fn]) => fn.Properties.Environment.Variables.LAMBDA_HANDLER === name);
+
+  it('run one image, arm64 by default, with tracing on and their sizes', () => {
+    const handler = byHandler('handler')?.[1];
+    const uploader = byHandler('uploader')?.[1];
+    assert.ok(handler && uploader);
+    assert.deepEqual(handler.Properties.Code, uploader.Properties.Code);
+    assert.equal(handler.Properties.PackageType, 'Image');
+    for (const fn of [handler, uploader]) {
+      assert.deepEqual(fn.Properties.Architectures, ['arm64']);
+      assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });
+    }
+    assert.equal(handler.Properties.MemorySize, 512);
+    assert.equal(handler.Properties.Timeout, 29);
+    assert.equal(uploader.Properties.MemorySize, 1024);
+    assert.equal(uploader.Properties.Timeout, 900);
+    assert.equal(uploader.Properties.ReservedConcurrentExecutions, 10);
+    assert.equal(handler.Properties.ReservedConcurrentExecutions, undefined);
+    const assets = JSON.parse(readFileSync(join(defaults.app.outdir, 'RpmCache.assets.json'), 'utf8'));
+    const images = Object.values(assets.dockerImages) as { source: { platform: string } }[];
+    assert.equal(images.length, 1);
+    assert.equal(images[0]?.source.platform, 'linux/arm64');
+  });
+
+  it('take the architecture and the uploader concurrency from the context', () => {
+    const { template, app } = synth({ architecture: 'x86_64', uploaderReservedConcurrency: 'none' });
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      assert.deepEqual(fn.Properties.Architectures, ['x86_64']);
+      assert.equal(fn.Properties.ReservedConcurrentExecutions, undefined);
+    }
+    const assets = JSON.parse(readFileSync(join(app.outdir, 'RpmCache.assets.json'), 'utf8'));
+    assert.equal(
+      (Object.values(assets.dockerImages)[0] as { source: { platform: string } }).source.platform,
+      'linux/amd64',
+    );
+  });
+
+  it('get the configuration as the environment variables the code reads', () => {
+    const { template } = synth({
+      originHost: 'mirror.example.org',
+      cacheExtensions: '.rpm .drpm',
+      presignedUrlExpiration: '600',
+      originHeadTimeout: '2.5',
+      deploymentEnvironment: 'production',
+    });
+    const fns = Object.values(template.findResources('AWS::Lambda::Function'));
+    for (const fn of fns) {
+      assert.deepEqual(
+        Object.fromEntries(
+          [
+            'ORIGIN_HOST',
+            'CACHE_EXTENSIONS',
+            'PRESIGNED_URL_EXPIRATION',
+            'ORIGIN_HEAD_TIMEOUT',
+            'CKI_DEPLOYMENT_ENVIRONMENT',
+          ].map((name) => [name, fn.Properties.Environment.Variables[name]]),
+        ),
+        {
+          ORIGIN_HOST: 'mirror.example.org',
+          CACHE_EXTENSIONS: '.rpm .drpm',
+          PRESIGNED_URL_EXPIRATION: '600',
+          ORIGIN_HEAD_TIMEOUT: '2.5',
+          CKI_DEPLOYMENT_ENVIRONMENT: 'production',
+        },
+      );
+      assert.match(JSON.stringify(fn.Properties.Environment.Variables.S3_BUCKET_NAME), /CacheBucket/);
+      assert.equal(fn.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE, 'RpmCache');
+    }
+    const handler = fns.find((fn) => fn.Properties.Environment.Variables.LAMBDA_HANDLER === 'handler');
+    assert.match(JSON.stringify(handler?.Properties.Environment.Variables.UPLOADER_LAMBDA_ARN), /Uploader.*Arn/);
+  });
+
+  it('read SENTRY_DSN from a Secrets Manager secret or an SSM parameter, resolved at deploy', () => {
+    const fromSecret = synth({ sentryDsnSecret: 'rpm-cache/sentry-dsn' }).template;
+    for (const fn of Object.values(fromSecret.findResources('AWS::Lambda::Function'))) {
+      assert.equal(
+        fn.Properties.Environment.Variables.SENTRY_DSN,
+        '{{resolve:secretsmanager:rpm-cache/sentry-dsn:SecretString:::}}',
+      );
+    }
+    const fromParameter = synth({ sentryDsnParameter: '/rpm-cache/sentry-dsn' }).template;
+    for (const fn of Object.values(fromParameter.findResources('AWS::Lambda::Function'))) {
+      assert.ok('Ref' in fn.Properties.Environment.Variables.SENTRY_DSN);
+    }
+    for (const fn of Object.values(defaults.template.findResources('AWS::Lambda::Function'))) {
+      assert.equal(fn.Properties.Environment.Variables.SENTRY_DSN, undefined);
+    }
+  });
+
+  it('retry a failed upload twice, keep events up to 6 h, then send them to a queue', () => {
+    defaults.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FailedUploads'), 'Arn'] } },
+      },
+    });
+  });
+
+  it('log to their own groups with the retention asked for', () => {
+    const groups = Object.values(synth({ logRetentionDays: '90' }).template.findResources('AWS::Logs::LogGroup'));
+    assert.equal(groups.length, 3);
+    for (const group of groups) assert.equal(group.Properties.RetentionInDays, 90);
+    for (const fn of Object.values(defaults.template.findResources('AWS::Lambda::Function'))) {
+      assert.ok(fn.Properties.LoggingConfig.LogGroup.Ref.match(/^(Handler|Uploader)Logs/));
+    }
+  });
+});
+
+describe('the HTTP API', () => {
+  it('sends ANY /{path+} and ANY / to the handler, with payload 2.0 and access logs', () => {
+    const routes = Object.values(defaults.template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (route) => route.Properties.RouteKey,
+    );
+    assert.deepEqual(routes.sort(), ['ANY /', 'ANY /{path+}']);
+    defaults.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Handler'), 'Arn'] },
+    });
+    defaults.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  it('outputs the API URL and the bucket name', () => {
+    const outputs = defaults.template.toJSON().Outputs;
+    assert.ok(outputs.ApiUrl);
+    assert.ok(outputs.BucketName);
+  });
+});
+
+/** Asserts that `statements` are exactly `expected`, in order, each key matched exactly (matchers allowed). */
+const assertStatements = (statements: Statement[], expected: object[]) => {
+  Template.fromJSON({
+    Resources: { Policy: { Type: 'Check', Properties: { Statement: statements } } },
+  }).hasResourceProperties('Check', { Statement: Match.exact(expected) });
+};
+
+const bucketArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^CacheBucket'), 'Arn'] };
+const XRAY = { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Effect: 'Allow', Resource: '*' };
+const logsOf = (prefix: string) => ({
+  Sid: 'Logs',
+  Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+  Effect: 'Allow',
+  Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${prefix}`), 'Arn'] },
+});
+
+describe('least privilege', () => {
+  it('lets the handler read cache/*, list only under cache/, invoke only the uploader, write its logs', () => {
+    assertStatements(statementsOf(defaults.template, 'HandlerRole'), [
+      logsOf('HandlerLogs'),
+      XRAY,
+      { Sid: 'CacheRead', Action: 's3:GetObject', Effect: 'Allow', Resource: objectsUnder('cache/*') },
+      {
+        Sid: 'ListCache',
+        Action: 's3:ListBucket',
+        Effect: 'Allow',
+        Resource: bucketArn,
+        Condition: { StringLike: { 's3:prefix': ['cache/*'] } },
+      },
+      {
+        Sid: 'TriggerUpload',
+        Action: 'lambda:InvokeFunction',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Uploader'), 'Arn'] },
+      },
+    ]);
+  });
+
+  it('lets the uploader get/put/abort on cache/*, get/put/delete on claims/*, list those prefixes, send failures to its queue', () => {
+    assertStatements(statementsOf(defaults.template, 'UploaderRole'), [
+      logsOf('UploaderLogs'),
+      XRAY,
+      {
+        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FailedUploads'), 'Arn'] },
+      },
+      {
+        Sid: 'CacheWrite',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+        Effect: 'Allow',
+        Resource: objectsUnder('cache/*'),
+      },
+      {
+        Sid: 'Claims',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        Effect: 'Allow',
+        Resource: objectsUnder('claims/*'),
+      },
+      {
+        Sid: 'ListCacheAndClaims',
+        Action: 's3:ListBucket',
+        Effect: 'Allow',
+        Resource: bucketArn,
+        Condition: { StringLike: { 's3:prefix': ['cache/*', 'claims/*'] } },
+      },
+    ]);
+  });
+
+  it('has no roles but the two, and no managed policies', () => {
+    const roles = Object.entries(defaults.template.findResources('AWS::IAM::Role'));
+    assert.deepEqual(roles.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort(), ['HandlerRole', 'UploaderRole']);
+    for (const [, role] of roles) assert.equal(role.Properties.ManagedPolicyArns, undefined);
+  });
+
+  it('grants no action * or service:*, and resource * only to the actions AWS accepts only on *', () => {
+    const ONLY_ON_ANY = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'ecr:GetAuthorizationToken']);
+    const policies = Object.values(defaults.template.findResources('AWS::IAM::Policy'));
+    assert.ok(policies.length > 0);
+    for (const policy of policies) {
+      for (const statement of policy.Properties.PolicyDocument.Statement as Statement[]) {
+        for (const action of actionsOf(statement)) {
+          assert.doesNotMatch(action, /(^\*$|:\*$)/, `action ${action}`);
+          if (statement.Resource === '*') assert.ok(ONLY_ON_ANY.has(action), `${action} on *`);
+        }
+      }
+    }
+  });
+});
+
+describe('operations', () => {
+  it('saves every documented Logs Insights query on the right log groups', () => {
+    const saved = Object.values(defaults.template.findResources('AWS::Logs::QueryDefinition'));
+    assert.deepEqual(
+      saved.map((query) => query.Properties.QueryString),
+      LOG_QUERIES.map((query) => query.query),
+    );
+    for (const [index, query] of LOG_QUERIES.entries()) {
+      const groups = JSON.stringify(saved[index]?.Properties.LogGroupNames);
+      assert.equal(groups.includes('HandlerLogs'), query.logGroups !== 'upload', query.name);
+      assert.equal(groups.includes('UploaderLogs'), query.logGroups !== 'request', query.name);
+    }
+  });
+
+  it('alarms on fallbacks, corrupt uploads and failed uploads, notifying the topic given', () => {
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:rpm-cache-alarms';
+    const { template } = synth({ alarmTopicArn: topic, fallbackAlarmThreshold: '3' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'RpmCache',
+      MetricName: 'Requests',
+      Dimensions: Match.arrayWith([{ Name: 'Outcome', Value: 'fallback' }]),
+      Threshold: 3,
+      AlarmActions: [topic],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Uploads',
+      Dimensions: Match.arrayWith([{ Name: 'Outcome', Value: 'corrupt' }]),
+      Threshold: 1,
+      AlarmActions: [topic],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      AlarmActions: [topic],
+    });
+    assert.equal(Object.keys(defaults.template.findResources('AWS::CloudWatch::Alarm')).length, 3);
+  });
+
+  it('has a dashboard with hit ratio, misses, fallbacks, uploads, bytes and origin latency p50/p99', () => {
+    const [dashboard] = Object.values(defaults.template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    for (const needle of [
+      'hit ratio',
+      'Misses',
+      'Fallbacks by cause',
+      'Uploads by outcome',
+      'BytesStored',
+      'OriginHeadLatency',
+      '\\"stat\\":\\"p50\\"',
+      '\\"stat\\":\\"p99\\"',
+    ]) {
+      assert.ok(body.includes(needle), needle);
+    }
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  const checked = (decorate?: (app: App, stack: RpmCacheStack) => void) => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'rpm-cache-nag-')) });
+    const stack = new RpmCacheStack(app, 'RpmCache', { settings: parseSettings(() => undefined) });
+    decorate?.(app, stack);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    return app;
+  };
+
+  it('finds nothing that is not acknowledged with a reason', () => {
+    assert.doesNotThrow(() => checked().synth());
+  });
+
+  it('does check the stack: an unacknowledged non-compliant resource stops synth', () => {
+    const app = checked((_app, stack) => new s3.Bucket(stack, 'Careless'));
+    assert.throws(() => app.synth(), /Validation failed/);
+    const report = readFileSync(join(app.outdir, 'validation-report.json'), 'utf8');
+    assert.match(report, /AwsSolutions-S10/);
+    assert.match(report, /Careless/);
+  });
+
+  it('acknowledges every finding with a reason', () => {
+    const app = checked();
+    // Each entry maps `Annotation::<rule id>` to its reason.
+    const acknowledged = app.node
+      .findAll()
+      .flatMap((construct) => construct.node.metadata)
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) => Object.entries(entry.data as Record<string, string>));
+    assert.ok(acknowledged.length >= 5);
+    for (const [id, reason] of acknowledged) {
+      assert.match(id, /^Annotation::AwsSolutions-/);
+      assert.ok(reason.length > 40, `${id}: ${reason}`);
+    }
+  });
+});
+
+describe('the image build context', () => {
+  it('holds what the Dockerfile copies and nothing else (no node_modules, .git, local cache, infra)', () => {
+    const assets = JSON.parse(readFileSync(join(defaults.app.outdir, 'RpmCache.assets.json'), 'utf8'));
+    const [image] = Object.values(assets.dockerImages) as { source: { directory: string } }[];
+    const context = join(defaults.app.outdir, image?.source.directory ?? 'missing');
+    assert.deepEqual(readdirSync(context).sort(), [
+      '.dockerignore',
+      'Dockerfile',
+      'esbuild.config.mjs',
+      'package-lock.json',
+      'package.json',
+      'src',
+      'tsconfig.json',
+    ]);
+    assert.equal(existsSync(join(context, 'src', 'local')), false);
+    assert.equal(existsSync(join(context, 'src', 'handler.ts')), true);
+  });
+});
+
+describe('settings from the context', () => {
+  for (const [context, message] of [
+    [{ originHost: 'https://user:secret@mirror.example' }, /ORIGIN_HOST/],
+    [{ cacheExtensions: 'rpm' }, /CACHE_EXTENSIONS/],
+    [{ presignedUrlExpiration: '999999999' }, /PRESIGNED_URL_EXPIRATION/],
+    [{ originHeadTimeout: '60' }, /ORIGIN_HEAD_TIMEOUT/],
+    [{ architecture: 'sparc' }, /architecture="sparc" is invalid: expected arm64 or x86_64/],
+    [{ logRetentionDays: '42' }, /logRetentionDays=42 is invalid: CloudWatch accepts/],
+    [{ uploaderReservedConcurrency: '0' }, /uploaderReservedConcurrency="0" is invalid/],
+    [{ sentryDsnSecret: 'a', sentryDsnParameter: 'b' }, /choose one/],
+    [{ alarmTopicArn: 'topic' }, /alarmTopicArn="topic" is invalid/],
+  ] as const) {
+    it(`refuses ${JSON.stringify(context)}, naming the key`, () => {
+      assert.throws(() => parseSettings((key) => (context as Record<string, string>)[key]), message);
+    });
+  }
+});
+
+describe('npm run synth', () => {
+  it('synthesizes with the cdk CLI offline, without AWS credentials or Docker', async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'rpm-cache-synth-'));
+    try {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+      await run('npx', ['cdk', 'synth', '--quiet', '--output', outdir], {
+        cwd: INFRA_DIR,
+        env: { ...env, HOME: outdir, AWS_EC2_METADATA_DISABLED: 'true' },
+        timeout: 120_000,
+      });
+      const template = JSON.parse(readFileSync(join(outdir, 'RpmCache.template.json'), 'utf8'));
+      assert.ok(Object.keys(template.Resources).length > 20);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
