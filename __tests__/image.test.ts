@@ -1,8 +1,19 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import S3rver from '@20minutes/s3rver';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DockerfileParser } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
+import { httpApiEvent } from './helpers/events.js';
+import { OriginServer } from './helpers/origin-server.js';
+import { RuntimeApiServer } from './helpers/runtime-api.js';
+import { syntheticRpm } from './helpers/synthetic-rpm.js';
 
 const run = promisify(execFile);
 
@@ -133,6 +144,155 @@ describe('container image', () => {
       await expect(
         nodeModule(INVOKE({}), { LAMBDA_HANDLER: 'index.handler', S3_BUCKET_NAME: 'bucket' }),
       ).rejects.toThrow('LAMBDA_HANDLER="index.handler" is invalid; accepted values: handler, uploader');
+    });
+
+    describe('started as Lambda starts it: the runtime interface client (aws-lambda-ric), CMD ["index.handler"]', () => {
+      const BUCKET = 'rpm-cache-image';
+      const RIC = resolve('node_modules/aws-lambda-ric/index.mjs');
+      let work: string;
+      let taskRoot: string;
+      let store: S3rver;
+      let storeEndpoint: string;
+      let origin: OriginServer;
+      let lambdaInvokes: string[];
+      let lambdaService: Server;
+      let lambdaEndpoint: string;
+      const running: { child: ChildProcess; api: RuntimeApiServer }[] = [];
+
+      beforeAll(async () => {
+        work = await mkdtemp(join(tmpdir(), 'rpm-cache-ric-'));
+        // What the Dockerfile's last stage does: COPY dist/ into LAMBDA_TASK_ROOT, nothing else.
+        taskRoot = join(work, 'var-task');
+        await cp('dist', taskRoot, { recursive: true });
+        store = new S3rver({
+          address: '127.0.0.1',
+          port: 0,
+          directory: join(work, 's3'),
+          silent: true,
+          configureBuckets: [{ name: BUCKET }],
+        });
+        storeEndpoint = `http://127.0.0.1:${(await store.run()).port}`;
+        origin = await OriginServer.start();
+        lambdaInvokes = [];
+        lambdaService = createServer((request, response) => {
+          const chunks: Buffer[] = [];
+          request.on('data', (chunk: Buffer) => chunks.push(chunk));
+          request.on('end', () => {
+            lambdaInvokes.push(Buffer.concat(chunks).toString('utf8'));
+            response.writeHead(202).end();
+          });
+        });
+        await new Promise<void>((listening) => lambdaService.listen(0, '127.0.0.1', listening));
+        lambdaEndpoint = `http://127.0.0.1:${(lambdaService.address() as AddressInfo).port}`;
+      });
+
+      afterAll(async () => {
+        for (const { child, api } of running) {
+          child.kill('SIGKILL');
+          await api.close();
+        }
+        lambdaService.closeAllConnections();
+        await new Promise<void>((closed) => lambdaService.close(() => closed()));
+        await origin.close();
+        await store.close();
+        await rm(work, { recursive: true, force: true });
+      });
+
+      /** Starts the real runtime client in the task root, as the image's entrypoint does. */
+      const startFunction = async (lambdaHandler: string, functionName: string) => {
+        const api = await RuntimeApiServer.start();
+        const output: string[] = [];
+        const child = spawn(process.execPath, [RIC, 'index.handler'], {
+          cwd: taskRoot,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: work,
+            _HANDLER: 'index.handler',
+            LAMBDA_TASK_ROOT: taskRoot,
+            AWS_LAMBDA_RUNTIME_API: api.address,
+            AWS_LAMBDA_FUNCTION_NAME: functionName,
+            AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+            AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
+            AWS_LAMBDA_LOG_STREAM_NAME: '2026/11/28/[$LATEST]0123456789abcdef',
+            AWS_REGION: 'eu-west-1',
+            AWS_ACCESS_KEY_ID: 'S3RVER',
+            AWS_SECRET_ACCESS_KEY: 'S3RVER',
+            AWS_ENDPOINT_URL_S3: storeEndpoint,
+            AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
+            AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+            LAMBDA_HANDLER: lambdaHandler,
+            S3_BUCKET_NAME: BUCKET,
+            UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
+            ORIGIN_HOST: origin.baseUrl,
+            ORIGIN_HEAD_TIMEOUT: '2',
+          },
+        });
+        child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+        child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+        running.push({ child, api });
+        return { api, child, output: () => output.join('') };
+      };
+
+      it('serves API Gateway events with the handler (LAMBDA_HANDLER=handler)', async () => {
+        const path = 'pub/fedora/Packages/i/image-c++-1.0-1.noarch.rpm';
+        origin.files.set(path, Buffer.from('rpm'));
+        const fn = await startFunction('handler', 'rpm-cache-handler');
+
+        const bypass = await fn.api.invoke(httpApiEvent('pub/fedora/repodata/repomd.xml'));
+        const miss = await fn.api.invoke(httpApiEvent(path));
+        const missing = await fn.api.invoke(httpApiEvent(undefined));
+
+        expect(fn.api.initErrors).toEqual([]);
+        expect(bypass).toMatchObject({
+          kind: 'response',
+          body: {
+            statusCode: 302,
+            headers: { Location: `${origin.baseUrl}/pub/fedora/repodata/repomd.xml`, 'X-Cache': 'bypass' },
+          },
+        });
+        expect(miss).toMatchObject({ kind: 'response', body: { statusCode: 302, headers: { 'X-Cache': 'miss' } } });
+        expect(lambdaInvokes.map((payload) => JSON.parse(payload))).toEqual([{ path, triggeredBy: miss.requestId }]);
+        expect(missing).toMatchObject({ kind: 'response', body: { statusCode: 400 } });
+        // The runtime client's request id reaches the structured log line.
+        expect(fn.output()).toContain(`"function_request_id":"${miss.requestId}"`);
+      });
+
+      it('streams an RPM into S3 with the uploader (LAMBDA_HANDLER=uploader)', async () => {
+        const path = 'pub/fedora/Packages/i/image-upload-1.0-1.noarch.rpm';
+        const rpm = syntheticRpm({ payloadBytes: 50_000 });
+        origin.files.set(path, rpm);
+        const fn = await startFunction('uploader', 'rpm-cache-uploader');
+
+        const stored = await fn.api.invoke({ path, triggeredBy: 'request-1' });
+        const rejected = await fn.api.invoke({ path: 42 });
+
+        expect(fn.api.initErrors).toEqual([]);
+        expect(stored).toEqual({
+          requestId: expect.any(String),
+          kind: 'response',
+          body: { outcome: 'stored', originStatus: 200, bytes: rpm.length },
+        });
+        expect(rejected.body).toEqual({ outcome: 'rejected', reason: 'event.path is missing or not a string' });
+        const s3 = new S3Client({
+          endpoint: storeEndpoint,
+          forcePathStyle: true,
+          region: 'eu-west-1',
+          credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        });
+        const object = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `cache/${path}` }));
+        expect(object.ContentLength).toBe(rpm.length);
+        expect(fn.output()).toContain('"triggeredBy":"request-1"');
+      });
+
+      it('reports a failed start to the Runtime API (init error) instead of serving', async () => {
+        const fn = await startFunction('nonsense', 'rpm-cache-broken');
+        const exited = new Promise<number | null>((exit) => fn.child.once('exit', exit));
+
+        expect(await exited).not.toBe(0);
+        expect(JSON.stringify(fn.api.initErrors)).toContain('LAMBDA_HANDLER=\\"nonsense\\" is invalid');
+      });
     });
 
     it('fails at init naming a missing required variable', async () => {
