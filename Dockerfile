@@ -6,7 +6,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json esbuild.config.mjs ./
 COPY src/ src/
-RUN node esbuild.config.mjs
+# The rpm-cache command line (dist/cli.mjs) is for users, not for the Lambdas: left out.
+RUN node esbuild.config.mjs && rm dist/cli.mjs dist/cli.mjs.map
 
 # Runtime stage: the Lambda base image and the bundles, nothing else (no node_modules).
 FROM public.ecr.aws/lambda/nodejs:24

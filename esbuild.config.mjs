@@ -1,7 +1,7 @@
 // Bundles each Lambda with all its dependencies into one ESM file for Node 24.
 // Code splitting keeps Sentry in a chunk of its own, loaded only when SENTRY_DSN is set,
 // and lets dist/index.mjs load only the Lambda that LAMBDA_HANDLER names.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 await rm('dist', { recursive: true, force: true });
@@ -27,10 +27,30 @@ const result = await build({
   },
 });
 
+// The rpm-cache command line: one file of its own, outside the Lambdas' chunks (the image leaves it out).
+const cli = await build({
+  entryPoints: { cli: 'src/cli.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  keepNames: true,
+  sourcemap: true,
+  legalComments: 'none',
+  metafile: true,
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __rpmCacheCreateRequire } from 'node:module'; const require = __rpmCacheCreateRequire(import.meta.url);",
+  },
+});
+await chmod('dist/cli.mjs', 0o755);
+
 // What each bundle imports and from which packages, for the tests (kept out of dist/ and the image).
 await mkdir('.build', { recursive: true });
 await writeFile('.build/metafile.json', JSON.stringify(result.metafile));
 
-for (const [file, output] of Object.entries(result.metafile.outputs)) {
+for (const [file, output] of Object.entries({ ...result.metafile.outputs, ...cli.metafile.outputs })) {
   if (!file.endsWith('.map')) console.log(`${file}\t${(output.bytes / 1024).toFixed(0)} KiB`);
 }

@@ -122,6 +122,27 @@ describe('handler Lambda (whole Middy chain)', () => {
     ]);
   });
 
+  it.each([
+    [200, 'miss'],
+    [404, 'miss'],
+    [410, 'miss'],
+    [503, 'miss'],
+  ] as const)('tells the client what the origin answered (%s) in X-Cache-Origin-Status', async (status, outcome) => {
+    origin.behaviours.set(PACKAGE, { kind: 'status', status });
+    s3Mock.on(HeadObjectCommand).rejects(notFound());
+
+    const response = await invoke(PACKAGE);
+
+    expect(response.headers?.['X-Cache']).toBe(outcome);
+    expect(response.headers?.['X-Cache-Origin-Status']).toBe(String(status));
+  });
+
+  it('sends no X-Cache-Origin-Status when it never asked the origin', async () => {
+    const response = await invoke('pub/fedora/repodata/repomd.xml');
+
+    expect(response.headers).not.toHaveProperty('X-Cache-Origin-Status');
+  });
+
   it('labels a cached file that origin still has as stored', async () => {
     origin.files.set(PACKAGE, Buffer.from('rpm'));
     s3Mock.on(HeadObjectCommand).resolves({});

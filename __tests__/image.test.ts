@@ -66,6 +66,8 @@ describe('container image', () => {
     const buildText = (build ?? []).map((instruction) => instruction.toString()).join('\n');
     expect(buildText).toContain('COPY package.json package-lock.json');
     expect(buildText).toContain('npm ci');
+    // The command line is built with the Lambdas but is not part of the image.
+    expect(buildText).toContain('rm dist/cli.mjs dist/cli.mjs.map');
 
     const runtimeCopies = (runtime ?? []).filter((instruction) => instruction.getKeyword() === 'COPY');
     expect(runtimeCopies.map((instruction) => instruction.toString())).toEqual([

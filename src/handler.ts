@@ -41,7 +41,7 @@ const redirectRequest = async (_event: APIGatewayProxyEventV2, context: CachePat
     location: redactUrl(decision.location),
     durationMs: Math.round(performance.now() - started),
   });
-  return redirectResponse(decision.location, decision.outcome);
+  return redirectResponse(decision.location, decision.outcome, decision.originStatus);
 };
 
 // The presigned Location of a hit carries credentials: never in the debug log.

@@ -4,12 +4,22 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { CacheOutcome } from './redirect.js';
 
-/** A 302 to `location`, labelled with what the cache did, as CDNs do with `X-Cache`. */
-export const redirectResponse = (location: string, outcome: CacheOutcome): APIGatewayProxyStructuredResultV2 => ({
+/**
+ * A 302 to `location`, labelled with what the cache did, as CDNs do with
+ * `X-Cache`, and, for a cacheable file, with what the origin HEAD found
+ * (`X-Cache-Origin-Status`: a status code, `timeout` or `unreachable`), so a
+ * client can tell a miss the cache is fetching from a file the origin lost.
+ */
+export const redirectResponse = (
+  location: string,
+  outcome: CacheOutcome,
+  originStatus?: number | 'timeout' | 'unreachable',
+): APIGatewayProxyStructuredResultV2 => ({
   statusCode: 302,
   headers: {
     Location: location,
     'X-Cache': outcome,
+    ...(originStatus === undefined ? {} : { 'X-Cache-Origin-Status': String(originStatus) }),
     // A presigned URL expires: clients must ask again rather than reuse the redirect.
     'Cache-Control': 'no-store',
   },

@@ -1,0 +1,18 @@
+/**
+ * Entry point of `rpm-cache` (`dist/cli.mjs`): runs the command line on this
+ * process's arguments and streams; the first Ctrl-C (or SIGTERM) stops new
+ * requests and prints the summary so far.
+ */
+import { runCli } from './cli/main.js';
+
+const interrupt = new AbortController();
+const stop = () => interrupt.abort();
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  signal: interrupt.signal,
+});

@@ -1,0 +1,167 @@
+/**
+ * The `rpm-cache` command line. `runCli` takes its arguments, streams,
+ * environment and an abort signal, and resolves to the exit status, so it is
+ * tested in-process; `src/cli.ts` wires it to the process.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type LockedPackage, LockfileError, readLockfiles } from './lockfile.js';
+import {
+  jsonReport,
+  lineProgress,
+  type OutputStream,
+  type ProgressReporter,
+  silentProgress,
+  summaryText,
+  terminalProgress,
+} from './report.js';
+import { type WarmResult, warm } from './warm.js';
+
+export interface CliIo {
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Aborted on Ctrl-C: no new requests, the summary so far, exit 130. */
+  readonly signal?: AbortSignal;
+}
+
+/** Exit statuses. */
+export const EXIT = Object.freeze({ ok: 0, notAllCached: 1, usage: 2, interrupted: 130 });
+
+interface WarmFlags {
+  readonly cache?: string;
+  readonly concurrency: number;
+  readonly deadline: number;
+  readonly verify: boolean;
+  readonly json: boolean;
+}
+
+const positiveInteger = (max: number) => (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
+  }
+  return Number(value);
+};
+
+const positiveSeconds = (value: string) => {
+  if (!/^\d+(\.\d+)?$/.test(value) || !(Number(value) > 0)) throw new InvalidArgumentError('expected seconds above 0');
+  return Number(value);
+};
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const cacheBaseUrl = (flag: string | undefined, env: CliIo['env']): string => {
+  const value = flag ?? env.RPM_CACHE_URL?.trim();
+  if (value === undefined || value === '') {
+    throw new UsageError('no cache URL: pass --cache URL or set RPM_CACHE_URL');
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--cache ${JSON.stringify(value)} is not a URL`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw new UsageError(`--cache ${JSON.stringify(value)} must be an http(s) base URL without query or fragment`);
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+};
+
+const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promise<number> => {
+  const cacheUrl = cacheBaseUrl(flags.cache, io.env);
+  // Every lockfile parses before the first request.
+  const packages: LockedPackage[] = await readLockfiles(lockfiles);
+  const progress: ProgressReporter = flags.json
+    ? silentProgress()
+    : io.stdout.isTTY === true
+      ? terminalProgress(io.stdout, packages.length)
+      : lineProgress(io.stdout);
+  let results: WarmResult[];
+  try {
+    results = await warm(packages, {
+      cacheUrl,
+      concurrency: flags.concurrency,
+      deadlineMs: flags.deadline * 1000,
+      verify: flags.verify,
+      onFinished: (result) => progress.finished(result),
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
+  } finally {
+    progress.stop();
+  }
+  const interrupted = io.signal?.aborted === true;
+  io.stdout.write(flags.json ? jsonReport(results) : summaryText(results, interrupted));
+  if (interrupted) return EXIT.interrupted;
+  return results.every((result) => result.state !== 'lost' && result.state !== 'failed') ? EXIT.ok : EXIT.notAllCached;
+};
+
+const program = (io: CliIo, setExit: (code: number) => void): Command => {
+  const root = new Command('rpm-cache')
+    .description('rpm-cache tools')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .showHelpAfterError('(rpm-cache warm --help shows every option)');
+  root
+    .command('warm')
+    .description(
+      'Make sure every RPM that rpms.lock.yaml lockfiles pin is cached: ask the cache for each package, ' +
+        'wait for the ones it is fetching, report each as cached, newly-cached, lost, failed or skipped.',
+    )
+    .argument('<lockfile...>', 'rpms.lock.yaml files (rpm-lockfile-prototype); every arch, binary and source packages')
+    .option('--cache <url>', 'rpm-cache base URL, in place of https://dl.fedoraproject.org (default: $RPM_CACHE_URL)')
+    .addOption(new Option('--concurrency <n>', 'requests in flight at once').argParser(positiveInteger(256)).default(8))
+    .addOption(
+      new Option('--deadline <seconds>', 'give up on packages still not cached after this long')
+        .argParser(positiveSeconds)
+        .default(900),
+    )
+    .option(
+      '--verify',
+      "download each cached package through the cache and check the lockfile's size and sha256",
+      false,
+    )
+    .option('--json', 'print one JSON document at the end and nothing else on stdout', false)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit status: 0 every package cached, newly-cached or skipped; 1 any lost or failed;',
+        '2 bad usage or a bad lockfile (nothing is sent then); 130 interrupted (Ctrl-C).',
+        '',
+        'Example:',
+        '  rpm-cache warm --cache https://abc123.execute-api.eu-west-1.amazonaws.com rpms.lock.yaml',
+      ].join('\n'),
+    )
+    .action(async (lockfiles: string[], flags: WarmFlags) => {
+      setExit(await runWarm(lockfiles, flags, io));
+    });
+  return root;
+};
+
+/** Runs `rpm-cache <argv>`; resolves to the exit status. */
+export const runCli = async (argv: readonly string[], io: CliIo): Promise<number> => {
+  let exitCode: number = EXIT.ok;
+  try {
+    await program(io, (code) => {
+      exitCode = code;
+    }).parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof LockfileError || error instanceof UsageError) {
+      io.stderr.write(`rpm-cache: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+};

@@ -1,0 +1,116 @@
+/**
+ * What `rpm-cache warm` prints: a progress bar on a terminal, one line per
+ * finished package otherwise, a summary table at the end, or with `--json`
+ * a single JSON document and nothing else.
+ */
+import type { Writable } from 'node:stream';
+import cliProgress from 'cli-progress';
+import { WARM_STATES, type WarmResult, type WarmState } from './warm.js';
+
+export type OutputStream = Writable & { isTTY?: boolean; columns?: number };
+
+export type Counts = Record<WarmState, number>;
+
+export const countStates = (results: readonly WarmResult[]): Counts => {
+  const counts = Object.fromEntries(WARM_STATES.map((state) => [state, 0])) as Counts;
+  for (const { state } of results) counts[state] += 1;
+  return counts;
+};
+
+/** Follows the run as packages finish. */
+export interface ProgressReporter {
+  finished(result: WarmResult): void;
+  stop(): void;
+}
+
+const line = (result: WarmResult): string =>
+  `${result.state.padEnd(12)} ${result.package.name}  ${result.package.path}${result.reason === undefined ? '' : `  (${result.reason})`}\n`;
+
+/** A progress bar updated in place, with counts per state and the rate. */
+export const terminalProgress = (stream: OutputStream, total: number, now = Date.now): ProgressReporter => {
+  const started = now();
+  const results: WarmResult[] = [];
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format:
+        'warming {bar} {value}/{total} | cached {cached} | newly-cached {newly} | lost {lost} | failed {failed} | skipped {skipped} | {rate}/s',
+      hideCursor: true,
+      clearOnComplete: false,
+      // Redraw on every update: packages finish seconds apart.
+      fps: 20,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const payload = () => {
+    const counts = countStates(results);
+    const seconds = Math.max((now() - started) / 1000, 0.001);
+    return {
+      cached: counts.cached,
+      newly: counts['newly-cached'],
+      lost: counts.lost,
+      failed: counts.failed,
+      skipped: counts.skipped,
+      rate: (results.length / seconds).toFixed(1),
+    };
+  };
+  bar.start(total, 0, payload());
+  return {
+    finished: (result) => {
+      results.push(result);
+      bar.update(results.length, payload());
+    },
+    stop: () => bar.stop(),
+  };
+};
+
+/** One plain line per finished package, for logs and pipes. */
+export const lineProgress = (stream: OutputStream): ProgressReporter => ({
+  finished: (result) => {
+    stream.write(line(result));
+  },
+  stop: () => undefined,
+});
+
+export const silentProgress = (): ProgressReporter => ({ finished: () => undefined, stop: () => undefined });
+
+/** The closing table: each state and its count, then the lost and failed packages with their reasons. */
+export const summaryText = (results: readonly WarmResult[], interrupted: boolean): string => {
+  const counts = countStates(results);
+  const rows = WARM_STATES.map((state) => `  ${state.padEnd(13)}${String(counts[state]).padStart(6)}`);
+  const problems = results.filter((result) => result.state === 'lost' || result.state === 'failed');
+  const lines = [
+    '',
+    interrupted ? 'interrupted: summary so far' : 'summary',
+    ...rows,
+    `  ${'total'.padEnd(13)}${String(results.length).padStart(6)}`,
+  ];
+  if (problems.length > 0) {
+    lines.push('', 'lost and failed:');
+    for (const result of problems) {
+      lines.push(
+        `  ${result.state.padEnd(7)} ${result.package.name}  ${result.package.url}`,
+        `          ${result.reason ?? ''}`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+};
+
+export const jsonReport = (results: readonly WarmResult[]): string =>
+  `${JSON.stringify(
+    {
+      summary: countStates(results),
+      packages: results.map(({ package: pkg, state, reason }) => ({
+        url: pkg.url,
+        path: pkg.path,
+        name: pkg.name,
+        state,
+        ...(reason === undefined ? {} : { reason }),
+        ...(pkg.size === undefined ? {} : { size: pkg.size }),
+        ...(pkg.sha256 === undefined ? {} : { sha256: pkg.sha256 }),
+      })),
+    },
+    null,
+    2,
+  )}\n`;

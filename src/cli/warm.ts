@@ -1,0 +1,190 @@
+/**
+ * `rpm-cache warm`: asks the cache for every locked package until each one
+ * is cached, lost, skipped or failed. Knows nothing of the terminal: it
+ * reports each finished package through `onFinished`.
+ */
+import type { LockedPackage } from './lockfile.js';
+import { verifyDownload } from './verify.js';
+
+/**
+ * - `cached`: already `stored` or `hit` at the first ask;
+ * - `newly-cached`: became `stored` or `hit` during this run;
+ * - `lost`: the origin answered 404/410 and the cache has no copy;
+ * - `failed`: the deadline passed, the cache refused it, or `--verify` found a mismatch;
+ * - `skipped`: not a cacheable file by the cache's rules (`X-Cache: bypass`).
+ */
+export type WarmState = 'cached' | 'newly-cached' | 'lost' | 'failed' | 'skipped';
+
+export const WARM_STATES: readonly WarmState[] = ['cached', 'newly-cached', 'lost', 'failed', 'skipped'];
+
+export interface WarmResult {
+  readonly package: LockedPackage;
+  readonly state: WarmState;
+  readonly reason?: string;
+}
+
+export interface WarmOptions {
+  /** Base URL of the cache, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com`. */
+  readonly cacheUrl: string;
+  readonly concurrency: number;
+  readonly deadlineMs: number;
+  readonly verify: boolean;
+  /** Stops new requests (Ctrl-C); packages not finished end as `failed`, "interrupted". */
+  readonly signal?: AbortSignal;
+  /** Delays between asks about a package that is being cached: first, growth factor, most. */
+  readonly pollDelays?: { readonly firstMs: number; readonly factor: number; readonly maxMs: number };
+  readonly onFinished?: (result: WarmResult) => void;
+  readonly fetch?: typeof fetch;
+}
+
+/** Where the cache serves `pkg`: its path below the cache's base URL (which may carry a stage path). */
+export const cacheUrlOf = (cacheUrl: string, pkg: LockedPackage): string =>
+  `${cacheUrl.replace(/\/+$/, '')}${new URL(pkg.url).pathname}`;
+
+const DEFAULT_POLL = { firstMs: 2000, factor: 1.5, maxMs: 15_000 };
+/** One answer may take this long: API Gateway gives the handler 30 s. */
+const ASK_TIMEOUT_MS = 35_000;
+
+/** What one ask about a package concluded. */
+type Answer =
+  | { readonly kind: 'done'; readonly state: 'cached' | 'lost' | 'skipped' | 'failed'; readonly reason?: string }
+  /** Ask again later; `why` says what is pending, for the deadline's message. */
+  | { readonly kind: 'again'; readonly why: string; readonly uploading: boolean };
+
+const readAnswer = (response: Response): Answer => {
+  const xCache = response.headers.get('x-cache');
+  const originStatus = response.headers.get('x-cache-origin-status');
+  if (response.status === 302 && xCache !== null) {
+    switch (xCache) {
+      case 'stored':
+      case 'hit':
+        return { kind: 'done', state: 'cached' };
+      case 'bypass':
+        return { kind: 'done', state: 'skipped', reason: 'not a cacheable file for this cache (X-Cache: bypass)' };
+      case 'miss':
+        if (originStatus === '404' || originStatus === '410') {
+          return { kind: 'done', state: 'lost', reason: `origin answered ${originStatus} and the cache has no copy` };
+        }
+        if (originStatus !== null && /^2\d\d$/.test(originStatus)) {
+          return { kind: 'again', why: 'the cache was still fetching it from origin', uploading: true };
+        }
+        return {
+          kind: 'again',
+          why: `origin could not be asked (${originStatus ?? 'no X-Cache-Origin-Status'}) and the cache has no copy`,
+          uploading: false,
+        };
+      case 'fallback':
+        return { kind: 'again', why: 'the cache fell back to origin (an S3 or Lambda error)', uploading: false };
+    }
+  }
+  if (response.status === 400) return { kind: 'done', state: 'failed', reason: 'the cache refused the path (400)' };
+  if (response.status === 429 || response.status >= 500) {
+    return { kind: 'again', why: `the cache answered ${response.status}`, uploading: false };
+  }
+  return {
+    kind: 'done',
+    state: 'failed',
+    reason: `not an rpm-cache answer (HTTP ${response.status}${xCache === null ? ', no X-Cache' : `, X-Cache ${xCache}`}): is --cache the rpm-cache URL?`,
+  };
+};
+
+/** A minimal semaphore: at most `limit` requests in flight across all packages. */
+const requestSlots = (limit: number) => {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active += 1;
+    try {
+      return await work();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
+};
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+const describeError = (error: unknown): string => {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  return error instanceof Error ? error.message : String(error);
+};
+
+/** Warms every package; resolves when each has a state. */
+export const warm = async (packages: readonly LockedPackage[], options: WarmOptions): Promise<WarmResult[]> => {
+  const { cacheUrl, verify, onFinished, fetch: fetchImpl = fetch } = options;
+  const poll = options.pollDelays ?? DEFAULT_POLL;
+  const deadline = AbortSignal.timeout(options.deadlineMs);
+  const stop = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
+  const slot = requestSlots(options.concurrency);
+
+  const ask = async (pkg: LockedPackage): Promise<Answer> => {
+    try {
+      const response = await fetchImpl(cacheUrlOf(cacheUrl, pkg), {
+        method: 'HEAD',
+        redirect: 'manual',
+        signal: AbortSignal.any([stop, AbortSignal.timeout(ASK_TIMEOUT_MS)]),
+      });
+      await response.body?.cancel();
+      return readAnswer(response);
+    } catch (error) {
+      return { kind: 'again', why: `no answer from the cache (${describeError(error)})`, uploading: false };
+    }
+  };
+
+  const warmOne = async (pkg: LockedPackage): Promise<WarmResult> => {
+    let first = true;
+    let delayMs = poll.firstMs;
+    let last = 'never asked';
+    while (!stop.aborted) {
+      const answer = await slot(() => (stop.aborted ? Promise.resolve(undefined) : ask(pkg)));
+      if (answer === undefined) break;
+      if (answer.kind === 'done') {
+        if (answer.state !== 'cached') {
+          return {
+            package: pkg,
+            state: answer.state,
+            ...(answer.reason === undefined ? {} : { reason: answer.reason }),
+          };
+        }
+        const state = first ? 'cached' : 'newly-cached';
+        if (!verify) return { package: pkg, state };
+        const mismatch = await slot(() => verifyDownload(cacheUrlOf(cacheUrl, pkg), pkg, stop, fetchImpl));
+        return mismatch === undefined ? { package: pkg, state } : { package: pkg, state: 'failed', reason: mismatch };
+      }
+      first = false;
+      last = answer.why;
+      await sleep(delayMs, stop);
+      delayMs = Math.min(delayMs * poll.factor, poll.maxMs);
+    }
+    const interrupted = options.signal?.aborted === true && !deadline.aborted;
+    return {
+      package: pkg,
+      state: 'failed',
+      reason: interrupted ? 'interrupted before it finished' : `deadline passed: ${last}`,
+    };
+  };
+
+  return Promise.all(
+    packages.map(async (pkg) => {
+      const result = await warmOne(pkg);
+      onFinished?.(result);
+      return result;
+    }),
+  );
+};
