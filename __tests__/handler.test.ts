@@ -68,11 +68,37 @@ describe('handler Lambda (whole Middy chain)', () => {
     expect(s3Mock.calls()).toHaveLength(0);
   });
 
-  it('redirects a hostile path nowhere but answers 400', async () => {
+  it('sends a protocol-relative-looking path to the origin host, uncached, with the reason logged', async () => {
     const response = await invoke('//evil.example/x.rpm');
 
-    expect(response.statusCode).toBe(400);
-    expect(response.headers?.Location).toBeUndefined();
+    expect(response.statusCode).toBe(302);
+    expect(response.headers?.Location).toBe(`${origin.baseUrl}///evil.example/x.rpm`);
+    expect(response.headers?.['X-Cache']).toBe('bypass');
+    expect(s3Mock.calls()).toHaveLength(0);
+    expect(requestLines()).toEqual([
+      expect.objectContaining({ outcome: 'bypass', uncachedReason: expect.stringContaining('empty segment') }),
+    ]);
+  });
+
+  it.each([
+    ['pub/fedora/linux/updates/', 'pub/fedora/linux/updates/'],
+    ['pub//x.xml', 'pub//x.xml'],
+    ['pub/./x.xml', 'pub/x.xml'],
+    ['pub/a/../x.xml', 'pub/x.xml'],
+    [`pub/${'a'.repeat(1100)}.xml`, `pub/${'a'.repeat(1100)}.xml`],
+  ])('redirects %j, which never touches S3, to origin (%j)', async (path, originPath) => {
+    const response = await invoke(path);
+
+    expect(response).toMatchObject({
+      statusCode: 302,
+      headers: { Location: `${origin.baseUrl}/${originPath}`, 'X-Cache': 'bypass', 'Cache-Control': 'no-store' },
+    });
+  });
+
+  it('answers a 400 with Cache-Control: no-store too', async () => {
+    const response = await invoke('x.rpm\r\nX: y');
+
+    expect(response).toMatchObject({ statusCode: 400, headers: { 'Cache-Control': 'no-store' } });
   });
 
   it('bypasses repodata straight to origin', async () => {

@@ -57,6 +57,48 @@ describe('parseCacheConfig', () => {
     expect(parseCacheConfig({ ...minimal, ORIGIN_HOST: value }).originBaseUrl).toBe(expected);
   });
 
+  it.each(['', '   ', '\t'])('treats a blank CACHE_EXTENSIONS (%j) as unset: .rpm', (value) => {
+    expect(parseCacheConfig({ ...minimal, CACHE_EXTENSIONS: value }).cacheExtensions).toEqual(['.rpm']);
+  });
+
+  it.each([
+    'https://user:secret@mirror.example',
+    'https://user:secret@mirror.example/?a=b',
+    'ftp://user:secret@mirror.example',
+    'https://:secret@mirror.example',
+  ])('refuses ORIGIN_HOST %j with credentials without printing them', (value) => {
+    const parse = () => parseCacheConfig({ ...minimal, ORIGIN_HOST: value });
+
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(/^ORIGIN_HOST="\w+:\/\/\*\*\*@mirror\.example/);
+    expect(parse).not.toThrow(/secret|user/);
+  });
+
+  it.each([
+    ['not-a-dsn', /^SENTRY_DSN is invalid: not a URL \(value hidden/],
+    [
+      'ftp://abc123@o1.ingest.sentry.io/42',
+      /^SENTRY_DSN="ftp:\/\/\*\*\*@o1\.ingest\.sentry\.io\/42" is invalid: expected an http\(s\) URL/,
+    ],
+    ['https://o1.ingest.sentry.io/42', /expected the public key before the host/],
+    ['https://abc123@o1.ingest.sentry.io/', /expected the project id/],
+    ['https://abc123@o1.ingest.sentry.io/project', /expected the project id/],
+    ['https://abc123@o1.ingest.sentry.io/42?x=1', /no query or fragment/],
+  ])('refuses SENTRY_DSN %j, naming the variable and hiding the key', (value, message) => {
+    const parse = () => parseCacheConfig({ ...minimal, SENTRY_DSN: value });
+
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(message);
+    expect(parse).not.toThrow(/abc123/);
+  });
+
+  it.each(['https://abc123@o1.ingest.sentry.io/42', 'http://abc:def@127.0.0.1:9000/sentry/7'])(
+    'accepts the Sentry DSN %s',
+    (value) => {
+      expect(parseCacheConfig({ ...minimal, SENTRY_DSN: value }).sentryDsn).toBe(value);
+    },
+  );
+
   it('treats blank optional variables as unset', () => {
     const config = parseCacheConfig({ ...minimal, ORIGIN_HOST: ' ', SENTRY_DSN: '', ORIGIN_HEAD_TIMEOUT: '' });
 
@@ -72,13 +114,10 @@ describe('parseCacheConfig', () => {
   it.each([
     ['ORIGIN_HOST', 'dl.fedoraproject.org/pub'],
     ['ORIGIN_HOST', 'ftp://mirror.example'],
-    ['ORIGIN_HOST', 'https://user:secret@mirror.example'],
     ['ORIGIN_HOST', 'https://mirror.example/?a=b'],
     ['ORIGIN_HOST', 'https://mirror.example/#top'],
     ['ORIGIN_HOST', 'http://'],
     ['ORIGIN_HOST', 'evil.example\r\nX: y'],
-    ['CACHE_EXTENSIONS', ''],
-    ['CACHE_EXTENSIONS', '   '],
     ['CACHE_EXTENSIONS', 'rpm'],
     ['CACHE_EXTENSIONS', '.rpm ./x'],
     ['PRESIGNED_URL_EXPIRATION', '-1'],

@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { cacheKey, checkPath, encodePathSegment, isCacheable, originUrl } from '../../src/commons/paths.js';
+import {
+  cacheKey,
+  cacheKeyProblem,
+  checkPath,
+  encodePathSegment,
+  isCacheable,
+  originUrl,
+} from '../../src/commons/paths.js';
 
 const ORIGIN = 'https://dl.fedoraproject.org';
 
@@ -13,6 +20,13 @@ describe('checkPath', () => {
     'pub/literal%2bpercent.rpm',
     'pub/.hidden/..x/x...rpm',
     'repodata/repomd.xml',
+    // Odd, but each can be put in an origin URL: they go to origin, uncached.
+    '/evil.example/x.rpm',
+    'pub/',
+    'pub//x.rpm',
+    'pub/../../etc/passwd',
+    '\\evil.example/x.rpm',
+    `pub/${'a'.repeat(1100)}.rpm`,
   ])('accepts %j', (path) => {
     expect(checkPath(path)).toEqual({ valid: true, path });
   });
@@ -21,6 +35,20 @@ describe('checkPath', () => {
     [undefined, 'missing path'],
     ['', 'missing path'],
     [42, 'missing path'],
+    ['pub/x.rpm\r\nSet-Cookie: a=b', 'control characters'],
+    ['pub/x\u0000.rpm', 'control characters'],
+    ['pub/x\u0085.rpm', 'control characters'],
+    ['pub/\ud800.rpm', 'not valid Unicode'],
+  ])('rejects %j with a reason mentioning %s', (path, reason) => {
+    const check = checkPath(path);
+
+    expect(check.valid).toBe(false);
+    expect(check.valid ? '' : check.reason).toContain(reason);
+  });
+});
+
+describe('cacheKeyProblem', () => {
+  it.each([
     ['/evil.example/x.rpm', 'empty segment'],
     ['//evil.example/x.rpm', 'empty segment'],
     ['pub//x.rpm', 'empty segment'],
@@ -29,24 +57,17 @@ describe('checkPath', () => {
     ['pub/../../etc/passwd', '".."'],
     ['..', '".."'],
     ['pub/./x.rpm', '"."'],
-    ['pub/x.rpm\r\nSet-Cookie: a=b', 'control characters'],
-    ['pub/x\u0000.rpm', 'control characters'],
-    ['pub/x\u0085.rpm', 'control characters'],
-    ['pub/\ud800.rpm', 'not valid Unicode'],
     [`pub/${'a'.repeat(1020)}.rpm`, 'too long'],
     [`pub/${'é'.repeat(509)}.rpm`, 'too long'],
-  ])('rejects %j with a reason mentioning %s', (path, reason) => {
-    const check = checkPath(path);
-
-    expect(check.valid).toBe(false);
-    expect(check.valid ? '' : check.reason).toContain(reason);
+  ])('refuses %j as a cache key: %s', (path, reason) => {
+    expect(cacheKeyProblem(path)).toContain(reason);
   });
 
   it('accepts a path whose cache key is exactly 1024 bytes', () => {
     const path = `${'a'.repeat(1024 - 'cache/'.length - '.rpm'.length)}.rpm`;
 
     expect(Buffer.byteLength(cacheKey(path))).toBe(1024);
-    expect(checkPath(path).valid).toBe(true);
+    expect(cacheKeyProblem(path)).toBeUndefined();
   });
 });
 
@@ -71,6 +92,18 @@ describe('originUrl', () => {
     ['ü/x?y#z.rpm', `${ORIGIN}/%C3%BC/x%3Fy%23z.rpm`],
     ['evil.example@x/a.rpm', `${ORIGIN}/evil.example@x/a.rpm`],
   ])('encodes %j exactly once', (path, expected) => {
+    expect(originUrl(ORIGIN, path)).toBe(expected);
+  });
+
+  it.each([
+    ['a/./b.rpm', `${ORIGIN}/a/b.rpm`],
+    ['a/../b.rpm', `${ORIGIN}/b.rpm`],
+    ['../../../b.rpm', `${ORIGIN}/b.rpm`],
+    ['a/b/..', `${ORIGIN}/a/`],
+    ['a/.', `${ORIGIN}/a/`],
+    ['pub/', `${ORIGIN}/pub/`],
+    ['/x', `${ORIGIN}//x`],
+  ])('resolves dot segments of %j within the path: %s', (path, expected) => {
     expect(originUrl(ORIGIN, path)).toBe(expected);
   });
 
@@ -119,8 +152,10 @@ describe('originUrl', () => {
         expect(url.search).toBe('');
         expect(url.hash).toBe('');
         expect(/[\r\n]/.test(location) || location.includes(String.fromCharCode(0))).toBe(false);
-        expect(cacheKey(path).startsWith('cache/')).toBe(true);
-        expect(cacheKey(path).split('/')).not.toContain('..');
+        if (cacheKeyProblem(path) === undefined) {
+          expect(cacheKey(path).startsWith('cache/')).toBe(true);
+          expect(cacheKey(path).split('/')).not.toContain('..');
+        }
       }),
       { seed: 20261128, numRuns: 2000 },
     );

@@ -10,7 +10,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { checkPath, isCacheable } from '../../src/commons/paths.js';
+import { cacheKeyProblem, checkPath, isCacheable } from '../../src/commons/paths.js';
 import { notFound } from '../helpers/aws.js';
 import { httpApiEvent } from '../helpers/events.js';
 import { FaultServer } from '../helpers/fault-server.js';
@@ -131,6 +131,7 @@ describe('hostile input', () => {
             expect(key.startsWith('cache/')).toBe(true);
             expect(key.split('/')).not.toContain('..');
             expect(key).toBe(`cache/${path}`);
+            expect(cacheKeyProblem(String(path))).toBeUndefined();
           }
           for (const invoke of lambdaMock.commandCalls(InvokeCommand)) {
             const event = JSON.parse(new TextDecoder().decode(invoke.args[0].input.Payload as Uint8Array));
@@ -162,7 +163,11 @@ describe('hostile input', () => {
           typeof candidate === 'object' && candidate !== null && !Array.isArray(candidate) && 'path' in candidate
             ? candidate.path
             : undefined;
-        const acceptable = typeof path === 'string' && checkPath(path).valid && isCacheable(path, ['.rpm']);
+        const acceptable =
+          typeof path === 'string' &&
+          checkPath(path).valid &&
+          isCacheable(path, ['.rpm']) &&
+          cacheKeyProblem(path) === undefined;
         expect(result.outcome).toBe(acceptable ? 'already-cached' : 'rejected');
         for (const key of s3Keys()) {
           expect(key).toBe(`cache/${String(path)}`);

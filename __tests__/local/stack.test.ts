@@ -73,21 +73,43 @@ describe('local stack', () => {
     expect((await send(stack.url, 'GET', '/pub/%zz.rpm')).status).toBe(400);
   });
 
-  it('refuses hostile paths with 400 and never redirects off the origin', async () => {
-    for (const path of [
-      '//evil.example/x.rpm',
-      '/%2Fevil.example/x.rpm',
-      '/a/%2e%2e/x.rpm',
-      '/x.rpm%0d%0aSet-Cookie:%20a=b',
-      '/%5Cevil',
-    ]) {
+  it('sends odd but expressible paths to origin, uncached, never off the origin', async () => {
+    const cases: [string, string][] = [
+      ['//evil.example/x.rpm', `${origin.baseUrl}//evil.example/x.rpm`],
+      ['/%2Fevil.example/x.rpm', `${origin.baseUrl}//evil.example/x.rpm`],
+      ['/a/%2e%2e/x.rpm', `${origin.baseUrl}/x.rpm`],
+      ['/a/%2e%2e/%2e%2e/%2e%2e/x.rpm', `${origin.baseUrl}/x.rpm`],
+      ['/%5Cevil', `${origin.baseUrl}/%5Cevil`],
+      ['/pub/fedora/linux/updates/', `${origin.baseUrl}/pub/fedora/linux/updates/`],
+    ];
+    for (const [path, location] of cases) {
       const response = await send(stack.url, 'GET', path);
-      expect({ path, status: response.status, location: response.headers.location }).toEqual({
+      expect({
         path,
-        status: 400,
-        location: undefined,
+        status: response.status,
+        location: response.headers.location,
+        xCache: response.headers['x-cache'],
+      }).toEqual({
+        path,
+        status: 302,
+        location,
+        xCache: 'bypass',
       });
     }
+  });
+
+  it('refuses a path that cannot be put in a header safely with 400, no-store', async () => {
+    const response = await send(stack.url, 'GET', '/x.rpm%0d%0aSet-Cookie:%20a=b');
+
+    expect({
+      status: response.status,
+      location: response.headers.location,
+      cache: response.headers['cache-control'],
+    }).toEqual({
+      status: 400,
+      location: undefined,
+      cache: 'no-store',
+    });
   });
 
   it('caches a miss through the Lambda Invoke endpoint and then serves a presigned URL the client can download', async () => {

@@ -38,8 +38,8 @@ describe('requestPath middleware', () => {
     ['no pathParameters', httpApiEvent(undefined), 'missing path'],
     ['pathParameters without path', httpApiEvent(undefined, { pathParameters: {} }), 'missing path'],
     ['an empty path', httpApiEvent(''), 'missing path'],
-    ['a protocol-relative path', httpApiEvent('/evil.example/x.rpm'), 'empty segment'],
-    ['a dot-dot segment', httpApiEvent('a/../x.rpm'), '".."'],
+    ['invalid Unicode', httpApiEvent('a/\ud800.rpm'), 'not valid Unicode'],
+    ['NUL', httpApiEvent('a/x\u0000.rpm'), 'control characters'],
     ['CR/LF', httpApiEvent('x.rpm\r\nLocation: https://evil.example'), 'control characters'],
   ])('answers 400 with a reason, before the core, for %s', async (_name, event, reason) => {
     const response = await chain(event, lambdaContext());

@@ -42,6 +42,12 @@ export const MAX_ORIGIN_HEAD_TIMEOUT = 25;
 const invalid = (variable: string, value: string, why: string): ConfigError =>
   new ConfigError(`${variable}=${JSON.stringify(value)} is invalid: ${why}`);
 
+/**
+ * A URL-like value with its user-info (`user:password@`) replaced by `***@`:
+ * Lambda writes init errors to CloudWatch, and a password must not go there.
+ */
+export const hideUserInfo = (value: string): string => value.replace(/^([^/]*\/\/)[^/?#]*@/, '$1***@');
+
 /** Reads a variable; an empty or blank value counts as unset. */
 const optional = (env: Environment, variable: string): string | undefined => {
   const value = env[variable]?.trim();
@@ -63,6 +69,9 @@ const required = (env: Environment, variable: string): string => {
  */
 export const parseOriginHost = (value: string): string => {
   const variable = 'ORIGIN_HOST';
+  // Errors show the value as given, but never its credentials.
+  const invalid = (_variable: string, _value: string, why: string) =>
+    new ConfigError(`${variable}=${JSON.stringify(hideUserInfo(value))} is invalid: ${why}`);
   const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
   if (!hasScheme) {
     if (!/^[a-z0-9.-]+(:\d{1,5})?$/i.test(value)) {
@@ -78,7 +87,7 @@ export const parseOriginHost = (value: string): string => {
   try {
     url = new URL(value);
   } catch (error) {
-    throw new ConfigError(`${variable}=${JSON.stringify(value)} is invalid: not a URL`, { cause: error });
+    throw new ConfigError(`${variable}=${JSON.stringify(hideUserInfo(value))} is invalid: not a URL`, { cause: error });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw invalid(variable, value, 'only http and https origins are supported');
@@ -125,14 +134,39 @@ const parseNumber = (variable: string, value: string, { integer, max }: { intege
   return parsed;
 };
 
+/**
+ * Checks a Sentry DSN (`https://<public key>@<host>/<project id>`). The Sentry
+ * SDK prints a malformed DSN, key included, and then reports nothing; here it
+ * is an init error that hides the key.
+ */
+export const parseSentryDsn = (value: string): string => {
+  const variable = 'SENTRY_DSN';
+  const shown = hideUserInfo(value);
+  const refuse = (why: string) => new ConfigError(`${variable}=${JSON.stringify(shown)} is invalid: ${why}`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${variable} is invalid: not a URL (value hidden: it holds the Sentry key)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refuse('expected an http(s) URL');
+  if (!/^\w+$/.test(url.username)) throw refuse('expected the public key before the host (https://KEY@host/PROJECT)');
+  if (!/\/\d+$/.test(url.pathname))
+    throw refuse('expected the project id at the end of the path (https://KEY@host/PROJECT)');
+  if (url.search !== '' || url.hash !== '') throw refuse('a DSN carries no query or fragment');
+  return value;
+};
+
 /** Parses the variables both Lambdas share. */
 export const parseCacheConfig = (env: Environment): CacheConfig => {
   const expiration = optional(env, 'PRESIGNED_URL_EXPIRATION');
   const timeout = optional(env, 'ORIGIN_HEAD_TIMEOUT');
+  const sentryDsn = optional(env, 'SENTRY_DSN');
   return Object.freeze({
     originBaseUrl: parseOriginHost(optional(env, 'ORIGIN_HOST') ?? DEFAULT_ORIGIN_HOST),
     bucketName: required(env, 'S3_BUCKET_NAME'),
-    cacheExtensions: parseCacheExtensions(env.CACHE_EXTENSIONS ?? DEFAULT_CACHE_EXTENSIONS),
+    // Blank counts as unset here too, as for every other variable.
+    cacheExtensions: parseCacheExtensions(optional(env, 'CACHE_EXTENSIONS') ?? DEFAULT_CACHE_EXTENSIONS),
     presignedUrlExpirationSeconds:
       expiration === undefined
         ? DEFAULT_PRESIGNED_URL_EXPIRATION
@@ -148,7 +182,7 @@ export const parseCacheConfig = (env: Environment): CacheConfig => {
             integer: false,
             max: MAX_ORIGIN_HEAD_TIMEOUT,
           })),
-    sentryDsn: optional(env, 'SENTRY_DSN'),
+    sentryDsn: sentryDsn === undefined ? undefined : parseSentryDsn(sentryDsn),
     deploymentEnvironment: optional(env, 'CKI_DEPLOYMENT_ENVIRONMENT'),
   });
 };

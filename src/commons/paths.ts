@@ -21,9 +21,10 @@ export type PathCheck =
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
- * Checks a decoded request path. Valid paths are relative, made of non-empty
- * segments that are not `.` or `..`, well-formed Unicode without control
- * characters or backslashes, and short enough to be an S3 key under `cache/`.
+ * Checks a decoded request path: the only paths refused (400) are the ones
+ * that cannot be put in a URL or a header safely: missing, not well-formed
+ * Unicode, or holding control characters. Every other path can be expressed
+ * as an origin URL (see {@link originUrl}) and is answered with a redirect.
  */
 export const checkPath = (path: unknown): PathCheck => {
   if (typeof path !== 'string' || path === '') {
@@ -35,20 +36,30 @@ export const checkPath = (path: unknown): PathCheck => {
   if (CONTROL_CHARACTERS.test(path)) {
     return { valid: false, reason: 'path contains control characters' };
   }
-  if (path.includes('\\')) {
-    return { valid: false, reason: 'path contains a backslash' };
-  }
+  return { valid: true, path };
+};
+
+/**
+ * Why a valid path cannot be a cache key, or undefined when it can: a key is
+ * the path itself under `cache/`, so it must name one file unambiguously
+ * (no empty, `.` or `..` segment, no backslash, which some clients read as a
+ * slash) and fit in an S3 key. Such a path still goes to origin, uncached.
+ */
+export const cacheKeyProblem = (path: string): string | undefined => {
   const segments = path.split('/');
   if (segments.some((segment) => segment === '')) {
-    return { valid: false, reason: 'path has an empty segment (leading, trailing or double slash)' };
+    return 'path has an empty segment (leading, trailing or double slash)';
   }
   if (segments.some((segment) => segment === '.' || segment === '..')) {
-    return { valid: false, reason: 'path has a "." or ".." segment' };
+    return 'path has a "." or ".." segment';
+  }
+  if (path.includes('\\')) {
+    return 'path contains a backslash';
   }
   if (Buffer.byteLength(cacheKey(path), 'utf8') > MAX_KEY_BYTES) {
-    return { valid: false, reason: `path is too long (cache keys are at most ${MAX_KEY_BYTES} bytes)` };
+    return `path is too long for a cache key (at most ${MAX_KEY_BYTES} bytes)`;
   }
-  return { valid: true, path };
+  return undefined;
 };
 
 /** The S3 key of a path's cached copy: the decoded path under `cache/`. */
@@ -67,8 +78,29 @@ export const encodePathSegment = (segment: string): string =>
   encodeURIComponent(segment).replace(SEGMENT_SAFE_ESCAPES, (safeEscape) => decodeURIComponent(safeEscape));
 
 /**
- * The origin URL of a valid path. Every segment is encoded, so nothing in the
- * path can change the host, add a query or leave the origin's base path.
+ * Resolves `.` and `..` segments as a URL parser would, but never above the
+ * path's root: a client following the redirect resolves them too, and
+ * resolved here they cannot climb out of the origin's base path.
+ */
+const resolveDotSegments = (segments: readonly string[]): string[] => {
+  const resolved: string[] = [];
+  for (const [index, segment] of segments.entries()) {
+    const last = index === segments.length - 1;
+    if (segment === '.' || segment === '..') {
+      if (segment === '..') resolved.pop();
+      // `a/b/..` names the directory `a/`, as in a URL.
+      if (last) resolved.push('');
+      continue;
+    }
+    resolved.push(segment);
+  }
+  return resolved;
+};
+
+/**
+ * The origin URL of a valid path. Dot segments are resolved within the path
+ * and every segment is encoded, so nothing in the path can change the host,
+ * add a query or leave the origin's base path.
  */
 export const originUrl = (originBaseUrl: string, path: string): string =>
-  `${originBaseUrl}/${path.split('/').map(encodePathSegment).join('/')}`;
+  `${originBaseUrl}/${resolveDotSegments(path.split('/')).map(encodePathSegment).join('/')}`;

@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { isCached, presignedGetUrl } from './cache-store.js';
 import type { HandlerConfig } from './config.js';
 import { headOrigin, type OriginHeadResult } from './origin.js';
-import { cacheKey, isCacheable, originUrl } from './paths.js';
+import { cacheKey, cacheKeyProblem, isCacheable, originUrl } from './paths.js';
 import type { RedirectMemo } from './recent-keys.js';
 import { triggerUpload } from './uploader-trigger.js';
 
@@ -16,7 +16,7 @@ import { triggerUpload } from './uploader-trigger.js';
  * - `hit`: redirected to the cached copy (origin could not serve it);
  * - `stored`: origin has it and a cached copy exists;
  * - `miss`: not cached; the upload was triggered if origin had it;
- * - `bypass`: not a cacheable file;
+ * - `bypass`: not a cacheable file, or one whose path cannot be a cache key;
  * - `fallback`: an S3 or Lambda error sent it to origin.
  */
 export type CacheOutcome = 'hit' | 'stored' | 'miss' | 'bypass' | 'fallback';
@@ -31,6 +31,8 @@ export interface RedirectDecision {
   /** The upload was not triggered because this container triggered it lately. */
   readonly uploadAlreadyTriggered?: boolean;
   readonly originHeadMs?: number;
+  /** Why a cacheable file was sent to origin without a look at the cache (its path cannot be a key). */
+  readonly uncachedReason?: string;
 }
 
 export interface RedirectDependencies {
@@ -65,6 +67,10 @@ export const decideRedirect = async (
   const origin = originUrl(config.originBaseUrl, path);
   if (!isCacheable(path, config.cacheExtensions)) {
     return { outcome: 'bypass', location: origin, uploadTriggered: false };
+  }
+  const uncachedReason = cacheKeyProblem(path);
+  if (uncachedReason !== undefined) {
+    return { outcome: 'bypass', location: origin, uploadTriggered: false, uncachedReason };
   }
 
   const key = cacheKey(path);

@@ -1,6 +1,7 @@
 /**
- * First link of the handler's chain: a request without a valid path gets a
- * 400 with a short reason, before any origin, S3 or Lambda call.
+ * First link of the handler's chain: a request whose path is missing or cannot
+ * be put in a URL or header safely gets a 400 with a short reason, before any
+ * origin, S3 or Lambda call.
  */
 
 import type { MiddlewareObj } from '@middy/core';
@@ -43,7 +44,10 @@ export const requestPath = (): MiddlewareObj<
     if (!check.valid) {
       logger.warn('request', { outcome: 'bad-request', reason: check.reason, path: loggablePath(rawPath) });
       countRequest('bad-request');
-      throw createError(400, check.reason, { expose: true });
+      // no-store, as on every answer (http-error-handler sends `error.headers`).
+      throw Object.assign(createError(400, check.reason, { expose: true }), {
+        headers: { 'Cache-Control': 'no-store' },
+      });
     }
     request.context.cachePath = check.path;
   };

@@ -6,7 +6,7 @@
 import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
 import type { MiddlewareObj } from '@middy/core';
 import { countUpload } from '../commons/metrics.js';
-import { checkPath, isCacheable } from '../commons/paths.js';
+import { cacheKeyProblem, checkPath, isCacheable } from '../commons/paths.js';
 import { logger } from '../commons/powertools.js';
 import { loggablePath } from '../commons/responses.js';
 import type { UploadResult } from '../commons/upload.js';
@@ -38,7 +38,7 @@ const rejectionReason = (event: unknown, cacheExtensions: readonly string[]): st
   const check = checkPath(path);
   if (!check.valid) return check.reason;
   if (!isCacheable(path, cacheExtensions)) return 'path is not a cacheable file (CACHE_EXTENSIONS)';
-  return undefined;
+  return cacheKeyProblem(path);
 };
 
 export const uploaderEvent = ({
