@@ -50,7 +50,12 @@ describe('uploader Lambda (whole Middy chain)', () => {
 
     const result = await invoke({ path: PACKAGE });
 
-    expect(result).toEqual({ outcome: 'stored', originStatus: 200, bytes: rpm.length });
+    expect(result).toEqual({
+      outcome: 'stored',
+      originStatus: 200,
+      bytes: rpm.length,
+      sourceUrl: `${origin.baseUrl}/pub/Packages/l/libstdc++-15.1.1-2.fc44.x86_64.rpm`,
+    });
     expect(cacheWrites().map((call) => call.args[0].input.Key)).toEqual([`cache/${PACKAGE}`]);
     const claim = s3Mock.commandCalls(PutObjectCommand).find((call) => call.args[0].input.Key === `claims/${PACKAGE}`);
     expect(JSON.parse(String(claim?.args[0].input.Body))).toMatchObject({

@@ -37,6 +37,40 @@ describe('headOrigin', () => {
     expect(origin.requestsFor('HEAD').map((request) => request.url)).toEqual(['/moved.rpm', '/a.rpm']);
   });
 
+  it('asks for the file uncompressed', async () => {
+    let acceptEncoding: unknown;
+    origin.behaviours.set('a.rpm', {
+      kind: 'custom',
+      respond: (request, response) => {
+        acceptEncoding = request.headers['accept-encoding'];
+        response.writeHead(200).end();
+      },
+    });
+
+    await headOrigin(`${origin.baseUrl}/a.rpm`, 1000);
+
+    expect(acceptEncoding).toBe('identity');
+  });
+
+  it('does not follow a redirect off the origin over plain http: not available, with the reason', async () => {
+    const elsewhere = await OriginServer.start();
+    try {
+      elsewhere.files.set('a.rpm', Buffer.from('rpm'));
+      origin.behaviours.set('moved.rpm', {
+        kind: 'status',
+        status: 302,
+        headers: { location: `${elsewhere.baseUrl}/a.rpm` },
+      });
+
+      const result = await headOrigin(`${origin.baseUrl}/moved.rpm`, 1000);
+
+      expect(result).toEqual({ available: false, status: 302, error: expect.stringContaining('only https') });
+      expect(elsewhere.requests).toHaveLength(0);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it('gives up on a stalled origin after the timeout and says so', async () => {
     origin.behaviours.set('a.rpm', { kind: 'stall' });
     const started = performance.now();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -66,7 +67,12 @@ describe('cacheFromOrigin', () => {
     const result = await cacheFromOrigin(PACKAGE, deps());
 
     // Assess
-    expect(result).toEqual({ outcome: 'stored', originStatus: 200, bytes: rpm.length });
+    expect(result).toEqual({
+      outcome: 'stored',
+      originStatus: 200,
+      bytes: rpm.length,
+      sourceUrl: `${origin.baseUrl}/pub/Packages/d/demo-c++-1.0%5E20260101git-1.noarch.rpm`,
+    });
     const puts = s3Mock.commandCalls(PutObjectCommand);
     expect(puts).toHaveLength(1);
     const input = puts[0]?.args[0].input;
@@ -85,7 +91,12 @@ describe('cacheFromOrigin', () => {
 
     const result = await cacheFromOrigin(PACKAGE, deps());
 
-    expect(result).toEqual({ outcome: 'stored', originStatus: 200, bytes: rpm.length });
+    expect(result).toEqual({
+      outcome: 'stored',
+      originStatus: 200,
+      bytes: rpm.length,
+      sourceUrl: `${origin.baseUrl}/pub/Packages/d/demo-c++-1.0%5E20260101git-1.noarch.rpm`,
+    });
     expect(s3Mock.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input.ContentType).toBe('application/x-rpm');
     const parts = s3Mock
       .commandCalls(UploadPartCommand)
@@ -97,6 +108,98 @@ describe('cacheFromOrigin', () => {
     expect(completes).toHaveLength(1);
     expect(completes[0]?.args[0].input.IfNoneMatch).toBe('*');
     expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  describe('compression', () => {
+    it('asks for the file uncompressed, so an origin that honours Accept-Encoding sends the real bytes', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 20_000 });
+      origin.behaviours.set(PACKAGE, {
+        kind: 'custom',
+        respond: (request, response) => {
+          const wantsGzip = /gzip/.test(String(request.headers['accept-encoding'] ?? ''));
+          const body = wantsGzip ? gzipSync(rpm) : rpm;
+          response.writeHead(200, {
+            'content-length': String(body.length),
+            ...(wantsGzip ? { 'content-encoding': 'gzip' } : {}),
+          });
+          response.end(body);
+        },
+      });
+
+      const result = await cacheFromOrigin(PACKAGE, deps());
+
+      expect(result).toMatchObject({ outcome: 'stored', bytes: rpm.length });
+      expect(
+        Buffer.from(
+          s3Mock.commandCalls(PutObjectCommand).find((call) => call.args[0].input.Key?.startsWith('cache/'))?.args[0]
+            .input.Body as Uint8Array,
+        ),
+      ).toEqual(rpm);
+    });
+
+    it('refuses, without a retry, an origin that compresses anyway: those bytes are not the file', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 20_000 });
+      origin.behaviours.set(PACKAGE, {
+        kind: 'custom',
+        respond: (_request, response) => {
+          const body = gzipSync(rpm);
+          response.writeHead(200, { 'content-length': String(body.length), 'content-encoding': 'gzip' });
+          response.end(body);
+        },
+      });
+
+      const result = await cacheFromOrigin(PACKAGE, deps());
+
+      expect(result).toMatchObject({ outcome: 'corrupt', reason: expect.stringContaining('Content-Encoding: gzip') });
+      expectNothingCommitted();
+    });
+  });
+
+  describe('redirects', () => {
+    it('follows a redirect on the origin itself and logs where the bytes came from', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 1000 });
+      origin.files.set('mirror/x.rpm', rpm);
+      origin.behaviours.set(PACKAGE, { kind: 'status', status: 302, headers: { location: '/mirror/x.rpm' } });
+
+      expect(await cacheFromOrigin(PACKAGE, deps())).toMatchObject({
+        outcome: 'stored',
+        sourceUrl: `${origin.baseUrl}/mirror/x.rpm`,
+      });
+    });
+
+    it('does not follow a redirect to another host over plain http, nor store what is there', async () => {
+      const elsewhere = await OriginServer.start();
+      try {
+        elsewhere.files.set('x.rpm', syntheticRpm({ payloadBytes: 1000 }));
+        origin.behaviours.set(PACKAGE, {
+          kind: 'status',
+          status: 302,
+          headers: { location: `${elsewhere.baseUrl}/x.rpm` },
+        });
+
+        await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow(
+          /answered 302: redirect to http:\/\/127\.0\.0\.1:\d+ refused/,
+        );
+        expect(elsewhere.requests).toHaveLength(0);
+        expectNothingCommitted();
+      } finally {
+        await elsewhere.close();
+      }
+    });
+
+    it('gives up after five redirects', async () => {
+      for (let hop = 0; hop < 6; hop += 1) {
+        origin.behaviours.set(`loop/${hop}.rpm`, {
+          kind: 'status',
+          status: 301,
+          headers: { location: `/loop/${hop + 1}.rpm` },
+        });
+      }
+      origin.behaviours.set(PACKAGE, { kind: 'status', status: 302, headers: { location: '/loop/0.rpm' } });
+
+      await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow(/more than 5 redirects/);
+      expectNothingCommitted();
+    });
   });
 
   it('does nothing when the file is cached already', async () => {
@@ -279,7 +382,12 @@ describe('cacheFromOrigin', () => {
 
       const result = await cacheFromOrigin('images/boot.iso', { config, s3 });
 
-      expect(result).toEqual({ outcome: 'stored', originStatus: 200, bytes: iso.length });
+      expect(result).toEqual({
+        outcome: 'stored',
+        originStatus: 200,
+        bytes: iso.length,
+        sourceUrl: `${origin.baseUrl}/images/boot.iso`,
+      });
       expect(s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.ContentType).toBe('application/octet-stream');
     });
   });

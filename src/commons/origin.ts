@@ -1,12 +1,13 @@
 /**
  * Asks the origin mirror whether it still serves a file.
  */
+import { fetchFromOrigin } from './origin-fetch.js';
 
 export type OriginHeadResult =
   /** The origin answered 2xx: a client redirected there gets the file. */
   | { readonly available: true; readonly status: number }
-  /** The origin answered, but not with the file (404, 410, 5xx, 403, ...). */
-  | { readonly available: false; readonly status: number }
+  /** The origin answered, but not with the file (404, 410, 5xx, 403, a redirect it may not follow: `error` says why). */
+  | { readonly available: false; readonly status: number; readonly error?: string }
   /** No answer within the timeout, or no connection at all. */
   | { readonly available: false; readonly status: 'timeout' | 'unreachable'; readonly error: string };
 
@@ -25,15 +26,20 @@ export const describeError = (error: unknown): string => {
 };
 
 /**
- * HEADs `url`, following redirects as dnf would, and gives up after
- * `timeoutMs`. Never throws: a dead origin is an answer, not an error.
+ * HEADs `url`, following the redirects the origin policy allows (see
+ * origin-fetch), and gives up after `timeoutMs`. Never throws: a dead origin
+ * is an answer, not an error. A redirect the policy refuses counts as "origin
+ * cannot serve it", with its status and the reason.
  */
 export const headOrigin = async (url: string, timeoutMs: number): Promise<OriginHeadResult> => {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await fetch(url, { method: 'HEAD', redirect: 'follow', signal });
-    await response.body?.cancel();
-    const status = response.status;
+    const answer = await fetchFromOrigin(url, { method: 'HEAD', signal });
+    if ('refusedRedirect' in answer) {
+      return { available: false, status: answer.refusedRedirect.status, error: answer.refusedRedirect.reason };
+    }
+    await answer.response.body?.cancel();
+    const status = answer.response.status;
     return status >= 200 && status < 300 ? { available: true, status } : { available: false, status };
   } catch (error) {
     return {

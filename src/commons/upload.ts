@@ -9,6 +9,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { isS3ConditionRefused } from './aws-errors.js';
 import { isCached } from './cache-store.js';
 import type { CacheConfig } from './config.js';
+import { fetchFromOrigin } from './origin-fetch.js';
 import { cacheKey, originUrl } from './paths.js';
 import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
@@ -27,6 +28,8 @@ export interface UploadResult {
   readonly bytes?: number;
   /** Why a `corrupt` file was refused, or who holds the claim for `claimed-elsewhere`. */
   readonly reason?: string;
+  /** Where the stored bytes came from: the origin URL, or where its redirects led. */
+  readonly sourceUrl?: string;
 }
 
 /** The origin could not give the file now; Lambda's async retry may succeed. */
@@ -157,9 +160,16 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
   const originRequest = new AbortController();
   const headersTimer = setTimeout(() => originRequest.abort(), originIdleTimeoutMs);
   let response: Response;
+  let sourceUrl: string;
   try {
-    response = await fetch(url, { redirect: 'follow', signal: originRequest.signal });
+    const answer = await fetchFromOrigin(url, { method: 'GET', signal: originRequest.signal });
+    if ('refusedRedirect' in answer) {
+      const { status, reason } = answer.refusedRedirect;
+      throw new OriginUnavailableError(`GET ${url} answered ${status}: ${reason}`);
+    }
+    ({ response, url: sourceUrl } = answer);
   } catch (error) {
+    if (error instanceof OriginUnavailableError) throw error;
     throw new OriginUnavailableError(`GET ${url} failed`, { cause: error });
   } finally {
     clearTimeout(headersTimer);
@@ -172,6 +182,17 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
   if (response.status !== 200 || response.body === null) {
     await response.body?.cancel();
     throw new OriginUnavailableError(`GET ${url} answered ${response.status}`);
+  }
+  const encoding = response.headers.get('content-encoding')?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    // Asked for identity and sent something else: what fetch would decode is not
+    // the file a client downloads (nor what Content-Length counts).
+    await response.body.cancel();
+    return {
+      outcome: 'corrupt',
+      originStatus: response.status,
+      reason: `origin sent Content-Encoding: ${encoding} though asked for identity: not the file clients download`,
+    };
   }
 
   const source = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
@@ -210,5 +231,5 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
     }
     throw error;
   }
-  return { outcome: 'stored', originStatus: response.status, bytes: guard.bytes };
+  return { outcome: 'stored', originStatus: response.status, bytes: guard.bytes, sourceUrl };
 };
