@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { type Environment, parseHandlerConfig } from '../commons/config.js';
 import { fromHttpApiResult, MalformedRequestError, toHttpApiEvent } from './api-gateway.js';
+import { startConditionalS3Proxy } from './conditional-s3.js';
 import { LocalLambdaService, lambdaContext, type RunReport } from './lambda-service.js';
 
 export interface LocalStackOptions {
@@ -62,7 +63,18 @@ const startEmbeddedS3 = async (directory: string, bucketName: string) => {
     configureBuckets: [{ name: bucketName }],
   });
   const address = await s3rver.run();
-  return { endpoint: `http://127.0.0.1:${address.port}`, close: () => s3rver.close() };
+  // Clients talk to the proxy, which adds S3's conditional writes to s3rver.
+  const proxy = await startConditionalS3Proxy(`http://127.0.0.1:${address.port}`, {
+    accessKeyId: EMBEDDED_S3_CREDENTIALS.AWS_ACCESS_KEY_ID,
+    secretAccessKey: EMBEDDED_S3_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+  });
+  return {
+    endpoint: proxy.endpoint,
+    close: async () => {
+      await proxy.close();
+      await s3rver.close();
+    },
+  };
 };
 
 /** API Gateway's integration timeout bounds every handler invocation. */

@@ -1,0 +1,154 @@
+/**
+ * The local stack's S3 honours conditional writes as S3 does, so download
+ * claims and first-commit-wins are proven where they run, not only with mocks.
+ */
+import { request as httpRequest } from 'node:http';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { lambdaContext } from '../../src/local/lambda-service.js';
+import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+
+const BUCKET = 'rpm-cache';
+
+describe('local S3 conditional writes', () => {
+  let test: TestStack;
+  let s3: S3Client;
+  let count = 0;
+  const freshKey = () => {
+    count += 1;
+    return `cache/conditional/key-${count}.rpm`;
+  };
+  const put = (Key: string, conditions: { IfNoneMatch?: string; IfMatch?: string }, Body: Buffer = Buffer.from('x')) =>
+    s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body, ...conditions }));
+  const failure = async (work: Promise<unknown>) => {
+    try {
+      await work;
+    } catch (error) {
+      if (error instanceof S3ServiceException) return { status: error.$metadata.httpStatusCode, name: error.name };
+      throw error;
+    }
+    return { status: 200 };
+  };
+
+  beforeAll(async () => {
+    test = await startTestStack();
+    s3 = new S3Client({
+      endpoint: test.stack.s3Endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+  });
+
+  afterAll(async () => {
+    s3.destroy();
+    await test.close();
+  });
+
+  it('writes with If-None-Match: * once, then answers 412 PreconditionFailed', async () => {
+    const key = freshKey();
+
+    expect(await failure(put(key, { IfNoneMatch: '*' }))).toEqual({ status: 200 });
+    expect(await failure(put(key, { IfNoneMatch: '*' }, Buffer.from('second')))).toEqual({
+      status: 412,
+      name: 'PreconditionFailed',
+    });
+    expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ContentLength).toBe(1);
+  });
+
+  it('writes with If-Match only when the ETag is the current one, and answers 404 for a missing key', async () => {
+    const key = freshKey();
+    await put(key, {});
+    const { ETag } = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+
+    expect(await failure(put(key, { IfMatch: '"0123456789abcdef0123456789abcdef"' }))).toEqual({
+      status: 412,
+      name: 'PreconditionFailed',
+    });
+    expect(await failure(put(key, { IfMatch: ETag ?? '' }, Buffer.from('new')))).toEqual({ status: 200 });
+    expect(await failure(put(freshKey(), { IfMatch: ETag ?? '' }))).toMatchObject({ status: 404 });
+  });
+
+  it('refuses CompleteMultipartUpload with If-None-Match: * on an existing key', async () => {
+    const key = freshKey();
+    await put(key, {});
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: Buffer.from('part') }),
+    );
+
+    const completed = s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId,
+        IfNoneMatch: '*',
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag ?? '' }] },
+      }),
+    );
+
+    expect(await failure(completed)).toEqual({ status: 412, name: 'PreconditionFailed' });
+  });
+
+  it('answers 409 ConditionalRequestConflict to a conditional write while another is in flight', async () => {
+    const key = freshKey();
+    // A conditional PUT whose body is still arriving (its signature is s3rver's business, later).
+    const endpoint = new URL(test.stack.s3Endpoint);
+    const first = httpRequest({
+      host: endpoint.hostname,
+      port: endpoint.port,
+      method: 'PUT',
+      path: `/${BUCKET}/${key}`,
+      headers: { 'if-none-match': '*', 'content-length': '4' },
+    });
+    const firstAnswered = new Promise<number | undefined>((resolve) =>
+      first.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode);
+      }),
+    );
+    first.write('sl');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const second = await failure(put(key, { IfNoneMatch: '*' }));
+    first.end('ow');
+    await firstAnswered;
+
+    expect(second).toEqual({ status: 409, name: 'ConditionalRequestConflict' });
+    // Once the first write ended, the next conditional write is judged on the key itself.
+    expect((await failure(put(key, { IfNoneMatch: '*' }))).status).not.toBe(409);
+  });
+
+  it('two uploaders started together for one key: one origin GET, one object, the other stands aside', async () => {
+    const path = 'pub/Packages/r/race-1.0-1.noarch.rpm';
+    const rpm = syntheticRpm({ payloadBytes: 200_000 });
+    test.origin.files.set(path, rpm);
+    test.origin.behaviours.set(path, { kind: 'slow', chunks: 5, delayMs: 100 });
+    const { handler: uploader } = await import('../../src/uploader.js');
+
+    const results = await Promise.all(
+      ['uploader-a', 'uploader-b'].map(
+        (requestId) =>
+          uploader({ path }, lambdaContext('rpm-cache-uploader', requestId, 60_000)) as Promise<{ outcome: string }>,
+      ),
+    );
+
+    expect(results.map((result) => result.outcome).sort()).toEqual(expect.arrayContaining(['stored']));
+    expect(results.filter((result) => result.outcome === 'stored')).toHaveLength(1);
+    expect(['claimed-elsewhere', 'lost-race']).toContain(
+      results.find((result) => result.outcome !== 'stored')?.outcome,
+    );
+    expect(test.origin.requestsFor('GET')).toHaveLength(1);
+    const object = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `cache/${path}` }));
+    expect(object.ContentLength).toBe(rpm.length);
+  });
+});
