@@ -218,6 +218,8 @@ describe('container image', () => {
             AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
             AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
             AWS_LAMBDA_LOG_STREAM_NAME: '2026/11/28/[$LATEST]0123456789abcdef',
+            // Lambda sets it for on-demand functions; Powertools reports cold starts only then.
+            AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
             AWS_REGION: 'eu-west-1',
             AWS_ACCESS_KEY_ID: 'S3RVER',
             AWS_SECRET_ACCESS_KEY: 'S3RVER',
@@ -257,8 +259,14 @@ describe('container image', () => {
         expect(miss).toMatchObject({ kind: 'response', body: { statusCode: 302, headers: { 'X-Cache': 'miss' } } });
         expect(lambdaInvokes.map((payload) => JSON.parse(payload))).toEqual([{ path, triggeredBy: miss.requestId }]);
         expect(missing).toMatchObject({ kind: 'response', body: { statusCode: 400 } });
-        // The runtime client's request id reaches the structured log line.
+        // The runtime client's request id reaches the structured log line; a cold start is logged once.
         expect(fn.output()).toContain(`"function_request_id":"${miss.requestId}"`);
+        const coldStarts = fn
+          .output()
+          .split('\n')
+          .filter((line) => line.includes('"message":"request"'))
+          .map((line) => (JSON.parse(line) as { cold_start?: unknown }).cold_start);
+        expect(coldStarts).toEqual([true, false, false]);
       });
 
       it('streams an RPM into S3 with the uploader (LAMBDA_HANDLER=uploader)', async () => {

@@ -8,7 +8,13 @@
  * key is in flight. Everything else, and every write it lets through, passes
  * to s3rver untouched (the SigV4 signature covers those headers).
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -97,7 +103,10 @@ export const startConditionalS3Proxy = async (
       refuse(
         response,
         409,
-        errorXml('ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource.'),
+        errorXml(
+          'ConditionalRequestConflict',
+          'A conflicting conditional operation is currently in progress against this resource.',
+        ),
       );
       return;
     }
@@ -106,7 +115,15 @@ export const startConditionalS3Proxy = async (
       const etag = await currentEtag(object.bucket, object.key);
       if (ifNoneMatch === '*' && etag !== undefined) {
         request.resume();
-        refuse(response, 412, errorXml('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 'If-None-Match'));
+        refuse(
+          response,
+          412,
+          errorXml(
+            'PreconditionFailed',
+            'At least one of the pre-conditions you specified did not hold',
+            'If-None-Match',
+          ),
+        );
         return;
       }
       if (ifMatch !== undefined && etag === undefined) {
@@ -116,7 +133,11 @@ export const startConditionalS3Proxy = async (
       }
       if (ifMatch !== undefined && ifMatch !== etag) {
         request.resume();
-        refuse(response, 412, errorXml('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 'If-Match'));
+        refuse(
+          response,
+          412,
+          errorXml('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 'If-Match'),
+        );
         return;
       }
       await forward(request, response);

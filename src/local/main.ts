@@ -1,12 +1,39 @@
 /**
- * `npm start`: runs the local stack until SIGINT/SIGTERM.
+ * `npm start`: runs the local stack until SIGINT/SIGTERM. A start-up problem
+ * is one line naming it and the fix, and a non-zero exit, not a stack trace.
  */
+import { ConfigError } from '../commons/config.js';
+import { readableLogs } from './log-format.js';
 import { startLocalStack } from './stack.js';
 
-// Readable log lines in a terminal; set POWERTOOLS_DEV=false for raw JSON.
-process.env.POWERTOOLS_DEV ??= 'true';
+// One JSON line per entry (Powertools' dev mode would indent each over ~19 lines).
+process.env.POWERTOOLS_DEV ??= 'false';
+const readable = process.stdout.isTTY === true && process.env.LOG_FORMAT?.trim().toLowerCase() !== 'json';
+if (readable) readableLogs(process.stdout);
 
-const stack = await startLocalStack({ env: process.env });
+/** One line for a start-up failure: what is wrong and what to do. */
+export const startupProblem = (error: unknown, env: NodeJS.ProcessEnv): string => {
+  if (error instanceof ConfigError) {
+    return `${error.message}. Fix the variable (see README, Configuration) and start again.`;
+  }
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code === 'EADDRINUSE') {
+    const port = env.PORT?.trim() || '8080';
+    return `port ${port} is taken: set PORT to a free port (PORT=${Number(port) + 1} npm start) or stop what listens there.`;
+  }
+  if (code === 'EADDRNOTAVAIL')
+    return `cannot listen on HOST=${env.HOST ?? ''}: set HOST to an address of this machine.`;
+  if (code === 'EACCES') return `not allowed to listen on port ${env.PORT ?? ''}: set PORT above 1023.`;
+  return `could not start: ${typeof message === 'string' ? message : String(error)}`;
+};
+
+let stack: Awaited<ReturnType<typeof startLocalStack>>;
+try {
+  stack = await startLocalStack({ env: process.env });
+} catch (error) {
+  process.stderr.write(`rpm-cache: ${startupProblem(error, process.env)}\n`);
+  process.exit(1);
+}
 process.stdout.write(
   `rpm-cache listening on ${stack.url}, origin ${stack.originBaseUrl}, store ${stack.storeDescription}, bucket ${stack.bucketName}\n`,
 );

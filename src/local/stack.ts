@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { type Environment, parseHandlerConfig } from '../commons/config.js';
+import { ConfigError, type Environment, parseHandlerConfig } from '../commons/config.js';
 import { fromHttpApiResult, MalformedRequestError, toHttpApiEvent } from './api-gateway.js';
 import { startConditionalS3Proxy } from './conditional-s3.js';
 import { LocalLambdaService, lambdaContext, type RunReport } from './lambda-service.js';
@@ -77,6 +77,28 @@ const startEmbeddedS3 = async (directory: string, bucketName: string) => {
   };
 };
 
+/**
+ * In Lambda each function has containers of its own, so each logs one cold
+ * start. Here both share one process, and so one Powertools logger and one
+ * metrics instance, whose cold-start flag the first function would consume:
+ * each function's first invocation sets it again.
+ */
+const coldStartOnce = <H extends (event: never, context: Context) => Promise<unknown>>(lambda: {
+  readonly handler: H;
+}): { readonly handler: H } => {
+  let cold = true;
+  const handler = (async (event: never, context: Context) => {
+    if (cold) {
+      cold = false;
+      const { logger } = await import('../commons/powertools.js');
+      const { metrics } = await import('../commons/metrics.js');
+      for (const utility of [logger, metrics]) (utility as unknown as { coldStart: boolean }).coldStart = true;
+    }
+    return lambda.handler(event, context);
+  }) as H;
+  return { handler };
+};
+
 /** API Gateway's integration timeout bounds every handler invocation. */
 const handlerContext = (requestId: string): Context => lambdaContext('rpm-cache-handler', requestId, 30_000);
 
@@ -124,6 +146,12 @@ const answerWith =
  */
 export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
   const { env } = options;
+  const requestedPort = Number(value(env, 'PORT'));
+  if (!/^\d+$/.test(value(env, 'PORT')) || requestedPort > 65_535) {
+    throw new ConfigError(
+      `PORT=${JSON.stringify(value(env, 'PORT'))} is invalid: expected a port number from 0 to 65535`,
+    );
+  }
   const bucketName = value(env, 'S3_BUCKET_NAME');
   const uploaderName = value(env, 'UPLOADER_LAMBDA_ARN');
   const externalS3 = env.AWS_ENDPOINT_URL_S3?.trim();
@@ -158,6 +186,8 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     AWS_REGION: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     S3_BUCKET_NAME: bucketName,
     UPLOADER_LAMBDA_ARN: uploaderName,
+    // Lambda sets it; Powertools reports a cold start only when it says on-demand.
+    AWS_LAMBDA_INITIALIZATION_TYPE: env.AWS_LAMBDA_INITIALIZATION_TYPE ?? 'on-demand',
   });
   if (embeddedS3 !== undefined) {
     delete process.env.AWS_SESSION_TOKEN;
@@ -177,8 +207,8 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   // The same parse the Lambda code does on load: what the start line reports is what runs.
   const { originBaseUrl } = parseHandlerConfig(process.env);
   const scope = await invocationScope();
-  const { handler } = await import('../handler.js');
-  const uploader = await import('../uploader.js');
+  const { handler } = coldStartOnce(await import('../handler.js'));
+  const uploader = coldStartOnce(await import('../uploader.js'));
   functions[uploaderName] = (event, context) => scope(context.awsRequestId, () => uploader.handler(event, context));
   const front: Server = createServer((request, response) => {
     answerWith(handler, scope)(request, response).catch((error: unknown) => {
@@ -191,7 +221,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const host = value(env, 'HOST');
   await new Promise<void>((resolveListen, reject) => {
     front.once('error', reject);
-    front.listen(Number(value(env, 'PORT')), host, resolveListen);
+    front.listen(requestedPort, host, resolveListen);
   });
   const { port } = front.address() as AddressInfo;
 

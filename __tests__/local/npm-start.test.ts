@@ -1,0 +1,124 @@
+/**
+ * `npm start` as a person or a supervisor runs it: a signal to the pid npm
+ * gives stops the stack (no orphaned node keeping the port), and a start-up
+ * problem is one line naming it and the fix, not a stack trace.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OriginServer } from '../helpers/origin-server.js';
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+describe('npm start', () => {
+  let work: string;
+  let origin: OriginServer;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'rpm-cache-npm-start-'));
+    origin = await OriginServer.start();
+  });
+
+  afterAll(async () => {
+    await origin.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const npmStart = (env: Record<string, string>): Started => {
+    const child = spawn('npm', ['start'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? work,
+        RPM_CACHE_DATA_DIR: join(work, 'data'),
+        ORIGIN_HOST: origin.baseUrl,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, output: () => output, exited };
+  };
+
+  const listeningUrl = async (started: Started): Promise<string> => {
+    for (let waited = 0; waited < 30_000; waited += 100) {
+      const match = /rpm-cache listening on (http:\/\/[^,]+),/.exec(started.output());
+      if (match?.[1] !== undefined) return match[1];
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`npm start did not come up:\n${started.output()}`);
+  };
+
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'stops on %s sent to the npm pid, freeing its port',
+    async (signal) => {
+      const started = npmStart({ PORT: '0' });
+      const url = await listeningUrl(started);
+      expect((await fetch(`${url}/pub/repodata/repomd.xml`, { redirect: 'manual' })).status).toBe(302);
+
+      started.child.kill(signal);
+      const code = await Promise.race([
+        started.exited,
+        new Promise((resolve) => setTimeout(() => resolve('hung'), 15_000)),
+      ]);
+
+      expect(code).toBe(0);
+      expect(started.output()).toContain(`rpm-cache: ${signal}, finishing in-flight uploads and stopping`);
+      await expect(fetch(url)).rejects.toThrow();
+    },
+    40_000,
+  );
+
+  it('writes JSON lines when its output is not a terminal', async () => {
+    const started = npmStart({ PORT: '0' });
+    const url = await listeningUrl(started);
+    await fetch(`${url}/pub/repodata/repomd.xml`, { redirect: 'manual' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    started.child.kill('SIGTERM');
+    await started.exited;
+
+    const line = started
+      .output()
+      .split('\n')
+      .find((candidate) => candidate.startsWith('{') && candidate.includes('"message":"request"'));
+    expect(JSON.parse(line ?? 'null')).toMatchObject({ outcome: 'bypass', path: 'pub/repodata/repomd.xml' });
+  }, 40_000);
+
+  it('names a bad variable and its fix in one line, with no stack trace, and exits non-zero', async () => {
+    const started = npmStart({ PORT: '0', ORIGIN_HEAD_TIMEOUT: 'soon' });
+
+    expect(await started.exited).not.toBe(0);
+    expect(started.output()).toMatch(
+      /^rpm-cache: ORIGIN_HEAD_TIMEOUT="soon" is invalid: expected a positive number of seconds\. Fix the variable \(see README, Configuration\) and start again\.$/m,
+    );
+    expect(started.output()).not.toMatch(/^\s+at /m);
+  }, 40_000);
+
+  it('says the port is taken and how to choose another', async () => {
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const { port } = squatter.address() as AddressInfo;
+    try {
+      const started = npmStart({ PORT: String(port) });
+
+      expect(await started.exited).not.toBe(0);
+      expect(started.output()).toContain(`rpm-cache: port ${port} is taken: set PORT to a free port`);
+      expect(started.output()).not.toMatch(/^\s+at /m);
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+  }, 40_000);
+});
