@@ -3,7 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { RpmVerificationError, RpmVerifier } from '../../src/commons/rpm-verifier.js';
-import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+import { PAYLOAD_DIGEST_ALGORITHM_IDS, syntheticRpm } from '../helpers/synthetic-rpm.js';
 
 /** Streams `bytes` through a verifier in chunks of the given sizes (the rest in one). */
 const verify = async (bytes: Buffer, chunkSizes: readonly number[] = []): Promise<Buffer> => {
@@ -81,6 +81,74 @@ describe('RpmVerifier', () => {
       ),
       { seed: 20261128, numRuns: 500 },
     );
+  });
+
+  describe('each digest on its own (an RPM may lack the others)', () => {
+    /** Flips one byte at `position` (negative: from the end). */
+    const flipped = (rpm: Buffer, position: number): Buffer => {
+      const altered = Buffer.from(rpm);
+      const index = position < 0 ? rpm.length + position : position;
+      altered[index] = (altered[index] ?? 0) ^ 0x01;
+      return altered;
+    };
+    /** A byte of the main header's store that no tag the verifier reads covers: the summary text. */
+    const headerTextByte = (rpm: Buffer): number => rpm.indexOf('rpm-cache test package', headerStart(rpm));
+
+    it('catches a changed payload byte with the payload digest alone (no MD5, as FIPS and v6 packages)', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 3000, withoutMd5: true });
+
+      await expect(verify(rpm)).resolves.toEqual(rpm);
+      await expect(verify(flipped(rpm, -100))).rejects.toThrow(/payload digest/);
+    });
+
+    it('catches a changed payload byte with the MD5 alone (no payload digest, as old RPMs)', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 3000, withoutPayloadDigest: true });
+
+      await expect(verify(rpm)).resolves.toEqual(rpm);
+      await expect(verify(flipped(rpm, -100))).rejects.toThrow(/MD5/);
+    });
+
+    it('catches a changed header byte with the header SHA256 alone (no MD5)', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 3000, withoutMd5: true });
+
+      await expect(verify(flipped(rpm, headerTextByte(rpm)))).rejects.toThrow(/SHA256/);
+    });
+
+    it('checks the header with SHA1 in old RPMs that carry no SHA256', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 3000, withoutMd5: true, headerDigest: 'sha1' });
+
+      await expect(verify(rpm)).resolves.toEqual(rpm);
+      await expect(verify(flipped(rpm, headerTextByte(rpm)))).rejects.toThrow(/SHA1/);
+    });
+
+    it('refuses an RPM whose signature carries no header digest at all', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 3000, withoutMd5: true, headerDigest: 'sha1' });
+      const noDigest = Buffer.from(rpm);
+      // Turn the SHA1 tag (269) into a tag the verifier does not know.
+      const index = 96 + 16;
+      for (let entry = 0; entry < noDigest.readUInt32BE(96 + 8); entry += 1) {
+        if (noDigest.readUInt32BE(index + entry * 16) === 269) noDigest.writeUInt32BE(999, index + entry * 16);
+      }
+
+      await expect(verify(noDigest)).rejects.toThrow(RpmVerificationError);
+    });
+
+    it.each(Object.keys(PAYLOAD_DIGEST_ALGORITHM_IDS) as (keyof typeof PAYLOAD_DIGEST_ALGORITHM_IDS)[])(
+      'checks a %s payload digest',
+      async (payloadDigestAlgorithm) => {
+        const rpm = syntheticRpm({ payloadBytes: 3000, withoutMd5: true, payloadDigestAlgorithm });
+
+        await expect(verify(rpm)).resolves.toEqual(rpm);
+        await expect(verify(flipped(rpm, -1))).rejects.toThrow(/payload digest/);
+      },
+    );
+
+    it('catches a truncated payload with the size alone (no MD5, no payload digest)', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 3000, withoutMd5: true, withoutPayloadDigest: true });
+
+      await expect(verify(rpm)).resolves.toEqual(rpm);
+      await expect(verify(rpm.subarray(0, rpm.length - 1))).rejects.toThrow(RpmVerificationError);
+    });
   });
 
   it('rejects trailing bytes after the payload', async () => {

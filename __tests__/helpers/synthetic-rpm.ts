@@ -77,7 +77,16 @@ export interface SyntheticRpmOptions {
   readonly withoutPayloadDigest?: boolean;
   /** Use LONGSIZE (INT64) instead of SIZE. */
   readonly longSize?: boolean;
+  /** Leave the header+payload MD5 out of the signature (FIPS builds, v6 packages). */
+  readonly withoutMd5?: boolean;
+  /** The signature's header digest: SHA256 (default), or SHA1 only (old RPMs). */
+  readonly headerDigest?: 'sha256' | 'sha1';
+  /** The payload digest's algorithm (RPMTAG_PAYLOADDIGESTALGO); sha256 by default. */
+  readonly payloadDigestAlgorithm?: keyof typeof PAYLOAD_DIGEST_ALGORITHM_IDS;
 }
+
+/** OpenPGP hash algorithm ids, as rpm stores them. */
+export const PAYLOAD_DIGEST_ALGORITHM_IDS = { md5: 1, sha1: 2, sha256: 8, sha384: 9, sha512: 10, sha224: 11 } as const;
 
 /**
  * Everything before the payload of a synthetic RPM whose payload is the
@@ -86,9 +95,15 @@ export interface SyntheticRpmOptions {
  */
 export const syntheticRpmPrefix = (
   payloadChunks: () => Iterable<Buffer>,
-  { withoutPayloadDigest = false, longSize = false }: Omit<SyntheticRpmOptions, 'payload' | 'payloadBytes'> = {},
+  {
+    withoutPayloadDigest = false,
+    longSize = false,
+    withoutMd5 = false,
+    headerDigest = 'sha256',
+    payloadDigestAlgorithm = 'sha256',
+  }: Omit<SyntheticRpmOptions, 'payload' | 'payloadBytes'> = {},
 ): Buffer => {
-  const payloadSha256 = createHash('sha256');
+  const payloadSha256 = createHash(payloadDigestAlgorithm);
   let payloadBytes = 0;
   for (const chunk of payloadChunks()) {
     payloadSha256.update(chunk);
@@ -103,7 +118,7 @@ export const syntheticRpmPrefix = (
       ? []
       : [
           { tag: 5092, type: 8, value: payloadSha256.digest('hex') } as const,
-          { tag: 5093, type: 4, value: 8 } as const,
+          { tag: 5093, type: 4, value: PAYLOAD_DIGEST_ALGORITHM_IDS[payloadDigestAlgorithm] } as const,
         ]),
   ]);
   const md5 = createHash('md5').update(header);
@@ -111,8 +126,10 @@ export const syntheticRpmPrefix = (
   const size = header.length + payloadBytes;
   const signature = headerBlob([
     longSize ? { tag: 270, type: 5, value: BigInt(size) } : { tag: 1000, type: 4, value: size },
-    { tag: 273, type: 6, value: createHash('sha256').update(header).digest('hex') },
-    { tag: 1004, type: 7, value: md5.digest() },
+    headerDigest === 'sha256'
+      ? { tag: 273, type: 6, value: createHash('sha256').update(header).digest('hex') }
+      : { tag: 269, type: 6, value: createHash('sha1').update(header).digest('hex') },
+    ...(withoutMd5 ? [] : [{ tag: 1004, type: 7, value: md5.digest() } as const]),
   ]);
   const storeBytes = signature.readUInt32BE(12);
   const padding = Buffer.alloc((8 - (storeBytes % 8)) % 8);

@@ -1,0 +1,16 @@
+/**
+ * The tests Stryker runs against each mutant (npm run mutate): the unit and
+ * chain tests of the modules it mutates. The end-to-end, local-stack,
+ * image and property-heavy fault suites stay in npm test only.
+ */
+import base from './jest.config.js';
+
+export default {
+  ...base,
+  testMatch: [
+    '**/__tests__/commons/{redirect,paths,rpm-verifier,upload,config}.test.ts',
+    '**/__tests__/middlewares/*.test.ts',
+    '**/__tests__/handler.test.ts',
+    '**/__tests__/uploader.test.ts',
+  ],
+};
