@@ -2,6 +2,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseHandlerConfig } from '../../src/commons/config.js';
+import { createRedirectMemo } from '../../src/commons/recent-keys.js';
 import { decideRedirect } from '../../src/commons/redirect.js';
 import { lambdaError, notFound, s3Error } from '../helpers/aws.js';
 import { OriginServer, refusedBaseUrl } from '../helpers/origin-server.js';
@@ -143,7 +144,7 @@ describe('decideRedirect', () => {
       expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
     });
 
-    it('redirects to origin, without an upload, when nothing is cached', async () => {
+    it('redirects to origin when nothing is cached, having triggered the upload while the HEAD was out', async () => {
       s3Mock.on(HeadObjectCommand).rejects(notFound());
 
       const decision = await decideRedirect(PACKAGE, deps());
@@ -151,12 +152,45 @@ describe('decideRedirect', () => {
       expect(decision).toMatchObject({
         outcome: 'miss',
         cached: false,
-        uploadTriggered: false,
+        uploadTriggered: true,
         originStatus: expectedStatus,
       });
       expect(decision.location).toBe(`${origin.baseUrl}/${ENCODED_PACKAGE}`);
-      expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
+      // The uploader ends origin-missing, or retries a transient origin failure, by itself.
+      expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1);
     });
+  });
+
+  it('triggers the upload before the origin HEAD answers: a miss costs one origin round trip', async () => {
+    s3Mock.on(HeadObjectCommand).rejects(notFound());
+    origin.behaviours.set(PACKAGE, {
+      kind: 'custom',
+      respond: (_request, response) => void setTimeout(() => response.writeHead(200).end(), 300),
+    });
+    let invokedAt = 0;
+    lambdaMock.on(InvokeCommand).callsFake(() => {
+      invokedAt = performance.now();
+      return { StatusCode: 202 };
+    });
+    const started = performance.now();
+
+    const decision = await decideRedirect(PACKAGE, deps());
+
+    expect(decision).toMatchObject({ outcome: 'miss', uploadTriggered: true });
+    expect(invokedAt - started).toBeLessThan(250);
+  });
+
+  it('does not invoke again for a file neither side has, within the memo', async () => {
+    s3Mock.on(HeadObjectCommand).rejects(notFound());
+    origin.behaviours.set(PACKAGE, { kind: 'status', status: 404 });
+    const memo = createRedirectMemo();
+
+    const first = await decideRedirect(PACKAGE, { ...deps(), memo });
+    const second = await decideRedirect(PACKAGE, { ...deps(), memo });
+
+    expect(first).toMatchObject({ outcome: 'miss', uploadTriggered: true });
+    expect(second).toMatchObject({ outcome: 'miss', uploadTriggered: false, uploadAlreadyTriggered: true });
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1);
   });
 
   it('treats a refused origin connection as unavailable and serves the cached copy', async () => {

@@ -144,7 +144,8 @@ describe('local S3 conditional writes', () => {
 
     expect(results.map((result) => result.outcome).sort()).toEqual(expect.arrayContaining(['stored']));
     expect(results.filter((result) => result.outcome === 'stored')).toHaveLength(1);
-    expect(['claimed-elsewhere', 'lost-race']).toContain(
+    // Under load the second may start only after the first committed: already-cached is standing aside too.
+    expect(['claimed-elsewhere', 'lost-race', 'already-cached']).toContain(
       results.find((result) => result.outcome !== 'stored')?.outcome,
     );
     expect(test.origin.requestsFor('GET')).toHaveLength(1);

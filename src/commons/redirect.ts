@@ -15,7 +15,7 @@ import { triggerUpload } from './uploader-trigger.js';
  * What happened to a request; sent as the `X-Cache` header and logged.
  * - `hit`: redirected to the cached copy (origin could not serve it);
  * - `stored`: origin has it and a cached copy exists;
- * - `miss`: not cached; the upload was triggered if origin had it;
+ * - `miss`: not cached; the upload was triggered (the uploader ends `origin-missing` if origin lost it);
  * - `bypass`: not a cacheable file, or one whose path cannot be a cache key;
  * - `fallback`: an S3 or Lambda error sent it to origin.
  */
@@ -76,29 +76,18 @@ export const decideRedirect = async (
   const key = cacheKey(path);
   const deadline = AbortSignal.timeout(config.originHeadTimeoutMs + AWS_GRACE_MS);
   const headStarted = performance.now();
-  // Both answers are needed; asking S3 while origin thinks costs no extra time.
-  const [head, cached] = await Promise.all([
-    probeOrigin(origin, config.originHeadTimeoutMs).then((result) => ({
-      result,
-      ms: Math.round(performance.now() - headStarted),
-    })),
-    memo?.cached.has(key) === true ? Promise.resolve(true) : isCached(s3, config.bucketName, key, deadline),
-  ]);
-  if (cached) memo?.cached.add(key);
-  const probe = {
-    originStatus: head.result.status,
-    originHeadMs: head.ms,
-    cached,
-    ...('error' in head.result ? { originError: head.result.error } : {}),
-  };
-
-  if (head.result.available) {
-    if (cached) {
-      return { outcome: 'stored', location: origin, uploadTriggered: false, ...probe };
-    }
-    if (memo !== undefined && !memo.triggered.tryAdd(key)) {
-      return { outcome: 'miss', location: origin, uploadTriggered: false, uploadAlreadyTriggered: true, ...probe };
-    }
+  const probed = probeOrigin(origin, config.originHeadTimeoutMs).then((result) => ({
+    result,
+    ms: Math.round(performance.now() - headStarted),
+  }));
+  const lookedUp = memo?.cached.has(key) === true ? Promise.resolve(true) : isCached(s3, config.bucketName, key, deadline);
+  // The upload is triggered as soon as S3 says "not cached", while the origin
+  // HEAD is still out: a miss then costs one origin round trip, not two. For a
+  // file the origin lost too, the uploader ends `origin-missing` at the cost
+  // of one run, and the memo keeps a repeated request from invoking again.
+  const triggered = lookedUp.then(async (cached): Promise<UploadTrigger> => {
+    if (cached) return 'not-needed';
+    if (memo !== undefined && !memo.triggered.tryAdd(key)) return 'triggered-lately';
     try {
       await triggerUpload(lambda, config.uploaderFunctionName, path, deadline, requestId);
     } catch (error) {
@@ -106,12 +95,34 @@ export const decideRedirect = async (
       memo?.triggered.delete(key);
       throw error;
     }
-    return { outcome: 'miss', location: origin, uploadTriggered: true, ...probe };
+    return 'triggered';
+  });
+  const [head, cached, trigger] = await Promise.all([probed, lookedUp, triggered]);
+  if (cached) memo?.cached.add(key);
+  const probe = {
+    originStatus: head.result.status,
+    originHeadMs: head.ms,
+    cached,
+    ...('error' in head.result ? { originError: head.result.error } : {}),
+  };
+  const upload = {
+    uploadTriggered: trigger === 'triggered',
+    ...(trigger === 'triggered-lately' ? { uploadAlreadyTriggered: true } : {}),
+  };
+
+  if (head.result.available) {
+    if (cached) {
+      return { outcome: 'stored', location: origin, uploadTriggered: false, ...probe };
+    }
+    return { outcome: 'miss', location: origin, ...upload, ...probe };
   }
 
   if (cached) {
     const location = await presignedGetUrl(s3, config.bucketName, key, config.presignedUrlExpirationSeconds);
     return { outcome: 'hit', location, uploadTriggered: false, ...probe };
   }
-  return { outcome: 'miss', location: origin, uploadTriggered: false, ...probe };
+  return { outcome: 'miss', location: origin, ...upload, ...probe };
 };
+
+/** What became of the upload trigger: S3 had the file, this container triggered it lately, or it was triggered now. */
+type UploadTrigger = 'not-needed' | 'triggered-lately' | 'triggered';
