@@ -104,6 +104,39 @@ describe('container image', () => {
       expect(Object.keys(outputs).some(hasSentry)).toBe(true);
     });
 
+    it("loads, at init, only what each Lambda uses: no X-Ray SDK, no Sentry, nor the other one's clients", () => {
+      const { outputs } = JSON.parse(readFileSync('.build/metafile.json', 'utf8')) as {
+        outputs: Record<string, { imports: { path: string; kind: string }[]; inputs: Record<string, unknown> }>;
+      };
+      const staticInputs = (entry: string): string[] => {
+        const seen = new Set<string>();
+        const visit = (file: string) => {
+          seen.add(file);
+          for (const imported of outputs[file]?.imports ?? []) {
+            if (imported.kind === 'import-statement' && !seen.has(imported.path)) visit(imported.path);
+          }
+        };
+        visit(entry);
+        return [...seen].flatMap((file) => Object.keys(outputs[file]?.inputs ?? {}));
+      };
+      const loads = (entry: string, what: string) => staticInputs(entry).some((input) => input.includes(what));
+
+      for (const entry of ['dist/handler.mjs', 'dist/uploader.mjs']) {
+        expect({ entry, xray: loads(entry, 'aws-xray-sdk'), sentry: loads(entry, '@sentry') }).toEqual({
+          entry,
+          xray: false,
+          sentry: false,
+        });
+      }
+      expect(loads('dist/handler.mjs', 'lib-storage')).toBe(false);
+      expect(loads('dist/handler.mjs', 'rpm-verifier')).toBe(false);
+      expect(loads('dist/uploader.mjs', 's3-request-presigner')).toBe(false);
+      expect(loads('dist/uploader.mjs', 'client-lambda')).toBe(false);
+      // ...while each does load what it needs.
+      expect(loads('dist/handler.mjs', 's3-request-presigner')).toBe(true);
+      expect(loads('dist/uploader.mjs', 'lib-storage')).toBe(true);
+    });
+
     it('exists beside dist/handler.mjs and dist/uploader.mjs', () => {
       for (const bundle of ['index', 'handler', 'uploader']) {
         expect(existsSync(`dist/${bundle}.mjs`)).toBe(true);

@@ -3,8 +3,9 @@
  * caches `BENCH_PATH` from the origin into S3 with the real uploader code and
  * prints one JSON line with the outcome, bytes, seconds and peak RSS.
  */
-import { createS3Client, UPLOADER_CLIENT_SETTINGS } from '../src/commons/clients.js';
+import { UPLOADER_CLIENT_SETTINGS } from '../src/commons/clients.js';
 import { parseCacheConfig } from '../src/commons/config.js';
+import { createS3Client } from '../src/commons/s3-client.js';
 import { cacheFromOrigin } from '../src/commons/upload.js';
 
 const path = process.env.BENCH_PATH ?? '';

@@ -4,30 +4,34 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import inputOutputLogger from '@middy/input-output-logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { createLambdaClient, createS3Client, HANDLER_CLIENT_SETTINGS } from './commons/clients.js';
+import { HANDLER_CLIENT_SETTINGS } from './commons/clients.js';
 import { parseHandlerConfig } from './commons/config.js';
 import { createErrorReporter } from './commons/error-reporting.js';
+import { createLambdaClient } from './commons/lambda-client.js';
 import { countRequest, LOG_METRICS_OPTIONS, metrics, recordOriginHeadLatency } from './commons/metrics.js';
 import { headOrigin } from './commons/origin.js';
-import { logger, traced, tracer } from './commons/powertools.js';
+import { logger } from './commons/powertools.js';
 import { createRedirectMemo } from './commons/recent-keys.js';
 import { decideRedirect } from './commons/redirect.js';
 import { redactUrl, redirectResponse } from './commons/responses.js';
+import { createS3Client } from './commons/s3-client.js';
+import { loadTracing } from './commons/tracing.js';
 import { originFallback } from './middlewares/origin-fallback.js';
 import { type CachePathContext, requestPath, validatedPath } from './middlewares/request-path.js';
 
 const config = parseHandlerConfig(process.env);
-const s3 = createS3Client(process.env, HANDLER_CLIENT_SETTINGS);
-const lambda = createLambdaClient(HANDLER_CLIENT_SETTINGS);
+const tracing = await loadTracing(process.env);
+const s3 = createS3Client(process.env, HANDLER_CLIENT_SETTINGS, tracing.captureClient);
+const lambda = createLambdaClient(HANDLER_CLIENT_SETTINGS, tracing.captureClient);
 const memo = createRedirectMemo();
-const reportError = await createErrorReporter(config);
+const reportError = createErrorReporter(config);
 
-const probeOrigin = (url: string, timeoutMs: number) => traced('### origin HEAD', () => headOrigin(url, timeoutMs));
+const probeOrigin = (url: string, timeoutMs: number) =>
+  tracing.traced('### origin HEAD', () => headOrigin(url, timeoutMs));
 
 const redirectRequest = async (_event: APIGatewayProxyEventV2, context: CachePathContext) => {
   const started = performance.now();
@@ -54,7 +58,7 @@ const NOT_LOGGED = [
 ];
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext>()
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tracing.middleware)
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(logMetrics(metrics, LOG_METRICS_OPTIONS))
   .use(inputOutputLogger({ logger: logInputOutput, omitPaths: NOT_LOGGED, mask: '[redacted]' }))

@@ -4,14 +4,15 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { createS3Client, UPLOADER_CLIENT_SETTINGS } from './commons/clients.js';
+import { UPLOADER_CLIENT_SETTINGS } from './commons/clients.js';
 import { parseCacheConfig } from './commons/config.js';
 import { createErrorReporter, reportSafely } from './commons/error-reporting.js';
 import { countUpload, LOG_METRICS_OPTIONS, metrics, recordBytesStored } from './commons/metrics.js';
-import { logger, tracer } from './commons/powertools.js';
+import { logger } from './commons/powertools.js';
 import { RpmVerificationError } from './commons/rpm-verifier.js';
+import { createS3Client } from './commons/s3-client.js';
+import { loadTracing } from './commons/tracing.js';
 import { cacheFromOrigin } from './commons/upload.js';
 import type { CachePathContext } from './middlewares/request-path.js';
 import { validatedPath } from './middlewares/request-path.js';
@@ -19,8 +20,9 @@ import { uploadFailure } from './middlewares/upload-failure.js';
 import { type UploaderResponse, uploaderEvent } from './middlewares/uploader-event.js';
 
 const config = parseCacheConfig(process.env);
-const s3 = createS3Client(process.env, UPLOADER_CLIENT_SETTINGS);
-const reportError = await createErrorReporter(config);
+const tracing = await loadTracing(process.env);
+const s3 = createS3Client(process.env, UPLOADER_CLIENT_SETTINGS, tracing.captureClient);
+const reportError = createErrorReporter(config);
 
 /** A claim outlives its owner's own timeout by this much, then others may take over. */
 const CLAIM_GRACE_MS = 5000;
@@ -47,7 +49,7 @@ const uploadRequest = async (_event: unknown, context: CachePathContext): Promis
 };
 
 export const handler = middy<unknown, UploaderResponse, Error, CachePathContext>()
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tracing.middleware)
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(logMetrics(metrics, LOG_METRICS_OPTIONS))
   .use(uploadFailure({ reportError }))

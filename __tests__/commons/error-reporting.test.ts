@@ -12,12 +12,30 @@ describe('createErrorReporter', () => {
     await sentry.close();
   });
 
+  beforeEach(() => {
+    sentry.envelopes.splice(0);
+  });
+
   it('sends nothing anywhere when no DSN is configured', async () => {
     const report = await createErrorReporter({ sentryDsn: undefined, deploymentEnvironment: 'production' });
 
     await report(new Error('not reported'));
 
     expect(sentry.envelopes).toHaveLength(0);
+  });
+
+  it('loads Sentry only on the first report, then delivers every error', async () => {
+    const report = createErrorReporter({ sentryDsn: sentry.dsn, deploymentEnvironment: 'staging' });
+    // Nothing is sent (nor loaded) before an error is reported.
+    expect(sentry.envelopes).toHaveLength(0);
+
+    await report(new Error('first'));
+    await report(new Error('second'));
+
+    expect(sentry.envelopes).toEqual([
+      expect.stringContaining('"value":"first"'),
+      expect.stringContaining('"value":"second"'),
+    ]);
   });
 
   it('delivers the error to Sentry, tagged with the deployment environment, before returning', async () => {

@@ -1,8 +1,8 @@
 /**
- * The S3 side of the cache: whether a copy exists and how a client reaches it.
+ * The S3 side of the cache: whether a copy exists. (How a client reaches it,
+ * the presigned URL, is the handler's alone: presign.ts.)
  */
-import { GetObjectCommand, HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
 import { isS3NotFound } from './aws-errors.js';
 
 /**
@@ -27,7 +27,3 @@ export const isCached = async (
     throw error;
   }
 };
-
-/** A presigned GET URL of `key`, valid `expiresIn` seconds. */
-export const presignedGetUrl = (s3: S3Client, bucket: string, key: string, expiresIn: number): Promise<string> =>
-  getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn });

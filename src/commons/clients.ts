@@ -1,12 +1,10 @@
 /**
- * AWS SDK clients, created once per container and captured by the tracer.
+ * Settings of the AWS SDK clients both Lambdas create once per container.
  * Endpoints come from the SDK's own AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_LAMBDA,
- * so tests and S3-compatible stores need no variables of ours.
+ * so tests and S3-compatible stores need no variables of ours. Each client
+ * has a module of its own (s3-client.ts, lambda-client.ts), so a Lambda's
+ * bundle loads only the clients it uses.
  */
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
-import type { Environment } from './config.js';
-import { tracer } from './powertools.js';
 
 export interface ClientSettings {
   /** Time to open a connection. */
@@ -34,25 +32,12 @@ export const UPLOADER_CLIENT_SETTINGS: ClientSettings = Object.freeze({
   requestTimeoutMs: 120_000,
 });
 
-const requestHandler = ({ connectionTimeoutMs, requestTimeoutMs }: ClientSettings) => ({
+/** The request handler settings of a client: bounded connection and request times. */
+export const requestHandler = ({ connectionTimeoutMs, requestTimeoutMs }: ClientSettings) => ({
   connectionTimeout: connectionTimeoutMs,
   requestTimeout: requestTimeoutMs,
   throwOnRequestTimeout: true,
 });
 
-/** S3 client; path-style when an endpoint is set, since `bucket.localhost` does not resolve. */
-export const createS3Client = (env: Environment, settings: ClientSettings): S3Client =>
-  tracer.captureAWSv3Client(
-    new S3Client({
-      forcePathStyle: (env.AWS_ENDPOINT_URL_S3 ?? '') !== '',
-      requestHandler: requestHandler(settings),
-    }),
-  );
-
-export const createLambdaClient = (settings: ClientSettings): LambdaClient =>
-  tracer.captureAWSv3Client(
-    new LambdaClient({
-      requestHandler: requestHandler(settings),
-      ...(settings.lambdaMaxAttempts === undefined ? {} : { maxAttempts: settings.lambdaMaxAttempts }),
-    }),
-  );
+/** What a client is wrapped in once created (the tracer's capture, or nothing). */
+export type CaptureClient = <Client extends object>(client: Client) => Client;

@@ -1,6 +1,7 @@
 /**
- * Sentry error reporting. The SDK is imported only when SENTRY_DSN is set,
- * because it is the largest single cost of a cold start.
+ * Sentry error reporting. The SDK is the largest single cost of a cold start,
+ * so it is loaded and initialised on the first report, not at init: a
+ * container that never fails never pays for it (the first report pays once).
  */
 import type { CacheConfig } from './config.js';
 import { logger } from './powertools.js';
@@ -12,21 +13,39 @@ const FLUSH_TIMEOUT_MS = 2000;
 
 const reportNothing: ErrorReporter = async () => {};
 
-export const createErrorReporter = async (
+type SentrySdk = typeof import('@sentry/aws-serverless');
+
+/**
+ * The reporter for `config`: nothing without SENTRY_DSN; otherwise Sentry,
+ * imported and initialised once, when the first error is reported.
+ */
+export const createErrorReporter = (
   config: Pick<CacheConfig, 'sentryDsn' | 'deploymentEnvironment'>,
-): Promise<ErrorReporter> => {
-  if (config.sentryDsn === undefined) return reportNothing;
-  const Sentry = await import('@sentry/aws-serverless');
-  Sentry.init({
-    dsn: config.sentryDsn,
-    environment: config.deploymentEnvironment,
-    // Errors only: traces are the tracer's job, and default integrations would
-    // instrument the whole process.
-    defaultIntegrations: false,
-    tracesSampleRate: 0,
-    sendDefaultPii: false,
-  });
+): ErrorReporter => {
+  const { sentryDsn } = config;
+  if (sentryDsn === undefined) return reportNothing;
+  let loading: Promise<SentrySdk> | undefined;
+  const sentry = (): Promise<SentrySdk> => {
+    loading ??= import('@sentry/aws-serverless').then((Sentry) => {
+      Sentry.init({
+        dsn: sentryDsn,
+        environment: config.deploymentEnvironment,
+        // Errors only: traces are the tracer's job, and default integrations would
+        // instrument the whole process.
+        defaultIntegrations: false,
+        tracesSampleRate: 0,
+        sendDefaultPii: false,
+      });
+      return Sentry;
+    });
+    // A failed load is tried again on the next report.
+    loading.catch(() => {
+      loading = undefined;
+    });
+    return loading;
+  };
   return async (error, extra) => {
+    const Sentry = await sentry();
     Sentry.captureException(error, extra === undefined ? undefined : { extra: { ...extra } });
     await Sentry.flush(FLUSH_TIMEOUT_MS);
   };

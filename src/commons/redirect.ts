@@ -4,10 +4,11 @@
  */
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { isCached, presignedGetUrl } from './cache-store.js';
+import { isCached } from './cache-store.js';
 import type { HandlerConfig } from './config.js';
 import { headOrigin, type OriginHeadResult } from './origin.js';
 import { cacheKey, cacheKeyProblem, isCacheable, originUrl } from './paths.js';
+import { presignedGetUrl } from './presign.js';
 import type { RedirectMemo } from './recent-keys.js';
 import { triggerUpload } from './uploader-trigger.js';
 
@@ -80,7 +81,8 @@ export const decideRedirect = async (
     result,
     ms: Math.round(performance.now() - headStarted),
   }));
-  const lookedUp = memo?.cached.has(key) === true ? Promise.resolve(true) : isCached(s3, config.bucketName, key, deadline);
+  const lookedUp =
+    memo?.cached.has(key) === true ? Promise.resolve(true) : isCached(s3, config.bucketName, key, deadline);
   // The upload is triggered as soon as S3 says "not cached", while the origin
   // HEAD is still out: a miss then costs one origin round trip, not two. For a
   // file the origin lost too, the uploader ends `origin-missing` at the cost
