@@ -4,15 +4,10 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
-await rm('dist', { recursive: true, force: true });
-
-const result = await build({
-  entryPoints: { handler: 'src/handler.ts', uploader: 'src/uploader.ts', index: 'src/index.ts' },
-  outdir: 'dist',
+/** How a Lambda bundle is built; the benchmark builds its bare-SDK references the same way. */
+export const LAMBDA_BUNDLE_OPTIONS = Object.freeze({
   outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node24',
@@ -25,6 +20,16 @@ const result = await build({
   banner: {
     js: "import { createRequire as __rpmCacheCreateRequire } from 'node:module'; const require = __rpmCacheCreateRequire(import.meta.url);",
   },
+});
+
+await rm('dist', { recursive: true, force: true });
+
+const result = await build({
+  ...LAMBDA_BUNDLE_OPTIONS,
+  entryPoints: { handler: 'src/handler.ts', uploader: 'src/uploader.ts', index: 'src/index.ts' },
+  outdir: 'dist',
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
 });
 
 // The rpm-cache command line: one file of its own, outside the Lambdas' chunks (the image leaves it out).

@@ -1,21 +1,63 @@
 /**
- * One uploader run in a process of its own, so its peak RSS is its own:
- * caches `BENCH_PATH` from the origin into S3 with the real uploader code and
- * prints one JSON line with the outcome, bytes, seconds and peak RSS.
+ * One transfer in a process of its own, so its peak RSS is its own. Modes:
+ * - `uploader`: the uploader bundle (dist/uploader.mjs) as Lambda runs it,
+ *   handler and all, caching BENCH_PATH from the origin into S3;
+ * - `download`: a plain download of the same file, bytes discarded;
+ * - `bare-upload`: the same bytes from the origin into S3 with a bare
+ *   lib-storage Upload (same part size and queue), nothing checked.
+ * Prints one JSON line: outcome, bytes, seconds, peak RSS in MiB.
  */
-import { UPLOADER_CLIENT_SETTINGS } from '../src/commons/clients.js';
-import { parseCacheConfig } from '../src/commons/config.js';
-import { createS3Client } from '../src/commons/s3-client.js';
-import { cacheFromOrigin } from '../src/commons/upload.js';
 
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+
+const mode = process.env.BENCH_MODE ?? 'uploader';
 const path = process.env.BENCH_PATH ?? '';
-const config = parseCacheConfig(process.env);
-const s3 = createS3Client(process.env, UPLOADER_CLIENT_SETTINGS);
+const url = `${process.env.ORIGIN_HOST ?? ''}/${path}`;
 const started = performance.now();
-const result = await cacheFromOrigin(path, { config, s3 });
+
+const transfer = async (): Promise<{ outcome: string; bytes?: number }> => {
+  if (mode === 'uploader') {
+    const { handler } = (await import(process.env.BENCH_UPLOADER_BUNDLE ?? '')) as {
+      handler: (event: unknown, context: unknown) => Promise<{ outcome: string; bytes?: number }>;
+    };
+    return handler(
+      { path },
+      {
+        functionName: 'rpm-cache-uploader',
+        awsRequestId: `bench-${process.pid}`,
+        getRemainingTimeInMillis: () => 900_000,
+      },
+    );
+  }
+  const response = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
+  if (response.body === null) throw new Error(`GET ${url}: no body`);
+  const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  if (mode === 'download') {
+    let bytes = 0;
+    for await (const chunk of body) bytes += (chunk as Buffer).length;
+    return { outcome: 'downloaded', bytes };
+  }
+  // Loaded only in this mode: the uploader's RSS must not carry a second SDK.
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  const { Upload } = await import('@aws-sdk/lib-storage');
+  const upload = new Upload({
+    client: new S3Client({ forcePathStyle: true }),
+    partSize: 5 * 1024 * 1024,
+    queueSize: 4,
+    params: { Bucket: process.env.S3_BUCKET_NAME ?? '', Key: `bare/${path}`, Body: body },
+  });
+  await upload.done();
+  return { outcome: 'uploaded' };
+};
+
+const result = await transfer();
 process.stdout.write(
-  `${JSON.stringify({
-    ...result,
+  `\n${JSON.stringify({
+    outcome: result.outcome,
+    bytes: result.bytes,
     seconds: (performance.now() - started) / 1000,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
   })}\n`,

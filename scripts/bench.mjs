@@ -1,15 +1,26 @@
-// `npm run bench`: builds the Lambda bundles, bundles the benchmark and its worker
-// (packages external), then runs it.
+// `npm run bench`: builds the Lambda bundles, the bare-SDK references (with the
+// same esbuild settings) and the benchmark itself (packages external), then runs it.
 import { mkdir } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
-await import('../esbuild.config.mjs');
+const { LAMBDA_BUNDLE_OPTIONS } = await import('../esbuild.config.mjs');
 
 const outdir = 'node_modules/.cache/rpm-cache/bench';
 await mkdir(outdir, { recursive: true });
 await build({
-  entryPoints: { 'upload-memory': 'bench/upload-memory.ts', 'upload-worker': 'bench/upload-worker.ts' },
+  ...LAMBDA_BUNDLE_OPTIONS,
+  entryPoints: { 'bare-handler': 'bench/bare-handler.ts', 'bare-uploader': 'bench/bare-uploader.ts' },
+  outdir: `${outdir}/bare`,
+  metafile: false,
+  logLevel: 'warning',
+});
+await build({
+  entryPoints: {
+    main: 'bench/main.ts',
+    'latency-worker': 'bench/latency-worker.ts',
+    'upload-worker': 'bench/upload-worker.ts',
+  },
   outdir,
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -19,5 +30,5 @@ await build({
   target: 'node24',
   logLevel: 'warning',
 });
-process.env.BENCH_WORKER = `${outdir}/upload-worker.mjs`;
-await import(pathToFileURL(`${outdir}/upload-memory.mjs`).href);
+process.env.BENCH_DIR = outdir;
+await import(pathToFileURL(`${outdir}/main.mjs`).href);

@@ -1,0 +1,94 @@
+/**
+ * Handler latency, in a process of its own (its log lines go nowhere): the
+ * real handler bundle, warm, with the real SDK clients against the latency
+ * servers, one request at a time, each decision path interleaved with a bare
+ * origin HEAD and the sequential reference design. Sends the timings home.
+ */
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { shuffled } from './stats.js';
+
+const REQUESTS = Number(process.env.BENCH_LATENCY_REQUESTS ?? 200);
+const origin = process.env.ORIGIN_HOST ?? '';
+const { handler } = (await import(process.env.BENCH_HANDLER_BUNDLE ?? '')) as {
+  handler: (event: unknown, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
+};
+
+let count = 0;
+const context = () => ({
+  functionName: 'rpm-cache-handler',
+  awsRequestId: `bench-${count}`,
+  getRemainingTimeInMillis: () => 29_000,
+});
+/** A fresh file each time: the handler's memo must not hide the work. */
+const fresh = (prefix: string) => {
+  count += 1;
+  return `${prefix}/Packages/p/package-${count}-1.fc44.x86_64.rpm`;
+};
+const event = (path: string) => ({
+  version: '2.0',
+  routeKey: 'ANY /{path+}',
+  rawPath: `/${path}`,
+  rawQueryString: '',
+  headers: {},
+  requestContext: { http: { method: 'GET', path: `/${path}` }, requestId: `r-${count}` },
+  pathParameters: { path },
+  isBase64Encoded: false,
+});
+
+const s3 = new S3Client({ forcePathStyle: true });
+const lambda = new LambdaClient({ maxAttempts: 1 });
+const bucket = process.env.S3_BUCKET_NAME ?? '';
+
+const timed = async (work: () => Promise<unknown>): Promise<number> => {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+};
+
+const expectOutcome = async (path: string, outcome: string) => {
+  const response = await handler(event(path), context());
+  const answered = response.headers?.['X-Cache'];
+  if (answered !== outcome) throw new Error(`${path}: expected ${outcome}, got ${String(answered)}`);
+};
+
+/** The straightforward design: origin HEAD, then S3 HEAD, then Invoke or presign, one after the other. */
+const sequential = async (path: string, then: 'invoke' | 'presign' | 'none') => {
+  await fetch(`${origin}/${path}`, { method: 'HEAD' });
+  await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `cache/${path}` })).catch(() => undefined);
+  if (then === 'invoke') {
+    await lambda.send(
+      new InvokeCommand({ FunctionName: 'u', InvocationType: 'Event', Payload: new TextEncoder().encode('{}') }),
+    );
+  }
+  if (then === 'presign') {
+    await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: `cache/${path}` }), { expiresIn: 60 });
+  }
+};
+
+const cases: Record<string, () => Promise<unknown>> = {
+  'bare origin HEAD': () => fetch(`${origin}/${fresh('ok')}`, { method: 'HEAD' }),
+  'origin 200, cached': () => expectOutcome(fresh('ok/cached'), 'stored'),
+  'origin 200, not cached (upload triggered)': () => expectOutcome(fresh('ok'), 'miss'),
+  'origin 404, cached (presigned)': () => expectOutcome(fresh('gone/cached'), 'hit'),
+  'origin timeout, cached': () => expectOutcome(fresh('stall/cached'), 'hit'),
+  'not cacheable': () => expectOutcome(`ok/repodata/repomd-${count++}.xml`, 'bypass'),
+  'sequential reference: origin 200, cached': () => sequential(fresh('ok/cached'), 'none'),
+  'sequential reference: miss': () => sequential(fresh('ok'), 'invoke'),
+  'sequential reference: origin 404, cached': () => sequential(fresh('gone/cached'), 'presign'),
+};
+
+// Warm up: connections open, code compiled.
+for (let round = 0; round < 10; round += 1) for (const work of Object.values(cases)) await work();
+
+const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
+for (let round = 0; round < REQUESTS; round += 1) {
+  for (const name of shuffled(Object.keys(cases))) {
+    const work = cases[name];
+    if (work !== undefined) times[name]?.push(await timed(work));
+  }
+}
+process.send?.(times);
+process.exit(0);

@@ -1,0 +1,58 @@
+/**
+ * `npm run bench`: measures, in one run, each figure against its goal and
+ * prints one table ("holds" / "short"); writes it to bench/results.md. It is
+ * a measurement, not a test: it exits 0 unless it could not measure.
+ */
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { measureBurst } from './burst.js';
+import { measureColdStart } from './cold-start.js';
+import { costRows } from './cost.js';
+import { measureLatency } from './latency.js';
+import type { Row } from './stats.js';
+import { measureUploads } from './upload.js';
+
+const dir = process.env.BENCH_DIR ?? '';
+const started = Date.now();
+const rows: Row[] = [];
+const step = (name: string) => process.stderr.write(`bench: ${name}...\n`);
+
+try {
+  step('handler latency');
+  const latency = await measureLatency(resolve(dir, 'latency-worker.mjs'));
+  rows.push(...latency.rows);
+  step('cold start');
+  rows.push(...(await measureColdStart(resolve(dir, 'bare'))));
+  step('uploader throughput and memory (builds the RPMs once)');
+  const uploads = await measureUploads(resolve(dir, 'upload-worker.mjs'));
+  rows.push(...uploads.rows);
+  step('burst');
+  rows.push(...(await measureBurst(resolve(dir, 'upload-worker.mjs'))));
+  rows.push(
+    ...costRows(
+      { cached: latency.p50Ms('origin 200, cached'), miss: latency.p50Ms('origin 200, not cached (upload triggered)') },
+      uploads.uploaderSeconds.get(10) ?? Number.NaN,
+    ),
+  );
+} catch (error) {
+  process.stderr.write(`bench: could not measure: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (/rpmbuild/.test(String(error))) {
+    process.stderr.write('bench: the uploader figures need rpmbuild: apt-get install -y rpm\n');
+  }
+  process.exit(2);
+}
+
+const verdict = (holds: boolean | undefined) => (holds === undefined ? '' : holds ? 'holds' : 'short');
+const table = [
+  '| section | figure | measured | goal | |',
+  '|---|---|---|---|---|',
+  ...rows.map((row) => `| ${row.section} | ${row.figure} | ${row.value} | ${row.goal} | ${verdict(row.holds)} |`),
+].join('\n');
+const seconds = Math.round((Date.now() - started) / 1000);
+const short = rows.filter((row) => row.holds === false).length;
+const summary = `${rows.filter((row) => row.holds !== undefined).length - short} goals hold, ${short} short; ${seconds} s`;
+process.stdout.write(`${table}\n\n${summary}\n`);
+await writeFile(
+  'bench/results.md',
+  `# Benchmark results\n\nLatest \`npm run bench\` on this project's 2-core machine, ${new Date().toISOString().slice(0, 10)} (Node ${process.version}).\n\n${table}\n\n${summary}\n`,
+);

@@ -1,0 +1,159 @@
+/**
+ * Section 3: uploader throughput and memory, with real RPMs from the local
+ * origin into the local S3: wall time against the slower of a plain download
+ * and a bare lib-storage upload of the same bytes, and the peak RSS of each,
+ * every transfer in a process of its own with the image's environment.
+ */
+import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import S3rver from '@20minutes/s3rver';
+import { startConditionalS3Proxy } from '../src/local/conditional-s3.js';
+import { benchRpm } from './rpms.js';
+import { urlOf } from './servers.js';
+import type { Row } from './stats.js';
+import { imageEnvironment } from './transfer-env.js';
+
+const run = promisify(execFile);
+const SIZES_MB = (process.env.BENCH_UPLOAD_SIZES_MB ?? '10 200 1024').split(/\s+/).map(Number);
+const MAX_RSS_MB = 160;
+const MAX_WALL_RATIO = 1.3;
+
+export interface LocalStore {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/** s3rver behind the conditional-write proxy, as in the local stack. */
+export const startStore = async (bucket: string): Promise<LocalStore> => {
+  const directory = await mkdtemp(join(tmpdir(), 'rpm-cache-bench-s3-'));
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory,
+    silent: true,
+    configureBuckets: [{ name: bucket }],
+  });
+  const { port } = await s3rver.run();
+  const proxy = await startConditionalS3Proxy(`http://127.0.0.1:${port}`, {
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+  });
+  return {
+    endpoint: proxy.endpoint,
+    close: async () => {
+      await proxy.close();
+      await s3rver.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+};
+
+/** Serves files from disk by name under /pub/, counting GETs per name. */
+export const startFileOrigin = async (files: readonly string[]) => {
+  const byName = new Map(files.map((file) => [basename(file), file]));
+  const gets = new Map<string, number>();
+  const server: Server = createServer(async (request, response) => {
+    const name = decodeURIComponent((request.url ?? '/').replace(/^\/pub\//, ''));
+    const file = byName.get(name);
+    if (file === undefined) {
+      response.writeHead(404).end();
+      return;
+    }
+    const { size } = await stat(file);
+    response.writeHead(200, { 'content-length': String(size) });
+    if (request.method === 'HEAD') {
+      response.end();
+      return;
+    }
+    gets.set(name, (gets.get(name) ?? 0) + 1);
+    createReadStream(file).pipe(response);
+  });
+  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+  return { url: urlOf(server), gets, close: () => server.close() };
+};
+
+export const workerEnv = (origin: string, store: string, extra: Record<string, string> = {}) => ({
+  PATH: process.env.PATH ?? '',
+  ...imageEnvironment(),
+  ORIGIN_HOST: origin,
+  S3_BUCKET_NAME: 'bench',
+  AWS_ENDPOINT_URL_S3: store,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  BENCH_UPLOADER_BUNDLE: resolve('dist/uploader.mjs'),
+  ...extra,
+});
+
+export interface Transfer {
+  readonly outcome: string;
+  readonly seconds: number;
+  readonly maxRssMiB: number;
+}
+
+export const runTransfer = async (workerPath: string, env: Record<string, string>): Promise<Transfer> => {
+  const { stdout } = await run(process.execPath, [workerPath], { env, maxBuffer: 64 * 1024 * 1024, timeout: 900_000 });
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Transfer;
+};
+
+export const measureUploads = async (
+  workerPath: string,
+): Promise<{ rows: Row[]; uploaderSeconds: Map<number, number> }> => {
+  const files = [];
+  for (const size of SIZES_MB) files.push(await benchRpm(size));
+  const origin = await startFileOrigin(files);
+  const store = await startStore('bench');
+  const rows: Row[] = [];
+  const peaks: number[] = [];
+  const uploaderSeconds = new Map<number, number>();
+  try {
+    for (const [index, file] of files.entries()) {
+      const path = `pub/${basename(file)}`;
+      const measured: Record<string, Transfer> = {};
+      for (const mode of ['download', 'bare-upload', 'uploader']) {
+        measured[mode] = await runTransfer(
+          workerPath,
+          workerEnv(origin.url, store.endpoint, { BENCH_MODE: mode, BENCH_PATH: path }),
+        );
+      }
+      const uploader = measured.uploader as Transfer;
+      const slower = Math.max(measured.download?.seconds ?? 0, measured['bare-upload']?.seconds ?? 0);
+      peaks.push(uploader.maxRssMiB);
+      uploaderSeconds.set(SIZES_MB[index] ?? 0, uploader.seconds);
+      const size = `${SIZES_MB[index]} MiB RPM`;
+      rows.push({
+        section: 'uploader',
+        figure: `${size}: wall vs the slower of plain download / bare upload (verification on)`,
+        value: `${(uploader.seconds / slower).toFixed(2)}× (${uploader.seconds.toFixed(2)} s vs ${measured.download?.seconds.toFixed(2)} / ${measured['bare-upload']?.seconds.toFixed(2)} s), ${uploader.outcome}`,
+        goal: `≤ ${MAX_WALL_RATIO}×, stored`,
+        holds: uploader.outcome === 'stored' && uploader.seconds / slower <= MAX_WALL_RATIO,
+      });
+      rows.push({
+        section: 'uploader',
+        figure: `${size}: peak RSS uploader (download / bare upload)`,
+        value: `${uploader.maxRssMiB.toFixed(0)} MB (${measured.download?.maxRssMiB.toFixed(0)} / ${measured['bare-upload']?.maxRssMiB.toFixed(0)} MB)`,
+        goal: `≤ ${MAX_RSS_MB} MB`,
+        holds: uploader.maxRssMiB <= MAX_RSS_MB,
+      });
+    }
+    const growth = Math.max(...peaks) - Math.min(...peaks);
+    rows.push({
+      section: 'uploader',
+      figure: `peak RSS growth from ${SIZES_MB[0]} MiB to ${SIZES_MB.at(-1)} MiB`,
+      value: `${growth.toFixed(0)} MB`,
+      goal: 'flat (≤ 20 MB)',
+      holds: growth <= 20,
+    });
+    return { rows, uploaderSeconds };
+  } finally {
+    origin.close();
+    await store.close();
+  }
+};
