@@ -26,7 +26,7 @@ await rm('dist', { recursive: true, force: true });
 
 const result = await build({
   ...LAMBDA_BUNDLE_OPTIONS,
-  entryPoints: { handler: 'src/handler.ts', uploader: 'src/uploader.ts', index: 'src/index.ts' },
+  entryPoints: { handler: 'src/handler/handler.ts', uploader: 'src/uploader/uploader.ts', index: 'src/index.ts' },
   outdir: 'dist',
   chunkNames: 'chunks/[name]-[hash]',
   splitting: true,

@@ -8,9 +8,9 @@ import base from './jest.config.js';
 export default {
   ...base,
   testMatch: [
-    '**/__tests__/commons/{redirect,paths,rpm-verifier,upload,config}.test.ts',
-    '**/__tests__/middlewares/*.test.ts',
-    '**/__tests__/handler.test.ts',
-    '**/__tests__/uploader.test.ts',
+    '**/__tests__/commons/{paths,config}.test.ts',
+    '**/__tests__/handler/{redirect,handler}.test.ts',
+    '**/__tests__/handler/middlewares/*.test.ts',
+    '**/__tests__/uploader/*.test.ts',
   ],
 };

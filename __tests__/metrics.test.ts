@@ -33,8 +33,8 @@ describe('metrics', () => {
   const s3Mock = mockClient(S3Client);
   const lambdaMock = mockClient(LambdaClient);
   let origin: OriginServer;
-  let handler: typeof import('../src/handler.js')['handler'];
-  let uploader: typeof import('../src/uploader.js')['handler'];
+  let handler: typeof import('../src/handler/handler.js')['handler'];
+  let uploader: typeof import('../src/uploader/uploader.js')['handler'];
   let logs: ReturnType<typeof captureLogs>;
   let count = 0;
   const freshPackage = () => {
@@ -50,8 +50,8 @@ describe('metrics', () => {
       ORIGIN_HOST: origin.baseUrl,
       ORIGIN_HEAD_TIMEOUT: '0.3',
     });
-    ({ handler } = await import('../src/handler.js'));
-    ({ handler: uploader } = await import('../src/uploader.js'));
+    ({ handler } = await import('../src/handler/handler.js'));
+    ({ handler: uploader } = await import('../src/uploader/uploader.js'));
   });
 
   afterAll(async () => {

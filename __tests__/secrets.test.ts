@@ -14,7 +14,7 @@ describe('secrets stay out of logs (handler with Sentry enabled, DEBUG logging)'
   mockClient(LambdaClient);
   let origin: OriginServer;
   let sentry: SentryServer;
-  let handler: typeof import('../src/handler.js')['handler'];
+  let handler: typeof import('../src/handler/handler.js')['handler'];
   let logs: ReturnType<typeof captureLogs>;
 
   beforeAll(async () => {
@@ -29,7 +29,7 @@ describe('secrets stay out of logs (handler with Sentry enabled, DEBUG logging)'
     // As in Lambda: temporary credentials, whose token ends up in presigned URLs.
     process.env.AWS_SESSION_TOKEN = 'session-token-that-must-never-be-logged';
     logs = captureLogs();
-    ({ handler } = await import('../src/handler.js'));
+    ({ handler } = await import('../src/handler/handler.js'));
   });
 
   afterAll(async () => {

@@ -10,8 +10,6 @@
 
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 
 const mode = process.env.BENCH_MODE ?? 'uploader';
 const path = process.env.BENCH_PATH ?? '';

@@ -22,7 +22,7 @@ describe('handler under injected faults', () => {
   let s3: FaultServer;
   let lambda: FaultServer;
   let origin: FaultServer;
-  let handler: typeof import('../../src/handler.js')['handler'];
+  let handler: typeof import('../../src/handler/handler.js')['handler'];
   let logs: ReturnType<typeof captureLogs>;
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -67,7 +67,7 @@ describe('handler under injected faults', () => {
     process.env.UPLOADER_LAMBDA_ARN = 'rpm-cache-uploader';
     process.env.ORIGIN_HOST = origin.url;
     process.env.ORIGIN_HEAD_TIMEOUT = String(ORIGIN_HEAD_TIMEOUT_MS / 1000);
-    ({ handler } = await import('../../src/handler.js'));
+    ({ handler } = await import('../../src/handler/handler.js'));
     process.on('unhandledRejection', onUnhandled);
   });
 

@@ -68,8 +68,8 @@ describe('hostile input', () => {
   const lambdaMock = mockClient(LambdaClient);
   let origin: FaultServer;
   let originHas = true;
-  let handler: typeof import('../../src/handler.js')['handler'];
-  let uploader: typeof import('../../src/uploader.js')['handler'];
+  let handler: typeof import('../../src/handler/handler.js')['handler'];
+  let uploader: typeof import('../../src/uploader/uploader.js')['handler'];
   let logs: ReturnType<typeof captureLogs>;
 
   beforeAll(async () => {
@@ -80,8 +80,8 @@ describe('hostile input', () => {
     process.env.UPLOADER_LAMBDA_ARN = 'rpm-cache-uploader';
     process.env.ORIGIN_HOST = origin.url;
     process.env.ORIGIN_HEAD_TIMEOUT = '1';
-    ({ handler } = await import('../../src/handler.js'));
-    ({ handler: uploader } = await import('../../src/uploader.js'));
+    ({ handler } = await import('../../src/handler/handler.js'));
+    ({ handler: uploader } = await import('../../src/uploader/uploader.js'));
   });
 
   afterAll(async () => {

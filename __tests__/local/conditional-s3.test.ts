@@ -133,7 +133,7 @@ describe('local S3 conditional writes', () => {
     const rpm = syntheticRpm({ payloadBytes: 200_000 });
     test.origin.files.set(path, rpm);
     test.origin.behaviours.set(path, { kind: 'slow', chunks: 5, delayMs: 100 });
-    const { handler: uploader } = await import('../../src/uploader.js');
+    const { handler: uploader } = await import('../../src/uploader/uploader.js');
 
     const results = await Promise.all(
       ['uploader-a', 'uploader-b'].map(

@@ -207,8 +207,8 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   // The same parse the Lambda code does on load: what the start line reports is what runs.
   const { originBaseUrl } = parseHandlerConfig(process.env);
   const scope = await invocationScope();
-  const { handler } = coldStartOnce(await import('../handler.js'));
-  const uploader = coldStartOnce(await import('../uploader.js'));
+  const { handler } = coldStartOnce(await import('../handler/handler.js'));
+  const uploader = coldStartOnce(await import('../uploader/uploader.js'));
   functions[uploaderName] = (event, context) => scope(context.awsRequestId, () => uploader.handler(event, context));
   const front: Server = createServer((request, response) => {
     answerWith(handler, scope)(request, response).catch((error: unknown) => {

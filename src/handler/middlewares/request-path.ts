@@ -6,29 +6,12 @@
 
 import type { MiddlewareObj } from '@middy/core';
 import { createError } from '@middy/util';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { countRequest } from '../commons/metrics.js';
-import { checkPath } from '../commons/paths.js';
-import { logger } from '../commons/powertools.js';
-import { loggablePath } from '../commons/responses.js';
-
-/** The Lambda context once the path is validated; the path is decoded, not re-encoded. */
-export interface CachePathContext extends Context {
-  cachePath?: string;
-}
-
-export class MissingCachePathError extends Error {
-  constructor() {
-    super('no validated path in the context: the request-path middleware must run first');
-    this.name = 'MissingCachePathError';
-  }
-}
-
-/** The validated path, for the core; throws if the chain was wired without the middleware. */
-export const validatedPath = (context: CachePathContext): string => {
-  if (context.cachePath === undefined) throw new MissingCachePathError();
-  return context.cachePath;
-};
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { CachePathContext } from '../../commons/cache-path.js';
+import { loggablePath } from '../../commons/loggable-path.js';
+import { countRequest } from '../../commons/metrics.js';
+import { checkPath } from '../../commons/paths.js';
+import { logger } from '../../commons/powertools.js';
 
 export const requestPath = (): MiddlewareObj<
   APIGatewayProxyEventV2,

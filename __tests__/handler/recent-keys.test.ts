@@ -1,4 +1,4 @@
-import { RecentKeys } from '../../src/commons/recent-keys.js';
+import { RecentKeys } from '../../src/handler/recent-keys.js';
 
 describe('RecentKeys', () => {
   let now = 0;

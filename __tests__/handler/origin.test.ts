@@ -1,4 +1,4 @@
-import { headOrigin } from '../../src/commons/origin.js';
+import { headOrigin } from '../../src/handler/origin.js';
 import { OriginServer, refusedBaseUrl } from '../helpers/origin-server.js';
 
 describe('headOrigin', () => {

@@ -1,5 +1,5 @@
-import { ConfigError } from '../../src/commons/config.js';
-import { selectLambda } from '../../src/commons/lambda-selection.js';
+import { ConfigError } from '../src/commons/config.js';
+import { selectLambda } from '../src/lambda-selection.js';
 
 describe('selectLambda', () => {
   it.each([

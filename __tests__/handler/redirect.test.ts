@@ -2,8 +2,8 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseHandlerConfig } from '../../src/commons/config.js';
-import { createRedirectMemo } from '../../src/commons/recent-keys.js';
-import { decideRedirect } from '../../src/commons/redirect.js';
+import { createRedirectMemo } from '../../src/handler/recent-keys.js';
+import { decideRedirect } from '../../src/handler/redirect.js';
 import { lambdaError, notFound, s3Error } from '../helpers/aws.js';
 import { OriginServer, refusedBaseUrl } from '../helpers/origin-server.js';
 

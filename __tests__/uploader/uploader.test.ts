@@ -1,17 +1,17 @@
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { notFound } from './helpers/aws.js';
-import { lambdaContext, TEST_REQUEST_ID } from './helpers/lambda-context.js';
-import { captureLogs } from './helpers/logs.js';
-import { OriginServer } from './helpers/origin-server.js';
-import { syntheticRpm } from './helpers/synthetic-rpm.js';
+import { notFound } from '../helpers/aws.js';
+import { lambdaContext, TEST_REQUEST_ID } from '../helpers/lambda-context.js';
+import { captureLogs } from '../helpers/logs.js';
+import { OriginServer } from '../helpers/origin-server.js';
+import { syntheticRpm } from '../helpers/synthetic-rpm.js';
 
 const PACKAGE = 'pub/Packages/l/libstdc++-15.1.1-2.fc44.x86_64.rpm';
 
 describe('uploader Lambda (whole Middy chain)', () => {
   const s3Mock = mockClient(S3Client);
   let origin: OriginServer;
-  let handler: typeof import('../src/uploader.js')['handler'];
+  let handler: typeof import('../../src/uploader/uploader.js')['handler'];
   let logs: ReturnType<typeof captureLogs>;
 
   const invoke = (event: unknown) => handler(event, lambdaContext('rpm-cache-uploader'));
@@ -25,7 +25,7 @@ describe('uploader Lambda (whole Middy chain)', () => {
     process.env.S3_BUCKET_NAME = 'rpm-cache-bucket';
     process.env.ORIGIN_HOST = origin.baseUrl;
     delete process.env.UPLOADER_LAMBDA_ARN;
-    ({ handler } = await import('../src/uploader.js'));
+    ({ handler } = await import('../../src/uploader/uploader.js'));
   });
 
   afterAll(async () => {

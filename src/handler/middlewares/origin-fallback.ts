@@ -5,13 +5,13 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { awsErrorFacts } from '../commons/aws-errors.js';
-import { type ErrorReporter, reportSafely } from '../commons/error-reporting.js';
-import { countFallback, countRequest } from '../commons/metrics.js';
-import { originUrl } from '../commons/paths.js';
-import { logger } from '../commons/powertools.js';
-import { redirectResponse } from '../commons/responses.js';
-import type { CachePathContext } from './request-path.js';
+import { awsErrorFacts } from '../../commons/aws-errors.js';
+import type { CachePathContext } from '../../commons/cache-path.js';
+import { type ErrorReporter, reportSafely } from '../../commons/error-reporting.js';
+import { countFallback, countRequest } from '../../commons/metrics.js';
+import { originUrl } from '../../commons/paths.js';
+import { logger } from '../../commons/powertools.js';
+import { redirectResponse } from '../responses.js';
 
 export interface OriginFallbackOptions {
   readonly originBaseUrl: string;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
-import { RpmVerificationError, RpmVerifier } from '../../src/commons/rpm-verifier.js';
+import { RpmVerificationError, RpmVerifier } from '../../src/uploader/rpm-verifier.js';
 import { PAYLOAD_DIGEST_ALGORITHM_IDS, syntheticRpm } from '../helpers/synthetic-rpm.js';
 
 /** Streams `bytes` through a verifier in chunks of the given sizes (the rest in one). */

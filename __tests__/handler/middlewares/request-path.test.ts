@@ -2,10 +2,11 @@ import { jest } from '@jest/globals';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { type CachePathContext, requestPath, validatedPath } from '../../src/middlewares/request-path.js';
-import { httpApiEvent } from '../helpers/events.js';
-import { lambdaContext } from '../helpers/lambda-context.js';
-import { captureLogs } from '../helpers/logs.js';
+import { type CachePathContext, validatedPath } from '../../../src/commons/cache-path.js';
+import { requestPath } from '../../../src/handler/middlewares/request-path.js';
+import { httpApiEvent } from '../../helpers/events.js';
+import { lambdaContext } from '../../helpers/lambda-context.js';
+import { captureLogs } from '../../helpers/logs.js';
 
 describe('requestPath middleware', () => {
   const core = jest.fn(async (_event: APIGatewayProxyEventV2, context: CachePathContext) => ({

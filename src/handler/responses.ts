@@ -34,10 +34,3 @@ export const redactUrl = (url: string): string => {
   const queryStart = url.indexOf('?');
   return queryStart === -1 ? url : `${url.slice(0, queryStart)}?[redacted]`;
 };
-
-/** Long hostile paths stay readable in logs. */
-export const MAX_LOGGED_PATH_LENGTH = 2048;
-export const loggablePath = (path: unknown): unknown =>
-  typeof path === 'string' && path.length > MAX_LOGGED_PATH_LENGTH
-    ? `${path.slice(0, MAX_LOGGED_PATH_LENGTH)}...(${path.length} chars)`
-    : path;

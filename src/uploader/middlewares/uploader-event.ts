@@ -5,12 +5,12 @@
  */
 import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
 import type { MiddlewareObj } from '@middy/core';
-import { countUpload } from '../commons/metrics.js';
-import { cacheKeyProblem, checkPath, isCacheable } from '../commons/paths.js';
-import { logger } from '../commons/powertools.js';
-import { loggablePath } from '../commons/responses.js';
-import type { UploadResult } from '../commons/upload.js';
-import type { CachePathContext } from './request-path.js';
+import type { CachePathContext } from '../../commons/cache-path.js';
+import { loggablePath } from '../../commons/loggable-path.js';
+import { countUpload } from '../../commons/metrics.js';
+import { cacheKeyProblem, checkPath, isCacheable } from '../../commons/paths.js';
+import { logger } from '../../commons/powertools.js';
+import type { UploadResult } from '../upload.js';
 
 export interface RejectedEvent {
   readonly outcome: 'rejected';

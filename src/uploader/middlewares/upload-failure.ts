@@ -3,11 +3,11 @@
  * async retry (at most twice) gets another chance at a transient failure.
  */
 import type { MiddlewareObj } from '@middy/core';
-import { awsErrorFacts } from '../commons/aws-errors.js';
-import { type ErrorReporter, reportSafely } from '../commons/error-reporting.js';
-import { countUpload } from '../commons/metrics.js';
-import { logger } from '../commons/powertools.js';
-import type { CachePathContext } from './request-path.js';
+import { awsErrorFacts } from '../../commons/aws-errors.js';
+import type { CachePathContext } from '../../commons/cache-path.js';
+import { type ErrorReporter, reportSafely } from '../../commons/error-reporting.js';
+import { countUpload } from '../../commons/metrics.js';
+import { logger } from '../../commons/powertools.js';
 
 export const uploadFailure = ({
   reportError,

@@ -6,11 +6,11 @@ import { pipeline, Readable, Transform, type TransformCallback } from 'node:stre
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { isS3ConditionRefused } from './aws-errors.js';
-import { isCached } from './cache-store.js';
-import type { CacheConfig } from './config.js';
-import { fetchFromOrigin } from './origin-fetch.js';
-import { cacheKey, originUrl } from './paths.js';
+import { isS3ConditionRefused } from '../commons/aws-errors.js';
+import { isCached } from '../commons/cache-store.js';
+import type { CacheConfig } from '../commons/config.js';
+import { fetchFromOrigin } from '../commons/origin-fetch.js';
+import { cacheKey, originUrl } from '../commons/paths.js';
 import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
 

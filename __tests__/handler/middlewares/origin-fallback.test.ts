@@ -2,12 +2,13 @@ import { jest } from '@jest/globals';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { originFallback } from '../../src/middlewares/origin-fallback.js';
-import { type CachePathContext, requestPath } from '../../src/middlewares/request-path.js';
-import { s3Error } from '../helpers/aws.js';
-import { httpApiEvent } from '../helpers/events.js';
-import { lambdaContext } from '../helpers/lambda-context.js';
-import { captureLogs } from '../helpers/logs.js';
+import type { CachePathContext } from '../../../src/commons/cache-path.js';
+import { originFallback } from '../../../src/handler/middlewares/origin-fallback.js';
+import { requestPath } from '../../../src/handler/middlewares/request-path.js';
+import { s3Error } from '../../helpers/aws.js';
+import { httpApiEvent } from '../../helpers/events.js';
+import { lambdaContext } from '../../helpers/lambda-context.js';
+import { captureLogs } from '../../helpers/logs.js';
 
 describe('originFallback middleware', () => {
   const reportError = jest.fn(async (_error: unknown, _extra?: Readonly<Record<string, unknown>>) => {});

@@ -4,10 +4,10 @@
  */
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { isCached } from './cache-store.js';
-import type { HandlerConfig } from './config.js';
+import { isCached } from '../commons/cache-store.js';
+import type { HandlerConfig } from '../commons/config.js';
+import { cacheKey, cacheKeyProblem, isCacheable, originUrl } from '../commons/paths.js';
 import { headOrigin, type OriginHeadResult } from './origin.js';
-import { cacheKey, cacheKeyProblem, isCacheable, originUrl } from './paths.js';
 import { presignedGetUrl } from './presign.js';
 import type { RedirectMemo } from './recent-keys.js';
 import { triggerUpload } from './uploader-trigger.js';

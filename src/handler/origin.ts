@@ -1,7 +1,7 @@
 /**
  * Asks the origin mirror whether it still serves a file.
  */
-import { fetchFromOrigin } from './origin-fetch.js';
+import { fetchFromOrigin } from '../commons/origin-fetch.js';
 
 export type OriginHeadResult =
   /** The origin answered 2xx: a client redirected there gets the file. */

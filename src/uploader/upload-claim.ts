@@ -6,7 +6,7 @@
  * owner died is taken over, conditionally on its ETag, by the next uploader.
  */
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isS3ConditionRefused, isS3NotFound } from './aws-errors.js';
+import { isS3ConditionRefused, isS3NotFound } from '../commons/aws-errors.js';
 
 export const CLAIM_KEY_PREFIX = 'claims/';
 

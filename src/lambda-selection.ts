@@ -1,7 +1,7 @@
 /**
  * Which Lambda the container image runs, from `LAMBDA_HANDLER`.
  */
-import { ConfigError } from './config.js';
+import { ConfigError } from './commons/config.js';
 
 export type LambdaName = 'handler' | 'uploader';
 

@@ -2,11 +2,11 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { lambdaError, notFound, s3Error } from './helpers/aws.js';
-import { httpApiEvent } from './helpers/events.js';
-import { lambdaContext } from './helpers/lambda-context.js';
-import { captureLogs } from './helpers/logs.js';
-import { OriginServer } from './helpers/origin-server.js';
+import { lambdaError, notFound, s3Error } from '../helpers/aws.js';
+import { httpApiEvent } from '../helpers/events.js';
+import { lambdaContext } from '../helpers/lambda-context.js';
+import { captureLogs } from '../helpers/logs.js';
+import { OriginServer } from '../helpers/origin-server.js';
 
 const PACKAGE_DIR = 'pub/fedora/Packages/d';
 let packageCount = 0;
@@ -21,7 +21,7 @@ describe('handler Lambda (whole Middy chain)', () => {
   const s3Mock = mockClient(S3Client);
   const lambdaMock = mockClient(LambdaClient);
   let origin: OriginServer;
-  let handler: typeof import('../src/handler.js')['handler'];
+  let handler: typeof import('../../src/handler/handler.js')['handler'];
   let logs: ReturnType<typeof captureLogs>;
 
   const invoke = async (path: string | undefined) =>
@@ -34,7 +34,7 @@ describe('handler Lambda (whole Middy chain)', () => {
     process.env.ORIGIN_HOST = origin.baseUrl;
     process.env.ORIGIN_HEAD_TIMEOUT = '0.3';
     process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-    ({ handler } = await import('../src/handler.js'));
+    ({ handler } = await import('../../src/handler/handler.js'));
   });
 
   afterAll(async () => {

@@ -15,7 +15,7 @@ import {
 import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseCacheConfig } from '../../src/commons/config.js';
-import { cacheFromOrigin, IncompleteDownloadError, OriginUnavailableError } from '../../src/commons/upload.js';
+import { cacheFromOrigin, IncompleteDownloadError, OriginUnavailableError } from '../../src/uploader/upload.js';
 import { notFound, s3Error } from '../helpers/aws.js';
 import { OriginServer, refusedBaseUrl } from '../helpers/origin-server.js';
 import { syntheticRpm } from '../helpers/synthetic-rpm.js';

@@ -2,7 +2,7 @@
  * The Lambda client the handler invokes the uploader with.
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { type CaptureClient, type ClientSettings, requestHandler } from './clients.js';
+import { type CaptureClient, type ClientSettings, requestHandler } from '../commons/clients.js';
 
 export const createLambdaClient = (
   settings: ClientSettings,
