@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { LATENCY_MS, startInvoke, startOrigin, startS3, urlOf } from './servers.js';
 import { percentile, type Row, ratio } from './stats.js';
 
-const ORIGIN_HEAD_TIMEOUT_S = 0.3;
+const ORIGIN_HEAD_TIMEOUT_S = 0.1;
 const GOAL = 1.1;
 
 export const measureLatency = async (workerPath: string): Promise<{ rows: Row[]; p50Ms: (name: string) => number }> => {

@@ -16,24 +16,38 @@ const dir = process.env.BENCH_DIR ?? '';
 const started = Date.now();
 const rows: Row[] = [];
 const step = (name: string) => process.stderr.write(`bench: ${name}...\n`);
+/** BENCH_ONLY=latency,cold-start,upload,burst runs some sections (the default: all). */
+const only = new Set((process.env.BENCH_ONLY ?? 'latency,cold-start,upload,burst').split(','));
 
 try {
-  step('handler latency');
-  const latency = await measureLatency(resolve(dir, 'latency-worker.mjs'));
-  rows.push(...latency.rows);
-  step('cold start');
-  rows.push(...(await measureColdStart(resolve(dir, 'bare'))));
-  step('uploader throughput and memory (builds the RPMs once)');
-  const uploads = await measureUploads(resolve(dir, 'upload-worker.mjs'));
-  rows.push(...uploads.rows);
-  step('burst');
-  rows.push(...(await measureBurst(resolve(dir, 'upload-worker.mjs'))));
-  rows.push(
-    ...costRows(
-      { cached: latency.p50Ms('origin 200, cached'), miss: latency.p50Ms('origin 200, not cached (upload triggered)') },
-      uploads.uploaderSeconds.get(10) ?? Number.NaN,
-    ),
-  );
+  const latency = only.has('latency')
+    ? (step('handler latency'), await measureLatency(resolve(dir, 'latency-worker.mjs')))
+    : undefined;
+  rows.push(...(latency?.rows ?? []));
+  if (only.has('cold-start')) {
+    step('cold start');
+    rows.push(...(await measureColdStart(resolve(dir, 'bare'))));
+  }
+  const uploads = only.has('upload')
+    ? (step('uploader throughput and memory (builds the RPMs once)'),
+      await measureUploads(resolve(dir, 'upload-worker.mjs')))
+    : undefined;
+  rows.push(...(uploads?.rows ?? []));
+  if (only.has('burst')) {
+    step('burst');
+    rows.push(...(await measureBurst(resolve(dir, 'upload-worker.mjs'))));
+  }
+  if (latency !== undefined && uploads !== undefined) {
+    rows.push(
+      ...costRows(
+        {
+          cached: latency.p50Ms('origin 200, cached'),
+          miss: latency.p50Ms('origin 200, not cached (upload triggered)'),
+        },
+        uploads.uploaderSeconds.get(10) ?? Number.NaN,
+      ),
+    );
+  }
 } catch (error) {
   process.stderr.write(`bench: could not measure: ${error instanceof Error ? error.message : String(error)}\n`);
   if (/rpmbuild/.test(String(error))) {
@@ -52,7 +66,9 @@ const seconds = Math.round((Date.now() - started) / 1000);
 const short = rows.filter((row) => row.holds === false).length;
 const summary = `${rows.filter((row) => row.holds !== undefined).length - short} goals hold, ${short} short; ${seconds} s`;
 process.stdout.write(`${table}\n\n${summary}\n`);
-await writeFile(
-  'bench/results.md',
-  `# Benchmark results\n\nLatest \`npm run bench\` on this project's 2-core machine, ${new Date().toISOString().slice(0, 10)} (Node ${process.version}).\n\n${table}\n\n${summary}\n`,
-);
+// Only a full run is the record of this machine.
+if (only.size === 4)
+  await writeFile(
+    'bench/results.md',
+    `# Benchmark results\n\nLatest \`npm run bench\` on this project's 2-core machine, ${new Date().toISOString().slice(0, 10)} (Node ${process.version}).\n\n${table}\n\n${summary}\n`,
+  );
