@@ -41,67 +41,98 @@ const parseClaim = (text: string): ClaimBody | undefined => {
 };
 
 /**
+ * What S3 holds under `claims/<path>`, as an uploader finds it:
+ * - `free`: no claim (never made, or released since);
+ * - `live`: a claim whose owner may still be working;
+ * - `expired`: a claim whose owner's time is up (or whose body is unreadable),
+ *   to be taken over conditionally on its ETag;
+ * - `unverifiable`: a claim without an ETag, which cannot be taken over safely.
+ */
+type ClaimState =
+  | { readonly kind: 'free' }
+  | { readonly kind: 'live'; readonly owner: string; readonly expiresAt: number }
+  | { readonly kind: 'expired'; readonly etag: string }
+  | { readonly kind: 'unverifiable' };
+
+/** Attempts at the claim when it is released between our write and our read. */
+const CLAIM_ATTEMPTS = 3;
+
+/**
  * Tries to claim the download of `path`. Succeeds when no claim exists or the
  * existing one expired; otherwise says who holds it and until when.
  */
-export const claimDownload = (
-  s3: S3Client,
-  bucket: string,
-  path: string,
-  options: ClaimOptions,
-): Promise<ClaimResult> => claimWithRetries(s3, bucket, path, options, 2);
-
-const claimWithRetries = async (
+export const claimDownload = async (
   s3: S3Client,
   bucket: string,
   path: string,
   { owner, ttlMs, now = Date.now }: ClaimOptions,
-  retriesLeft: number,
 ): Promise<ClaimResult> => {
   const key = claimKey(path);
-  const body: ClaimBody = { owner, expiresAt: now() + ttlMs };
-  const write = (condition: { IfNoneMatch: '*' } | { IfMatch: string }) =>
-    s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: JSON.stringify(body),
-        ContentType: 'application/json',
-        ...condition,
-      }),
-    );
-  const release = async () => {
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  const write = async (condition: { IfNoneMatch: '*' } | { IfMatch: string }): Promise<boolean> => {
+    const body: ClaimBody = { owner, expiresAt: now() + ttlMs };
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: JSON.stringify(body),
+          ContentType: 'application/json',
+          ...condition,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isS3ConditionRefused(error)) return false;
+      throw error;
+    }
+  };
+  const claimed: ClaimResult = {
+    claimed: true,
+    release: async () => {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    },
   };
 
-  try {
-    await write({ IfNoneMatch: '*' });
-    return { claimed: true, release };
-  } catch (error) {
-    if (!isS3ConditionRefused(error)) throw error;
+  for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt += 1) {
+    if (await write({ IfNoneMatch: '*' })) return claimed;
+    const state = await readClaim(s3, bucket, key, now);
+    switch (state.kind) {
+      case 'free':
+        // Released between our write and our read: try again.
+        continue;
+      case 'live':
+        return { claimed: false, heldBy: state.owner, expiresAt: state.expiresAt };
+      case 'unverifiable':
+        return { claimed: false, heldBy: 'a claim without an ETag', expiresAt: now() };
+      case 'expired':
+        // Conditional on the ETag: of two uploaders taking over, one wins.
+        if (await write({ IfMatch: state.etag })) return claimed;
+        return { claimed: false, heldBy: 'another uploader taking over', expiresAt: now() + ttlMs };
+    }
   }
+  throw new ClaimContentionError(`the claim on ${path} kept changing: ${CLAIM_ATTEMPTS} attempts`);
+};
 
-  let existing: { claim: ClaimBody | undefined; etag: string | undefined };
+/** The claim kept appearing and disappearing under us: treat as a transient failure, for a retry. */
+export class ClaimContentionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClaimContentionError';
+  }
+}
+
+const readClaim = async (s3: S3Client, bucket: string, key: string, now: () => number): Promise<ClaimState> => {
+  let body: ClaimBody | undefined;
+  let etag: string | undefined;
   try {
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    existing = { claim: parseClaim((await object.Body?.transformToString()) ?? ''), etag: object.ETag };
+    body = parseClaim((await object.Body?.transformToString()) ?? '');
+    etag = object.ETag;
   } catch (error) {
-    // Released between our write and this read: the way is free, try once more.
-    if (!isS3NotFound(error) || retriesLeft === 0) throw error;
-    return claimWithRetries(s3, bucket, path, { owner, ttlMs, now }, retriesLeft - 1);
+    if (isS3NotFound(error)) return { kind: 'free' };
+    throw error;
   }
-
-  if (existing.claim !== undefined && existing.claim.expiresAt > now()) {
-    return { claimed: false, heldBy: existing.claim.owner, expiresAt: existing.claim.expiresAt };
-  }
-  if (existing.etag === undefined) {
-    return { claimed: false, heldBy: 'unknown', expiresAt: now() };
-  }
-  try {
-    await write({ IfMatch: existing.etag });
-    return { claimed: true, release };
-  } catch (error) {
-    if (!isS3ConditionRefused(error)) throw error;
-    return { claimed: false, heldBy: 'another uploader taking over', expiresAt: now() + ttlMs };
-  }
+  if (body !== undefined && body.expiresAt > now())
+    return { kind: 'live', owner: body.owner, expiresAt: body.expiresAt };
+  return etag === undefined ? { kind: 'unverifiable' } : { kind: 'expired', etag };
 };
