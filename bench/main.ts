@@ -20,23 +20,20 @@ const step = (name: string) => process.stderr.write(`bench: ${name}...\n`);
 const only = new Set((process.env.BENCH_ONLY ?? 'latency,cold-start,upload,burst').split(','));
 
 try {
-  const latency = only.has('latency')
-    ? (step('handler latency'), await measureLatency(resolve(dir, 'latency-worker.mjs')))
-    : undefined;
+  /** Runs `measure` when its section is asked for, announcing it. */
+  const section = async <T>(name: string, title: string, measure: () => Promise<T>): Promise<T | undefined> => {
+    if (!only.has(name)) return undefined;
+    step(title);
+    return measure();
+  };
+  const latency = await section('latency', 'handler latency', () => measureLatency(resolve(dir, 'latency-worker.mjs')));
   rows.push(...(latency?.rows ?? []));
-  if (only.has('cold-start')) {
-    step('cold start');
-    rows.push(...(await measureColdStart(resolve(dir, 'bare'))));
-  }
-  const uploads = only.has('upload')
-    ? (step('uploader throughput and memory (builds the RPMs once)'),
-      await measureUploads(resolve(dir, 'upload-worker.mjs')))
-    : undefined;
+  rows.push(...((await section('cold-start', 'cold start', () => measureColdStart(resolve(dir, 'bare')))) ?? []));
+  const uploads = await section('upload', 'uploader throughput and memory (builds the RPMs once)', () =>
+    measureUploads(resolve(dir, 'upload-worker.mjs')),
+  );
   rows.push(...(uploads?.rows ?? []));
-  if (only.has('burst')) {
-    step('burst');
-    rows.push(...(await measureBurst(resolve(dir, 'upload-worker.mjs'))));
-  }
+  rows.push(...((await section('burst', 'burst', () => measureBurst(resolve(dir, 'upload-worker.mjs')))) ?? []));
   if (latency !== undefined && uploads !== undefined) {
     rows.push(
       ...costRows(

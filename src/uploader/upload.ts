@@ -2,16 +2,16 @@
  * The uploader's use case: copy one file from origin into the cache, whole or
  * not at all. Takes its clients and config as arguments.
  */
-import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { isS3ConditionRefused } from '../commons/aws-errors.js';
 import { isCached } from '../commons/cache-store.js';
 import type { CacheConfig } from '../commons/config.js';
 import { fetchFromOrigin } from '../commons/origin-fetch.js';
 import { cacheKey, originUrl } from '../commons/paths.js';
+import { LengthGuard, parseContentLength } from './length-guard.js';
 import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
+import { putOnce } from './store-once.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
 
 export type UploadOutcome =
@@ -30,23 +30,13 @@ export interface UploadResult {
   readonly reason?: string;
   /** Where the stored bytes came from: the origin URL, or where its redirects led. */
   readonly sourceUrl?: string;
+  /** The verifier's own error for a `corrupt` RPM, with its stack, for reporting (not part of the Lambda's answer). */
+  readonly verificationError?: RpmVerificationError;
 }
 
-/** The origin could not give the file now; Lambda's async retry may succeed. */
-export class OriginUnavailableError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'OriginUnavailableError';
-  }
-}
+import { IncompleteDownloadError, OriginUnavailableError } from './upload-errors.js';
 
-/** The body did not match what origin announced: nothing was stored. */
-export class IncompleteDownloadError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'IncompleteDownloadError';
-  }
-}
+export { IncompleteDownloadError, OriginUnavailableError };
 
 export interface UploadDependencies {
   readonly config: CacheConfig;
@@ -60,63 +50,6 @@ export interface UploadDependencies {
 }
 
 export const DEFAULT_ORIGIN_IDLE_TIMEOUT_MS = 30_000;
-const PART_SIZE = 5 * 1024 * 1024;
-const QUEUE_SIZE = 4;
-
-/**
- * Counts the bytes that pass and fails the stream at its end when they differ
- * from the announced length, or when no byte arrives for `idleTimeoutMs`.
- */
-class LengthGuard extends Transform {
-  bytes = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly expectedBytes: number | undefined,
-    private readonly idleTimeoutMs: number,
-  ) {
-    super();
-    this.armIdleTimer();
-  }
-
-  private armIdleTimer(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      this.destroy(
-        new IncompleteDownloadError(`origin sent nothing for ${this.idleTimeoutMs} ms after ${this.bytes} bytes`),
-      );
-    }, this.idleTimeoutMs);
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.expectedBytes !== undefined && this.bytes > this.expectedBytes) {
-      callback(new IncompleteDownloadError(`origin sent more than the announced ${this.expectedBytes} bytes`));
-      return;
-    }
-    this.armIdleTimer();
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    clearTimeout(this.idleTimer);
-    if (this.expectedBytes !== undefined && this.bytes !== this.expectedBytes) {
-      callback(new IncompleteDownloadError(`origin sent ${this.bytes} of the announced ${this.expectedBytes} bytes`));
-      return;
-    }
-    callback();
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    clearTimeout(this.idleTimer);
-    callback(error);
-  }
-}
-
-const parseContentLength = (value: string | null): number | undefined => {
-  if (value === null || !/^\d+$/.test(value)) return undefined;
-  return Number(value);
-};
 
 /** Files checked against their own RPM digests; other extensions get the length check only. */
 export const isRpm = (path: string): boolean => path.endsWith('.rpm');
@@ -154,30 +87,38 @@ export const cacheFromOrigin = async (path: string, deps: UploadDependencies): P
   }
 };
 
-const download = async (path: string, deps: UploadDependencies): Promise<UploadResult> => {
-  const { config, s3, partSize = PART_SIZE, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS } = deps;
-  const url = originUrl(config.originBaseUrl, path);
-  const originRequest = new AbortController();
-  const headersTimer = setTimeout(() => originRequest.abort(), originIdleTimeoutMs);
-  let response: Response;
-  let sourceUrl: string;
+/**
+ * What the origin's GET gave: the file missing, the file compressed against
+ * our asking, or a body to store. Other answers throw OriginUnavailableError.
+ */
+type OriginAnswer =
+  | { readonly kind: 'missing'; readonly status: number }
+  | { readonly kind: 'encoded'; readonly status: number; readonly encoding: string }
+  | {
+      readonly kind: 'body';
+      readonly response: Response & { body: WebReadableStream<Uint8Array> };
+      readonly sourceUrl: string;
+    };
+
+/** Opens the origin's GET of `url`, waiting at most `idleTimeoutMs` for its headers. */
+const openOrigin = async (url: string, signal: AbortController, idleTimeoutMs: number): Promise<OriginAnswer> => {
+  const headersTimer = setTimeout(() => signal.abort(), idleTimeoutMs);
+  let answer: Awaited<ReturnType<typeof fetchFromOrigin>>;
   try {
-    const answer = await fetchFromOrigin(url, { method: 'GET', signal: originRequest.signal });
-    if ('refusedRedirect' in answer) {
-      const { status, reason } = answer.refusedRedirect;
-      throw new OriginUnavailableError(`GET ${url} answered ${status}: ${reason}`);
-    }
-    ({ response, url: sourceUrl } = answer);
+    answer = await fetchFromOrigin(url, { method: 'GET', signal: signal.signal });
   } catch (error) {
-    if (error instanceof OriginUnavailableError) throw error;
     throw new OriginUnavailableError(`GET ${url} failed`, { cause: error });
   } finally {
     clearTimeout(headersTimer);
   }
-
+  if ('refusedRedirect' in answer) {
+    const { status, reason } = answer.refusedRedirect;
+    throw new OriginUnavailableError(`GET ${url} answered ${status}: ${reason}`);
+  }
+  const { response } = answer;
   if (response.status === 404 || response.status === 410) {
     await response.body?.cancel();
-    return { outcome: 'origin-missing', originStatus: response.status };
+    return { kind: 'missing', status: response.status };
   }
   if (response.status !== 200 || response.body === null) {
     await response.body?.cancel();
@@ -188,48 +129,69 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
     // Asked for identity and sent something else: what fetch would decode is not
     // the file a client downloads (nor what Content-Length counts).
     await response.body.cancel();
-    return {
-      outcome: 'corrupt',
-      originStatus: response.status,
-      reason: `origin sent Content-Encoding: ${encoding} though asked for identity: not the file clients download`,
-    };
+    return { kind: 'encoded', status: response.status, encoding };
   }
+  return {
+    kind: 'body',
+    response: response as Response & { body: WebReadableStream<Uint8Array> },
+    sourceUrl: answer.url,
+  };
+};
 
-  const source = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+/** The origin body, through the length guard and (for an RPM) the verifier, and what broke it, if anything did. */
+const checkedBody = (
+  response: Response & { body: WebReadableStream<Uint8Array> },
+  path: string,
+  idleTimeoutMs: number,
+) => {
+  const source = Readable.fromWeb(response.body);
   let originFailure: unknown;
   source.on('error', (error) => {
     originFailure = error;
   });
-  const guard = new LengthGuard(parseContentLength(response.headers.get('content-length')), originIdleTimeoutMs);
-  const verifier = isRpm(path) ? new RpmVerifier() : undefined;
-  const body = verifier === undefined ? pipeline(source, guard, () => {}) : pipeline(source, guard, verifier, () => {});
+  const guard = new LengthGuard(parseContentLength(response.headers.get('content-length')), idleTimeoutMs);
+  const body = isRpm(path) ? pipeline(source, guard, new RpmVerifier(), () => {}) : pipeline(source, guard, () => {});
+  return { body, guard, originFailure: () => originFailure };
+};
 
-  const upload = new Upload({
-    client: s3,
-    partSize,
-    queueSize: QUEUE_SIZE,
-    leavePartsOnError: false,
-    params: {
-      Bucket: config.bucketName,
-      Key: cacheKey(path),
-      Body: body,
-      ContentType: isRpm(path) ? 'application/x-rpm' : 'application/octet-stream',
-      // Two uploaders racing for one key: the first commit wins, the other gets 412/409.
-      IfNoneMatch: '*',
-    },
-  });
+const download = async (path: string, deps: UploadDependencies): Promise<UploadResult> => {
+  const { config, s3, partSize, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS } = deps;
+  const originRequest = new AbortController();
+  const origin = await openOrigin(originUrl(config.originBaseUrl, path), originRequest, originIdleTimeoutMs);
+  if (origin.kind === 'missing') return { outcome: 'origin-missing', originStatus: origin.status };
+  if (origin.kind === 'encoded') {
+    return {
+      outcome: 'corrupt',
+      originStatus: origin.status,
+      reason: `origin sent Content-Encoding: ${origin.encoding} though asked for identity: not the file clients download`,
+    };
+  }
+
+  const originStatus = origin.response.status;
+  const { body, guard, originFailure } = checkedBody(origin.response, path, originIdleTimeoutMs);
   try {
-    await upload.done();
+    const committed = await putOnce(s3, {
+      bucket: config.bucketName,
+      key: cacheKey(path),
+      body,
+      contentType: isRpm(path) ? 'application/x-rpm' : 'application/octet-stream',
+      ...(partSize === undefined ? {} : { partSize }),
+    });
+    if (committed === 'lost-race') {
+      originRequest.abort();
+      body.destroy();
+      return { outcome: 'lost-race', originStatus, bytes: guard.bytes };
+    }
+    return { outcome: 'stored', originStatus, bytes: guard.bytes, sourceUrl: origin.sourceUrl };
   } catch (error) {
     originRequest.abort();
     body.destroy();
-    const result = { originStatus: response.status, bytes: guard.bytes };
-    if (isS3ConditionRefused(error)) return { outcome: 'lost-race', ...result };
-    if (error instanceof RpmVerificationError) return { outcome: 'corrupt', reason: error.message, ...result };
-    if (originFailure !== undefined && !(error instanceof IncompleteDownloadError)) {
-      throw new IncompleteDownloadError(`origin body failed after ${guard.bytes} bytes`, { cause: originFailure });
+    if (error instanceof RpmVerificationError) {
+      return { outcome: 'corrupt', reason: error.message, verificationError: error, originStatus, bytes: guard.bytes };
+    }
+    if (originFailure() !== undefined && !(error instanceof IncompleteDownloadError)) {
+      throw new IncompleteDownloadError(`origin body failed after ${guard.bytes} bytes`, { cause: originFailure() });
     }
     throw error;
   }
-  return { outcome: 'stored', originStatus: response.status, bytes: guard.bytes, sourceUrl };
 };

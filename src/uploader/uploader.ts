@@ -34,17 +34,19 @@ const uploadRequest = async (_event: unknown, context: CachePathContext): Promis
     s3,
     claim: { owner: context.awsRequestId, ttlMs: context.getRemainingTimeInMillis() + CLAIM_GRACE_MS },
   });
-  const line = { ...result, path, durationMs: Math.round(performance.now() - started) };
-  countUpload(result.outcome);
-  if (result.outcome === 'stored' && result.bytes !== undefined) recordBytesStored(result.bytes);
-  if (result.outcome !== 'corrupt') {
+  const { verificationError, ...answer } = result;
+  const line = { ...answer, path, durationMs: Math.round(performance.now() - started) };
+  countUpload(answer.outcome);
+  if (answer.outcome === 'stored' && answer.bytes !== undefined) recordBytesStored(answer.bytes);
+  if (answer.outcome !== 'corrupt') {
     logger.info('upload', line);
-    return result;
+    return answer;
   }
-  // Permanent for this origin response: reported, not retried.
+  // Permanent for this origin response: reported (the verifier's own error, with its stack), not retried.
   logger.error('upload', line);
-  await reportSafely(reportError, new RpmVerificationError(result.reason ?? 'corrupt download'), { path });
-  return result;
+  const reported = verificationError ?? new RpmVerificationError(answer.reason ?? 'corrupt download');
+  await reportSafely(reportError, reported, { path });
+  return answer;
 };
 
 export const handler = middy<unknown, UploaderResponse, Error, CachePathContext>()

@@ -1,0 +1,50 @@
+/**
+ * Commits a stream to S3 once: a streaming multipart upload (lib-storage,
+ * 5 MiB parts, 4 in flight: memory flat in file size) made conditional, so of
+ * two uploaders of one key the first commit wins. Every failure aborts the
+ * multipart upload: no partial object and no unfinished upload stay behind.
+ */
+import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { isS3ConditionRefused } from '../commons/aws-errors.js';
+
+const PART_SIZE = 5 * 1024 * 1024;
+/** Parts in flight; 2 doubles the wall time against a latency-bound S3. */
+const QUEUE_SIZE = 4;
+
+export interface StoreRequest {
+  readonly bucket: string;
+  readonly key: string;
+  readonly body: Readable;
+  readonly contentType: string;
+  /** Bytes per part; lib-storage's minimum (5 MiB) unless a test needs more parts. */
+  readonly partSize?: number;
+}
+
+/**
+ * Stores `body` under `key` unless the key exists by the time of the commit:
+ * `lost-race` then (S3 412/409). Any other failure, the body's included, is thrown.
+ */
+export const putOnce = async (s3: S3Client, request: StoreRequest): Promise<'stored' | 'lost-race'> => {
+  const upload = new Upload({
+    client: s3,
+    partSize: request.partSize ?? PART_SIZE,
+    queueSize: QUEUE_SIZE,
+    leavePartsOnError: false,
+    params: {
+      Bucket: request.bucket,
+      Key: request.key,
+      Body: request.body,
+      ContentType: request.contentType,
+      IfNoneMatch: '*',
+    },
+  });
+  try {
+    await upload.done();
+    return 'stored';
+  } catch (error) {
+    if (isS3ConditionRefused(error)) return 'lost-race';
+    throw error;
+  }
+};
