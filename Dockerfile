@@ -15,7 +15,8 @@ FROM public.ecr.aws/lambda/nodejs:24
 # uploader's streaming garbage from piling up; the handler allocates little and does not notice.
 ENV NODE_OPTIONS="--max-semi-space-size=1" \
     MALLOC_ARENA_MAX=2 \
-    MALLOC_MMAP_THRESHOLD_=131072
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072
 COPY --from=build /build/dist/ ${LAMBDA_TASK_ROOT}/
 # LAMBDA_HANDLER (handler | uploader) chooses the Lambda; see README.
 CMD ["index.handler"]
