@@ -420,7 +420,8 @@ describe('the image build context', () => {
       'tsconfig.json',
     ]);
     assert.equal(existsSync(join(context, 'src', 'local')), false);
-    assert.equal(existsSync(join(context, 'src', 'handler.ts')), true);
+    assert.equal(existsSync(join(context, 'src', 'handler', 'handler.ts')), true);
+    assert.equal(existsSync(join(context, 'src', 'uploader', 'uploader.ts')), true);
   });
 });
 

@@ -6,7 +6,6 @@
  * public address; never more than MAX_ORIGIN_REDIRECTS hops, and never to a
  * loopback, private or link-local address unless the origin itself is one.
  */
-import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
 export const MAX_ORIGIN_REDIRECTS = 5;
@@ -14,7 +13,7 @@ export const MAX_ORIGIN_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** Addresses a mirror has no business sending us to: the host's own network and the cloud metadata service. */
-const INTERNAL_ADDRESSES = (() => {
+const internalAddresses = (): BlockList => {
   const list = new BlockList();
   for (const [network, prefix] of [
     ['0.0.0.0', 8],
@@ -36,12 +35,15 @@ const INTERNAL_ADDRESSES = (() => {
     list.addSubnet(network, prefix, 'ipv6');
   }
   return list;
-})();
+};
 
 export type AddressLookup = (hostname: string) => Promise<readonly string[]>;
 
-const lookupAll: AddressLookup = async (hostname) =>
-  (await lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
+// Only redirects off the origin need DNS: loaded then, not at every cold start.
+const lookupAll: AddressLookup = async (hostname) => {
+  const { lookup } = await import('node:dns/promises');
+  return (await lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
+};
 
 const bareHost = (url: URL): string => url.hostname.replace(/^\[|\]$/g, '');
 
@@ -51,6 +53,7 @@ const isInternal = async (url: URL, resolve: AddressLookup): Promise<boolean> =>
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   const family = isIP(host);
   const addresses = family === 0 ? await resolve(host).catch(() => []) : [host];
+  const INTERNAL_ADDRESSES = internalAddresses();
   return addresses.some((address) => {
     // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is judged as the IPv4 address it carries.
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
