@@ -3,34 +3,39 @@
  * validated (S3, Lambda, anything) becomes a 302 to origin, logged and
  * reported. Client errors (4xx) are left to the HTTP error handler.
  */
-import type { MiddlewareObj } from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { HttpError } from '@middy/util';
 import { awsErrorFacts } from '../../commons/aws-errors.js';
-import type { CachePathContext } from '../../commons/cache-path.js';
 import { type ErrorReporter, reportSafely } from '../../commons/error-reporting.js';
 import { countFallback, countRequest } from '../../commons/metrics.js';
 import { originUrl } from '../../commons/paths.js';
 import { logger } from '../../commons/powertools.js';
 import { redirectResponse } from '../responses.js';
+import type { HandlerMiddleware, HandlerOnError } from './chain.js';
 
 export interface OriginFallbackOptions {
+  /** Where a request goes when the cache fails: the configured origin. */
   readonly originBaseUrl: string;
+  /** Reports each error that caused a fallback (Sentry, or nothing). */
   readonly reportError: ErrorReporter;
 }
 
-const isClientError = (error: unknown): boolean => {
-  if (typeof error !== 'object' || error === null || !('statusCode' in error)) return false;
-  const { statusCode } = error;
-  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 && 'expose' in error;
-};
+/** A 4xx the chain meant to send (the 400 of path validation): not a fault of the cache. */
+const isClientError = (error: unknown): boolean =>
+  error instanceof HttpError && error.statusCode >= 400 && error.statusCode < 500;
 
-export const originFallback = ({
-  originBaseUrl,
-  reportError,
-}: OriginFallbackOptions): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext> => {
-  const originFallbackOnError: NonNullable<
-    MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext>['onError']
-  > = async (request) => {
+/**
+ * Turns any error after path validation into a 302 to origin, labelled
+ * `fallback`, logged, counted and reported.
+ *
+ * @example
+ * middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext>()
+ *   .use(httpErrorHandler({ logger: false }))
+ *   .use(originFallback({ originBaseUrl: config.originBaseUrl, reportError }))
+ *   .use(requestPath())
+ *   .handler(redirectRequest);
+ */
+export const originFallback = ({ originBaseUrl, reportError }: OriginFallbackOptions): HandlerMiddleware => {
+  const originFallbackOnError: HandlerOnError = async (request) => {
     if (request.response !== undefined && request.response !== null) return;
     const { error } = request;
     const path = request.context.cachePath;

@@ -3,25 +3,25 @@
  * be put in a URL or header safely gets a 400 with a short reason, before any
  * origin, S3 or Lambda call.
  */
-
-import type { MiddlewareObj } from '@middy/core';
 import { createError } from '@middy/util';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import type { CachePathContext } from '../../commons/cache-path.js';
 import { loggablePath } from '../../commons/loggable-path.js';
 import { countRequest } from '../../commons/metrics.js';
 import { checkPath } from '../../commons/paths.js';
 import { logger } from '../../commons/powertools.js';
+import type { HandlerBefore, HandlerMiddleware } from './chain.js';
 
-export const requestPath = (): MiddlewareObj<
-  APIGatewayProxyEventV2,
-  APIGatewayProxyResultV2,
-  Error,
-  CachePathContext
-> => {
-  const requestPathBefore: NonNullable<
-    MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext>['before']
-  > = (request) => {
+/**
+ * Validates `pathParameters.path` and puts it in the context as `cachePath`,
+ * or ends the request with a 400 (the http-error-handler writes it).
+ *
+ * @example
+ * middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext>()
+ *   .use(httpErrorHandler({ logger: false }))
+ *   .use(requestPath())
+ *   .handler(async (_event, context) => redirectTo(validatedPath(context)));
+ */
+export const requestPath = (): HandlerMiddleware => {
+  const requestPathBefore: HandlerBefore = (request) => {
     const rawPath = request.event.pathParameters?.path;
     const check = checkPath(rawPath);
     if (!check.valid) {

@@ -4,20 +4,18 @@
  * invocation successfully: retrying a malformed event can never succeed.
  */
 import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
-import type { MiddlewareObj } from '@middy/core';
-import type { CachePathContext } from '../../commons/cache-path.js';
 import { loggablePath } from '../../commons/loggable-path.js';
 import { countUpload } from '../../commons/metrics.js';
 import { cacheKeyProblem, checkPath, isCacheable } from '../../commons/paths.js';
 import { logger } from '../../commons/powertools.js';
-import type { UploadResult } from '../upload.js';
+import type { RejectedEvent, UploaderBefore, UploaderMiddleware } from './chain.js';
 
-export interface RejectedEvent {
-  readonly outcome: 'rejected';
-  readonly reason: string;
+export type { RejectedEvent, UploaderResponse } from './chain.js';
+
+export interface UploaderEventOptions {
+  /** The suffixes of cacheable files (CACHE_EXTENSIONS): any other path is rejected. */
+  readonly cacheExtensions: readonly string[];
 }
-
-export type UploaderResponse = UploadResult | RejectedEvent;
 
 const eventPath = (event: unknown): unknown =>
   typeof event === 'object' && event !== null && !Array.isArray(event) && 'path' in event ? event.path : undefined;
@@ -41,14 +39,17 @@ const rejectionReason = (event: unknown, cacheExtensions: readonly string[]): st
   return cacheKeyProblem(path);
 };
 
-export const uploaderEvent = ({
-  cacheExtensions,
-}: {
-  readonly cacheExtensions: readonly string[];
-}): MiddlewareObj<unknown, UploaderResponse, Error, CachePathContext> => {
-  const uploaderEventBefore: NonNullable<
-    MiddlewareObj<unknown, UploaderResponse, Error, CachePathContext>['before']
-  > = async (request) => {
+/**
+ * Validates the async-invoke event and puts its path in the context as
+ * `cachePath`; a malformed event ends the invocation as `rejected`.
+ *
+ * @example
+ * middy<unknown, UploaderResponse, Error, CachePathContext>()
+ *   .use(uploaderEvent({ cacheExtensions: config.cacheExtensions }))
+ *   .handler(async (_event, context) => cacheFromOrigin(validatedPath(context), deps));
+ */
+export const uploaderEvent = ({ cacheExtensions }: UploaderEventOptions): UploaderMiddleware => {
+  const uploaderEventBefore: UploaderBefore = async (request) => {
     const reason = rejectionReason(request.event, cacheExtensions);
     if (reason !== undefined) {
       logger.error('upload', { outcome: 'rejected', reason, path: loggablePath(eventPath(request.event)) });
