@@ -115,6 +115,24 @@ class HeaderTags {
   }
 }
 
+/**
+ * The stages the stream goes through, each reading a fixed number of bytes
+ * known from the one before (all integers big-endian):
+ *
+ * | stage               | bytes                      | reads                                  | covered by              |
+ * |---------------------|----------------------------|----------------------------------------|-------------------------|
+ * | `lead`              | 96                         | magic `ed ab ee db`                    | nothing                 |
+ * | `signature-intro`   | 16                         | magic `8e ad e8 01`, tag count, data size | nothing              |
+ * | `signature`         | 16 per tag + data          | SIZE/LONGSIZE, SHA256/SHA1, MD5        | nothing                 |
+ * | `signature-padding` | to a multiple of 8         | (nothing)                              | nothing                 |
+ * | `header-intro`      | 16                         | magic, tag count, data size            | SHA256/SHA1, MD5, SIZE  |
+ * | `header`            | 16 per tag + data          | PAYLOADDIGEST, PAYLOADDIGESTALGO       | SHA256/SHA1, MD5, SIZE  |
+ * | `payload`           | the rest, to the end       | (streamed through)                     | payload digest, MD5, SIZE |
+ *
+ * At the end: header+payload bytes must equal SIZE (or LONGSIZE); the main
+ * header's SHA256 (SHA1 in old RPMs) must match; MD5 of header+payload, when
+ * the signature has it; the payload digest, when the header has it.
+ */
 type Stage = 'lead' | 'signature-intro' | 'signature' | 'signature-padding' | 'header-intro' | 'header' | 'payload';
 
 /**
