@@ -414,6 +414,20 @@ describe('cacheFromOrigin', () => {
       ]);
     });
 
+    it('looks again once it holds the claim: a file committed meanwhile is not downloaded twice', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      // Not cached at the first look; committed by the previous claim holder before our claim.
+      s3Mock.on(HeadObjectCommand).rejectsOnce(notFound()).resolves({ ContentLength: 10 });
+
+      const result = await cacheFromOrigin(PACKAGE, { ...deps(), claim });
+
+      expect(result).toEqual({ outcome: 'already-cached' });
+      expect(origin.requests).toHaveLength(0);
+      expect(s3Mock.commandCalls(DeleteObjectCommand).map((call) => call.args[0].input.Key)).toEqual([
+        `claims/${PACKAGE}`,
+      ]);
+    });
+
     it('leaves the download to the live holder of the claim, without asking origin', async () => {
       origin.files.set(PACKAGE, syntheticRpm());
       s3Mock

@@ -139,77 +139,82 @@ const answerWith =
     response.end(request.method === 'HEAD' ? undefined : answer.body);
   };
 
-/**
- * Starts the stack. It sets the process environment the Lambda code reads
- * (endpoints, region, credentials for the embedded store), then loads that
- * code, so one process runs one stack.
- */
-export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
-  const { env } = options;
-  const requestedPort = Number(value(env, 'PORT'));
-  if (!/^\d+$/.test(value(env, 'PORT')) || requestedPort > 65_535) {
-    throw new ConfigError(
-      `PORT=${JSON.stringify(value(env, 'PORT'))} is invalid: expected a port number from 0 to 65535`,
-    );
+/** PORT as a number, or a ConfigError naming it. */
+const listenPort = (env: Environment): number => {
+  const port = value(env, 'PORT');
+  if (!/^\d+$/.test(port) || Number(port) > 65_535) {
+    throw new ConfigError(`PORT=${JSON.stringify(port)} is invalid: expected a port number from 0 to 65535`);
   }
-  const bucketName = value(env, 'S3_BUCKET_NAME');
-  const uploaderName = value(env, 'UPLOADER_LAMBDA_ARN');
-  const externalS3 = env.AWS_ENDPOINT_URL_S3?.trim();
+  return Number(port);
+};
+
+interface Store {
+  readonly endpoint: string;
+  readonly description: string;
+  /** The embedded store's own credentials; undefined for an external store (the usual AWS chain). */
+  readonly embedded: boolean;
+  close(): Promise<void>;
+}
+
+/** The S3 store: AWS_ENDPOINT_URL_S3 as given, or an embedded one under RPM_CACHE_DATA_DIR. */
+const openStore = async (env: Environment, bucketName: string): Promise<Store> => {
+  const external = env.AWS_ENDPOINT_URL_S3?.trim();
+  if (external !== undefined && external !== '') {
+    return { endpoint: external, description: external, embedded: false, close: async () => undefined };
+  }
   const dataDir = resolve(value(env, 'RPM_CACHE_DATA_DIR'));
+  const embedded = await startEmbeddedS3(dataDir, bucketName);
+  return {
+    endpoint: embedded.endpoint,
+    description: `embedded S3 at ${embedded.endpoint}, data in ${dataDir}`,
+    embedded: true,
+    close: embedded.close,
+  };
+};
 
-  const embeddedS3 =
-    externalS3 === undefined || externalS3 === '' ? await startEmbeddedS3(dataDir, bucketName) : undefined;
-  const s3Endpoint = embeddedS3?.endpoint ?? externalS3 ?? '';
+/** Says what Lambda does next about a failed async run (the uploader logs its own failure). */
+const reportRunEnd = (report: RunReport): void => {
+  if (report.outcome === 'succeeded') return;
+  const level = report.outcome === 'failed-will-retry' ? 'WARN' : 'ERROR';
+  process.stderr.write(`${JSON.stringify({ level, message: 'async invoke', ...report, error: undefined })}\n`);
+};
 
-  // Filled once the environment is set: the Lambda code reads it when loaded.
-  const functions: Record<string, (event: unknown, context: Context) => Promise<unknown>> = {};
-  const lambdaService = new LocalLambdaService({
-    functions,
-    ...(options.retryDelaysMs === undefined ? {} : { retryDelaysMs: options.retryDelaysMs }),
-    onRunEnd: (report: RunReport) => {
-      if (report.outcome !== 'succeeded') {
-        // The uploader logs its own failure; this line says what Lambda does next.
-        process.stderr.write(
-          `${JSON.stringify({ level: report.outcome === 'failed-will-retry' ? 'WARN' : 'ERROR', message: 'async invoke', ...report, error: undefined })}\n`,
-        );
-      }
-    },
-  });
-  const lambdaEndpoint = await lambdaService.listen();
+/** The variables of ours the stack passes on to the Lambda code as given. */
+const PASSED_ON = ['ORIGIN_HOST', 'CACHE_EXTENSIONS', 'PRESIGNED_URL_EXPIRATION', 'ORIGIN_HEAD_TIMEOUT', 'SENTRY_DSN'];
 
+/**
+ * The one place that writes the environment the Lambda code reads when it is
+ * loaded, as Lambda would set it: endpoints, region, names, and for the
+ * embedded store its credentials (no session token or profile of the host).
+ */
+const setLambdaEnvironment = (
+  env: Environment,
+  store: Store,
+  lambdaEndpoint: string,
+  names: { bucketName: string; uploaderName: string },
+): void => {
+  const passedOn = Object.fromEntries(
+    PASSED_ON.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])),
+  );
   Object.assign(process.env, {
-    ...(embeddedS3 === undefined
-      ? {}
-      : { ...EMBEDDED_S3_CREDENTIALS, AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED' }),
-    AWS_ENDPOINT_URL_S3: s3Endpoint,
+    ...(store.embedded ? { ...EMBEDDED_S3_CREDENTIALS, AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED' } : {}),
+    AWS_ENDPOINT_URL_S3: store.endpoint,
     AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
     AWS_REGION: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    S3_BUCKET_NAME: bucketName,
-    UPLOADER_LAMBDA_ARN: uploaderName,
+    S3_BUCKET_NAME: names.bucketName,
+    UPLOADER_LAMBDA_ARN: names.uploaderName,
     // Lambda sets it; Powertools reports a cold start only when it says on-demand.
     AWS_LAMBDA_INITIALIZATION_TYPE: env.AWS_LAMBDA_INITIALIZATION_TYPE ?? 'on-demand',
+    ...passedOn,
   });
-  if (embeddedS3 !== undefined) {
+  if (store.embedded) {
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
   }
-  for (const name of [
-    'ORIGIN_HOST',
-    'CACHE_EXTENSIONS',
-    'PRESIGNED_URL_EXPIRATION',
-    'ORIGIN_HEAD_TIMEOUT',
-    'SENTRY_DSN',
-  ]) {
-    const setting = env[name];
-    if (setting !== undefined) process.env[name] = setting;
-  }
+};
 
-  // The same parse the Lambda code does on load: what the start line reports is what runs.
-  const { originBaseUrl } = parseHandlerConfig(process.env);
-  const scope = await invocationScope();
-  const { handler } = coldStartOnce(await import('../handler/handler.js'));
-  const uploader = coldStartOnce(await import('../uploader/uploader.js'));
-  functions[uploaderName] = (event, context) => scope(context.awsRequestId, () => uploader.handler(event, context));
+/** The local API Gateway in front of the handler, listening on HOST:PORT. */
+const startFront = async (handler: HttpHandler, scope: InvocationScope, host: string, port: number) => {
   const front: Server = createServer((request, response) => {
     answerWith(handler, scope)(request, response).catch((error: unknown) => {
       // The handler answers every request itself; reaching here is a bug worth a loud 502.
@@ -218,26 +223,63 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       response.end('Internal Server Error');
     });
   });
-  const host = value(env, 'HOST');
   await new Promise<void>((resolveListen, reject) => {
     front.once('error', reject);
-    front.listen(requestedPort, host, resolveListen);
+    front.listen(port, host, resolveListen);
   });
-  const { port } = front.address() as AddressInfo;
+  const bound = (front.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  const close = async () => {
+    if (!front.listening) return;
+    front.closeAllConnections();
+    await new Promise<void>((resolveClose) => front.close(() => resolveClose()));
+  };
+  return { url, close };
+};
+
+/**
+ * Starts the stack: the store, the Lambda Invoke endpoint, the environment
+ * the Lambda code reads, the code itself, then the gateway in front. One
+ * process runs one stack.
+ */
+export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
+  const { env } = options;
+  const port = listenPort(env);
+  const bucketName = value(env, 'S3_BUCKET_NAME');
+  const uploaderName = value(env, 'UPLOADER_LAMBDA_ARN');
+  const store = await openStore(env, bucketName);
+
+  // The uploader joins the table once its code is loaded, which needs the service's endpoint first.
+  const functions: Record<string, (event: unknown, context: Context) => Promise<unknown>> = {};
+  const lambdaService = new LocalLambdaService({
+    functions,
+    ...(options.retryDelaysMs === undefined ? {} : { retryDelaysMs: options.retryDelaysMs }),
+    onRunEnd: reportRunEnd,
+  });
+  setLambdaEnvironment(env, store, await lambdaService.listen(), { bucketName, uploaderName });
+
+  // The same parse the Lambda code does on load: what the start line reports is what runs.
+  const { originBaseUrl } = parseHandlerConfig(process.env);
+  const scope = await invocationScope();
+  const { handler } = coldStartOnce(await import('../handler/handler.js'));
+  const uploader = coldStartOnce(await import('../uploader/uploader.js'));
+  functions[uploaderName] = (event, context) => scope(context.awsRequestId, () => uploader.handler(event, context));
+  const front = await startFront(handler, scope, value(env, 'HOST'), port);
+  let closed = false;
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: front.url,
     originBaseUrl,
-    s3Endpoint,
+    s3Endpoint: store.endpoint,
     bucketName,
-    storeDescription: embeddedS3 === undefined ? s3Endpoint : `embedded S3 at ${s3Endpoint}, data in ${dataDir}`,
+    storeDescription: store.description,
     drain: () => lambdaService.drain(),
     close: async () => {
-      if (!front.listening) return;
-      front.closeAllConnections();
-      await new Promise<void>((resolveClose) => front.close(() => resolveClose()));
+      if (closed) return;
+      closed = true;
+      await front.close();
       await lambdaService.close();
-      await embeddedS3?.close();
+      await store.close();
     },
   };
 };

@@ -80,6 +80,9 @@ export const cacheFromOrigin = async (path: string, deps: UploadDependencies): P
     };
   }
   try {
+    // A claim released since our first look may have been released by an
+    // uploader that just committed the file: look again before downloading.
+    if (await isCached(s3, config.bucketName, key)) return { outcome: 'already-cached' };
     return await download(path, deps);
   } finally {
     // Best effort: an unreleased claim expires with its owner's timeout.
