@@ -34,21 +34,12 @@ const result = await build({
 
 // The rpm-cache command line: one file of its own, outside the Lambdas' chunks (the image leaves it out).
 const cli = await build({
+  ...LAMBDA_BUNDLE_OPTIONS,
   entryPoints: { cli: 'src/cli.ts' },
   outdir: 'dist',
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
+  // Users run it with whatever Node they have (20 or newer).
   target: 'node20',
-  minify: true,
-  keepNames: true,
-  sourcemap: true,
-  legalComments: 'none',
-  metafile: true,
-  banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __rpmCacheCreateRequire } from 'node:module'; const require = __rpmCacheCreateRequire(import.meta.url);",
-  },
+  banner: { js: `#!/usr/bin/env node\n${LAMBDA_BUNDLE_OPTIONS.banner.js}` },
 });
 await chmod('dist/cli.mjs', 0o755);
 

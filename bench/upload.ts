@@ -11,8 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import S3rver from '@20minutes/s3rver';
-import { startConditionalS3Proxy } from '../src/local/conditional-s3.js';
+import { startEmbeddedS3 } from '../src/local/stack.js';
 import { benchRpm } from './rpms.js';
 import { urlOf } from './servers.js';
 import type { Row } from './stats.js';
@@ -30,26 +29,14 @@ export interface LocalStore {
   close(): Promise<void>;
 }
 
-/** s3rver behind the conditional-write proxy, as in the local stack. */
+/** The local stack's store (s3rver behind the conditional-write proxy) in a temporary directory. */
 export const startStore = async (bucket: string): Promise<LocalStore> => {
   const directory = await mkdtemp(join(tmpdir(), 'rpm-cache-bench-s3-'));
-  const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    directory,
-    silent: true,
-    configureBuckets: [{ name: bucket }],
-  });
-  const { port } = await s3rver.run();
-  const proxy = await startConditionalS3Proxy(`http://127.0.0.1:${port}`, {
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
-  });
+  const store = await startEmbeddedS3(directory, bucket);
   return {
-    endpoint: proxy.endpoint,
+    endpoint: store.endpoint,
     close: async () => {
-      await proxy.close();
-      await s3rver.close();
+      await store.close();
       await rm(directory, { recursive: true, force: true });
     },
   };

@@ -5,6 +5,12 @@
  */
 import { runCli } from './cli/main.js';
 
+// A reader that stops early (`| head`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const interrupt = new AbortController();
 const stop = () => interrupt.abort();
 process.once('SIGINT', stop);

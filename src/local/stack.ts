@@ -52,7 +52,8 @@ const value = (env: Environment, name: keyof typeof LOCAL_DEFAULTS): string => {
   return set === undefined || set === '' ? LOCAL_DEFAULTS[name] : set;
 };
 
-const startEmbeddedS3 = async (directory: string, bucketName: string) => {
+/** s3rver in `directory` behind the conditional-write proxy; the benchmark uses it too. */
+export const startEmbeddedS3 = async (directory: string, bucketName: string) => {
   const { default: S3rver } = await import('@20minutes/s3rver');
   await mkdir(directory, { recursive: true });
   const s3rver = new S3rver({
