@@ -115,49 +115,54 @@ export class LocalLambdaService {
     return run === undefined ? undefined : { name, run };
   }
 
-  private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  /** Reads an Invoke request: the function, the event and how to run it, or why it cannot be served. */
+  private async readInvocation(request: IncomingMessage): Promise<Invocation | Refusal> {
     const match = INVOKE_PATH.exec(new URL(request.url ?? '/', 'http://lambda').pathname);
     if (request.method !== 'POST' || match === null) {
-      sendError(response, 404, 'UnknownOperationException', 'only Invoke is served here');
-      return;
+      return { refused: [404, 'UnknownOperationException', 'only Invoke is served here'] };
     }
     const target = this.resolve(decodeURIComponent(match[1] ?? ''));
-    if (target === undefined) {
-      sendError(response, 404, 'ResourceNotFoundException', `Function not found: ${match[1]}`);
-      return;
-    }
+    if (target === undefined) return { refused: [404, 'ResourceNotFoundException', `Function not found: ${match[1]}`] };
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of request) {
       size += (chunk as Buffer).length;
-      if (size > MAX_EVENT_BYTES) {
-        sendError(response, 413, 'RequestTooLargeException', 'payload exceeds 1 MB');
-        return;
-      }
+      if (size > MAX_EVENT_BYTES) return { refused: [413, 'RequestTooLargeException', 'payload exceeds 1 MB'] };
       chunks.push(chunk as Buffer);
     }
     let event: unknown;
     try {
       event = chunks.length === 0 ? {} : JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {
-      sendError(response, 400, 'InvalidRequestContentException', 'could not parse request body into json');
-      return;
+      return { refused: [400, 'InvalidRequestContentException', 'could not parse request body into json'] };
     }
-    if (this.closing) {
-      sendError(response, 503, 'ServiceException', 'the local stack is shutting down');
-      return;
-    }
+    if (this.closing) return { refused: [503, 'ServiceException', 'the local stack is shutting down'] };
+    const type = request.headers['x-amz-invocation-type'];
+    return { target, event, type: type === 'Event' || type === 'DryRun' ? type : 'RequestResponse' };
+  }
 
-    const invocationType = request.headers['x-amz-invocation-type'] ?? 'RequestResponse';
-    if (invocationType === 'Event') {
-      response.writeHead(202, { 'x-amzn-requestid': randomUUID() }).end();
-      this.runAsync(target.name, target.run, event, randomUUID(), 0);
+  private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const invocation = await this.readInvocation(request);
+    if ('refused' in invocation) {
+      sendError(response, ...invocation.refused);
       return;
     }
-    if (invocationType === 'DryRun') {
-      response.writeHead(204).end();
-      return;
+    const { target, event, type } = invocation;
+    switch (type) {
+      case 'Event':
+        response.writeHead(202, { 'x-amzn-requestid': randomUUID() }).end();
+        this.runAsync({ name: target.name, run: target.run, event, requestId: randomUUID(), attempt: 0 });
+        return;
+      case 'DryRun':
+        response.writeHead(204).end();
+        return;
+      case 'RequestResponse':
+        await this.runSync(target, event, response);
+        return;
     }
+  }
+
+  private async runSync(target: { name: string; run: LocalFunction }, event: unknown, response: ServerResponse) {
     try {
       const result = await target.run(event, lambdaContext(target.name, randomUUID(), this.timeoutMs));
       response.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' });
@@ -177,40 +182,58 @@ export class LocalLambdaService {
     return this.options.timeoutMs ?? 15 * 60_000;
   }
 
-  private runAsync(name: string, run: LocalFunction, event: unknown, requestId: string, attempt: number): void {
-    const retryDelays = this.options.retryDelaysMs ?? [1000, 2000];
-    const report = (outcome: RunReport['outcome'], error?: unknown) =>
-      this.options.onRunEnd?.({ functionName: name, requestId, attempt, outcome, error });
-    const execution = (async () => {
-      try {
-        await run(event, lambdaContext(name, requestId, this.timeoutMs));
-        report('succeeded');
-      } catch (error) {
-        const delay = retryDelays[attempt];
-        if (delay === undefined) {
-          report('failed-gave-up', error);
-          return;
-        }
-        if (this.closing) {
-          report('dropped-on-shutdown', error);
-          return;
-        }
-        report('failed-will-retry', error);
-        const timer = setTimeout(() => {
-          this.retryTimers.delete(timer);
-          this.runAsync(name, run, event, requestId, attempt + 1);
-        }, delay);
-        this.retryTimers.set(timer, () =>
-          this.options.onRunEnd?.({
-            functionName: name,
-            requestId,
-            attempt: attempt + 1,
-            outcome: 'dropped-on-shutdown',
-          }),
-        );
-      }
-    })();
+  private report(run: AsyncRun, outcome: RunReport['outcome'], error?: unknown): void {
+    this.options.onRunEnd?.({ functionName: run.name, requestId: run.requestId, attempt: run.attempt, outcome, error });
+  }
+
+  /** Starts one attempt of an async run and keeps track of it until it ends. */
+  private runAsync(run: AsyncRun): void {
+    const execution = this.attempt(run);
     this.running.add(execution);
     void execution.finally(() => this.running.delete(execution));
   }
+
+  /** One attempt; a failure is retried after Lambda's delays, dropped on shutdown, or given up. */
+  private async attempt(run: AsyncRun): Promise<void> {
+    try {
+      await run.run(run.event, lambdaContext(run.name, run.requestId, this.timeoutMs));
+      this.report(run, 'succeeded');
+    } catch (error) {
+      const delay = (this.options.retryDelaysMs ?? [1000, 2000])[run.attempt];
+      if (delay === undefined) this.report(run, 'failed-gave-up', error);
+      else if (this.closing) this.report(run, 'dropped-on-shutdown', error);
+      else {
+        this.report(run, 'failed-will-retry', error);
+        this.scheduleRetry({ ...run, attempt: run.attempt + 1 }, delay);
+      }
+    }
+  }
+
+  private scheduleRetry(next: AsyncRun, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.runAsync(next);
+    }, delayMs);
+    this.retryTimers.set(timer, () => this.report(next, 'dropped-on-shutdown'));
+  }
+}
+
+/** One async run of a function: what to run, with which event, and which attempt this is. */
+interface AsyncRun {
+  readonly name: string;
+  readonly run: LocalFunction;
+  readonly event: unknown;
+  readonly requestId: string;
+  readonly attempt: number;
+}
+
+interface Invocation {
+  readonly target: { readonly name: string; readonly run: LocalFunction };
+  readonly event: unknown;
+  readonly type: 'Event' | 'DryRun' | 'RequestResponse';
+}
+
+/** Why an Invoke request cannot be served: the status, the error type and message Lambda would send. */
+interface Refusal {
+  readonly refused: [status: number, type: string, message: string];
 }
