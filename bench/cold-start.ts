@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { median, type Row, ratio, shuffled } from './stats.js';
+import { imageEnvironment } from './transfer-env.js';
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 15);
@@ -32,6 +33,8 @@ const importTime = async ({ file, env }: Case): Promise<number> => {
     {
       env: {
         PATH: process.env.PATH ?? '',
+        // As the image runs it (its ENV), for the bare SDK as for the Lambdas.
+        ...imageEnvironment(),
         AWS_REGION: 'us-east-1',
         S3_BUCKET_NAME: 'bench',
         UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',

@@ -6,6 +6,7 @@ import { fork } from 'node:child_process';
 import { resolve } from 'node:path';
 import { LATENCY_MS, startInvoke, startOrigin, startS3, urlOf } from './servers.js';
 import { percentile, type Row, ratio } from './stats.js';
+import { imageEnvironment } from './transfer-env.js';
 
 const ORIGIN_HEAD_TIMEOUT_S = 0.1;
 const GOAL = 1.1;
@@ -18,6 +19,7 @@ export const measureLatency = async (workerPath: string): Promise<{ rows: Row[];
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         env: {
           PATH: process.env.PATH ?? '',
+          ...imageEnvironment(),
           BENCH_HANDLER_BUNDLE: resolve('dist/handler.mjs'),
           AWS_ENDPOINT_URL_S3: urlOf(s3),
           AWS_ENDPOINT_URL_LAMBDA: urlOf(invoke),

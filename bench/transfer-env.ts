@@ -1,5 +1,5 @@
 /**
- * The environment the image gives the uploader: the `ENV` lines of the
+ * The environment the image gives both Lambdas: the `ENV` lines of the
  * Dockerfile's final stage, so the benchmark judges the code as it ships.
  */
 import { readFileSync } from 'node:fs';

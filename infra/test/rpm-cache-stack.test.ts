@@ -179,6 +179,16 @@ describe('the two functions', () => {
     }
   });
 
+  it("leave the image's memory settings (its ENV) to the image: no NODE_OPTIONS or MALLOC_* override", () => {
+    for (const fn of Object.values(defaults.template.findResources('AWS::Lambda::Function'))) {
+      const names = Object.keys(fn.Properties.Environment.Variables);
+      assert.deepEqual(
+        names.filter((name) => name === 'NODE_OPTIONS' || name.startsWith('MALLOC_')),
+        [],
+      );
+    }
+  });
+
   it('retry a failed upload twice, keep events up to 6 h, then send them to a queue', () => {
     defaults.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 2,
