@@ -9,6 +9,7 @@ import { fallbackCause } from '../src/commons/metrics.js';
 import { notFound, s3Error } from './helpers/aws.js';
 import { httpApiEvent } from './helpers/events.js';
 import { lambdaContext } from './helpers/lambda-context.js';
+import { loadHandler, loadUploader, uniquePackagePath } from './helpers/lambdas.js';
 import { captureLogs, type EmfLine } from './helpers/logs.js';
 import { OriginServer } from './helpers/origin-server.js';
 import { syntheticRpm } from './helpers/synthetic-rpm.js';
@@ -36,22 +37,18 @@ describe('metrics', () => {
   let handler: typeof import('../src/handler/handler.js')['handler'];
   let uploader: typeof import('../src/uploader/uploader.js')['handler'];
   let logs: ReturnType<typeof captureLogs>;
-  let count = 0;
-  const freshPackage = () => {
-    count += 1;
-    return `pub/Packages/m/metric-${count}-1.fc44.noarch.rpm`;
-  };
+  const freshPackage = () => uniquePackagePath('pub/Packages/m');
 
   beforeAll(async () => {
     origin = await OriginServer.start();
-    Object.assign(process.env, {
+    const env = {
       S3_BUCKET_NAME: 'rpm-cache-bucket',
       UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
       ORIGIN_HOST: origin.baseUrl,
       ORIGIN_HEAD_TIMEOUT: '0.3',
-    });
-    ({ handler } = await import('../src/handler/handler.js'));
-    ({ handler: uploader } = await import('../src/uploader/uploader.js'));
+    };
+    handler = await loadHandler(env);
+    uploader = await loadUploader(env);
   });
 
   afterAll(async () => {

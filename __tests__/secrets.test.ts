@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { s3Error } from './helpers/aws.js';
 import { httpApiEvent } from './helpers/events.js';
 import { lambdaContext } from './helpers/lambda-context.js';
+import { loadHandler } from './helpers/lambdas.js';
 import { captureLogs } from './helpers/logs.js';
 import { OriginServer } from './helpers/origin-server.js';
 import { SentryServer } from './helpers/sentry-server.js';
@@ -20,16 +21,17 @@ describe('secrets stay out of logs (handler with Sentry enabled, DEBUG logging)'
   beforeAll(async () => {
     origin = await OriginServer.start();
     sentry = await SentryServer.start();
-    process.env.S3_BUCKET_NAME = 'rpm-cache-bucket';
-    process.env.UPLOADER_LAMBDA_ARN = 'rpm-cache-uploader';
-    process.env.ORIGIN_HOST = origin.baseUrl;
-    process.env.SENTRY_DSN = sentry.dsn;
-    process.env.CKI_DEPLOYMENT_ENVIRONMENT = 'production';
-    process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-    // As in Lambda: temporary credentials, whose token ends up in presigned URLs.
-    process.env.AWS_SESSION_TOKEN = 'session-token-that-must-never-be-logged';
     logs = captureLogs();
-    ({ handler } = await import('../src/handler/handler.js'));
+    handler = await loadHandler({
+      S3_BUCKET_NAME: 'rpm-cache-bucket',
+      UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
+      ORIGIN_HOST: origin.baseUrl,
+      SENTRY_DSN: sentry.dsn,
+      CKI_DEPLOYMENT_ENVIRONMENT: 'production',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      // As in Lambda: temporary credentials, whose token ends up in presigned URLs.
+      AWS_SESSION_TOKEN: 'session-token-that-must-never-be-logged',
+    });
   });
 
   afterAll(async () => {

@@ -9,6 +9,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { httpApiEvent } from '../helpers/events.js';
 import { type Fault, FaultServer } from '../helpers/fault-server.js';
 import { lambdaContext } from '../helpers/lambda-context.js';
+import { loadHandler } from '../helpers/lambdas.js';
 import { captureLogs } from '../helpers/logs.js';
 
 const ORIGIN_HEAD_TIMEOUT_MS = 500;
@@ -42,7 +43,7 @@ describe('handler under injected faults', () => {
     return { response, ms: performance.now() - started };
   };
 
-  const requestLines = () => logs.lines().filter((line) => line.message === 'request');
+  const requestLines = () => logs.linesOf('request');
 
   beforeAll(async () => {
     s3 = await FaultServer.start((request, _body, response) => {
@@ -61,13 +62,14 @@ describe('handler under injected faults', () => {
       }
       response.writeHead(originPaths.has(path) ? 200 : 404).end();
     });
-    process.env.AWS_ENDPOINT_URL_S3 = s3.url;
-    process.env.AWS_ENDPOINT_URL_LAMBDA = lambda.url;
-    process.env.S3_BUCKET_NAME = BUCKET;
-    process.env.UPLOADER_LAMBDA_ARN = 'rpm-cache-uploader';
-    process.env.ORIGIN_HOST = origin.url;
-    process.env.ORIGIN_HEAD_TIMEOUT = String(ORIGIN_HEAD_TIMEOUT_MS / 1000);
-    ({ handler } = await import('../../src/handler/handler.js'));
+    handler = await loadHandler({
+      AWS_ENDPOINT_URL_S3: s3.url,
+      AWS_ENDPOINT_URL_LAMBDA: lambda.url,
+      S3_BUCKET_NAME: BUCKET,
+      UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
+      ORIGIN_HOST: origin.url,
+      ORIGIN_HEAD_TIMEOUT: String(ORIGIN_HEAD_TIMEOUT_MS / 1000),
+    });
     process.on('unhandledRejection', onUnhandled);
   });
 

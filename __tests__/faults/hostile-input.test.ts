@@ -15,6 +15,7 @@ import { notFound } from '../helpers/aws.js';
 import { httpApiEvent } from '../helpers/events.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { lambdaContext } from '../helpers/lambda-context.js';
+import { loadHandler, loadUploader } from '../helpers/lambdas.js';
 import { captureLogs } from '../helpers/logs.js';
 
 const SEED = 20261128;
@@ -76,12 +77,14 @@ describe('hostile input', () => {
     origin = await FaultServer.start((_request, _body, response) => {
       response.writeHead(originHas ? 200 : 404).end();
     });
-    process.env.S3_BUCKET_NAME = 'rpm-cache-bucket';
-    process.env.UPLOADER_LAMBDA_ARN = 'rpm-cache-uploader';
-    process.env.ORIGIN_HOST = origin.url;
-    process.env.ORIGIN_HEAD_TIMEOUT = '1';
-    ({ handler } = await import('../../src/handler/handler.js'));
-    ({ handler: uploader } = await import('../../src/uploader/uploader.js'));
+    const env = {
+      S3_BUCKET_NAME: 'rpm-cache-bucket',
+      UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
+      ORIGIN_HOST: origin.url,
+      ORIGIN_HEAD_TIMEOUT: '1',
+    };
+    handler = await loadHandler(env);
+    uploader = await loadUploader(env);
   });
 
   afterAll(async () => {

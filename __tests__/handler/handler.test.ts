@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { lambdaError, notFound, s3Error } from '../helpers/aws.js';
 import { httpApiEvent } from '../helpers/events.js';
 import { lambdaContext } from '../helpers/lambda-context.js';
+import { loadHandler } from '../helpers/lambdas.js';
 import { captureLogs } from '../helpers/logs.js';
 import { OriginServer } from '../helpers/origin-server.js';
 
@@ -29,12 +30,13 @@ describe('handler Lambda (whole Middy chain)', () => {
 
   beforeAll(async () => {
     origin = await OriginServer.start();
-    process.env.S3_BUCKET_NAME = 'rpm-cache-bucket';
-    process.env.UPLOADER_LAMBDA_ARN = 'rpm-cache-uploader';
-    process.env.ORIGIN_HOST = origin.baseUrl;
-    process.env.ORIGIN_HEAD_TIMEOUT = '0.3';
-    process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-    ({ handler } = await import('../../src/handler/handler.js'));
+    handler = await loadHandler({
+      S3_BUCKET_NAME: 'rpm-cache-bucket',
+      UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
+      ORIGIN_HOST: origin.baseUrl,
+      ORIGIN_HEAD_TIMEOUT: '0.3',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    });
   });
 
   afterAll(async () => {
@@ -57,7 +59,7 @@ describe('handler Lambda (whole Middy chain)', () => {
   });
 
   /** The structured per-request lines (debug input/output lines aside). */
-  const requestLines = () => logs.lines().filter((line) => line.message === 'request');
+  const requestLines = () => logs.linesOf('request');
 
   it('answers a missing path with 400 and one bad-request line', async () => {
     const response = await invoke(undefined);

@@ -35,6 +35,8 @@ export const captureLogs = () => {
   return {
     /** Log lines; the metrics (embedded metric format, key `_aws`) are kept apart. */
     lines: () => jsonLines().filter((line) => !('_aws' in line)),
+    /** The lines with this `message`: `request` (handler) or `upload` (uploader). */
+    linesOf: (message: string) => jsonLines().filter((line) => !('_aws' in line) && line.message === message),
     metrics: () => jsonLines().filter((line) => '_aws' in line) as EmfLine[],
     text: () => raw.join(''),
     clear: () => {

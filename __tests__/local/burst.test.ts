@@ -27,7 +27,7 @@ describe(`a burst of ${BURST} requests for one uncached RPM through the local st
       Array(BURST).fill([302, 'miss']),
     );
     const downloads = origin.requestsFor('GET').length;
-    const uploads = logs.lines().filter((line) => line.message === 'upload');
+    const uploads = logs.linesOf('upload');
     const triggered = logs.lines().filter((line) => line.message === 'request' && line.uploadTriggered === true);
     expect({
       downloads,

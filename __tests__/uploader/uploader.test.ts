@@ -2,6 +2,7 @@ import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { notFound } from '../helpers/aws.js';
 import { lambdaContext, TEST_REQUEST_ID } from '../helpers/lambda-context.js';
+import { loadUploader } from '../helpers/lambdas.js';
 import { captureLogs } from '../helpers/logs.js';
 import { OriginServer } from '../helpers/origin-server.js';
 import { syntheticRpm } from '../helpers/synthetic-rpm.js';
@@ -15,17 +16,18 @@ describe('uploader Lambda (whole Middy chain)', () => {
   let logs: ReturnType<typeof captureLogs>;
 
   const invoke = (event: unknown) => handler(event, lambdaContext('rpm-cache-uploader'));
-  const uploadLines = () => logs.lines().filter((line) => line.message === 'upload');
+  const uploadLines = () => logs.linesOf('upload');
   /** PutObject calls that wrote the cache (claims aside). */
   const cacheWrites = () =>
     s3Mock.commandCalls(PutObjectCommand).filter((call) => call.args[0].input.Key?.startsWith('cache/'));
 
   beforeAll(async () => {
     origin = await OriginServer.start();
-    process.env.S3_BUCKET_NAME = 'rpm-cache-bucket';
-    process.env.ORIGIN_HOST = origin.baseUrl;
-    delete process.env.UPLOADER_LAMBDA_ARN;
-    ({ handler } = await import('../../src/uploader/uploader.js'));
+    handler = await loadUploader({
+      S3_BUCKET_NAME: 'rpm-cache-bucket',
+      ORIGIN_HOST: origin.baseUrl,
+      UPLOADER_LAMBDA_ARN: undefined,
+    });
   });
 
   afterAll(async () => {
