@@ -12,5 +12,6 @@ export default {
     '**/__tests__/handler/{redirect,handler}.test.ts',
     '**/__tests__/handler/middlewares/*.test.ts',
     '**/__tests__/uploader/*.test.ts',
+    '**/__tests__/metrics.test.ts',
   ],
 };

@@ -112,31 +112,72 @@ describe('parseCacheConfig', () => {
   });
 
   it.each([
-    ['ORIGIN_HOST', 'dl.fedoraproject.org/pub'],
-    ['ORIGIN_HOST', 'ftp://mirror.example'],
-    ['ORIGIN_HOST', 'https://mirror.example/?a=b'],
-    ['ORIGIN_HOST', 'https://mirror.example/#top'],
-    ['ORIGIN_HOST', 'http://'],
-    ['ORIGIN_HOST', 'evil.example\r\nX: y'],
-    ['CACHE_EXTENSIONS', 'rpm'],
-    ['CACHE_EXTENSIONS', '.rpm ./x'],
-    ['PRESIGNED_URL_EXPIRATION', '-1'],
-    ['PRESIGNED_URL_EXPIRATION', '0'],
-    ['PRESIGNED_URL_EXPIRATION', '1.5'],
-    ['PRESIGNED_URL_EXPIRATION', 'an hour'],
-    ['PRESIGNED_URL_EXPIRATION', '604801'],
-    ['ORIGIN_HEAD_TIMEOUT', 'five'],
-    ['ORIGIN_HEAD_TIMEOUT', '-2'],
-    ['ORIGIN_HEAD_TIMEOUT', '0'],
-    ['ORIGIN_HEAD_TIMEOUT', '1e3'],
-    ['ORIGIN_HEAD_TIMEOUT', 'Infinity'],
-    ['ORIGIN_HEAD_TIMEOUT', '26'],
-  ])('rejects %s=%j with an error naming the variable and the value', (variable, value) => {
+    ['ORIGIN_HOST', 'dl.fedoraproject.org/pub', 'expected a host name (dl.fedoraproject.org) or a base URL'],
+    ['ORIGIN_HOST', 'ftp://mirror.example', 'only http and https origins are supported'],
+    ['ORIGIN_HOST', 'https://mirror.example/?a=b', 'a base URL cannot carry a query or fragment'],
+    ['ORIGIN_HOST', 'https://mirror.example/#top', 'a base URL cannot carry a query or fragment'],
+    ['ORIGIN_HOST', 'https://mirror.example/?', 'a base URL cannot carry a query or fragment'],
+    ['ORIGIN_HOST', 'https://mirror.example/#', 'a base URL cannot carry a query or fragment'],
+    ['ORIGIN_HOST', 'http://', 'not a URL'],
+    ['ORIGIN_HOST', 'evil.example\r\nX: y', 'expected a host name'],
+    ['CACHE_EXTENSIONS', 'rpm', '"rpm" must start with a dot and contain no slash'],
+    ['CACHE_EXTENSIONS', '.rpm ./x', '"./x" must start with a dot and contain no slash'],
+    ['CACHE_EXTENSIONS', '.rpm .a\\b', 'must start with a dot and contain no slash'],
+    ['CACHE_EXTENSIONS', '.rpm x.rpm', '"x.rpm" must start with a dot'],
+    ['PRESIGNED_URL_EXPIRATION', '-1', 'expected a positive whole number of seconds'],
+    ['PRESIGNED_URL_EXPIRATION', '0', 'must be greater than 0 and at most 604800'],
+    ['PRESIGNED_URL_EXPIRATION', '1.5', 'expected a positive whole number of seconds'],
+    ['PRESIGNED_URL_EXPIRATION', 'an hour', 'expected a positive whole number of seconds'],
+    ['PRESIGNED_URL_EXPIRATION', '604801', 'must be greater than 0 and at most 604800'],
+    ['ORIGIN_HEAD_TIMEOUT', 'five', 'expected a positive number of seconds'],
+    ['ORIGIN_HEAD_TIMEOUT', '-2', 'expected a positive number of seconds'],
+    ['ORIGIN_HEAD_TIMEOUT', '0', 'must be greater than 0 and at most 25'],
+    ['ORIGIN_HEAD_TIMEOUT', '1e3', 'expected a positive number of seconds'],
+    ['ORIGIN_HEAD_TIMEOUT', 'Infinity', 'expected a positive number of seconds'],
+    ['ORIGIN_HEAD_TIMEOUT', '26', 'must be greater than 0 and at most 25'],
+  ])('rejects %s=%j with an error naming the variable, the value and why', (variable, value, why) => {
     const parse = () => parseCacheConfig({ ...minimal, [variable]: value });
 
     expect(parse).toThrow(ConfigError);
-    expect(parse).toThrow(variable);
-    expect(parse).toThrow(JSON.stringify(value.trim() === '' ? value : value.trim()).slice(1, -1));
+    expect(parse).toThrow(
+      `${variable}=${JSON.stringify(value.trim())} is invalid: ${why}`.slice(0, 2000).split(why)[0] ?? '',
+    );
+    expect(parse).toThrow(why);
+  });
+
+  it.each([
+    ['PRESIGNED_URL_EXPIRATION', '604800', 'presignedUrlExpirationSeconds', 604_800],
+    ['ORIGIN_HEAD_TIMEOUT', '25', 'originHeadTimeoutMs', 25_000],
+    ['ORIGIN_HEAD_TIMEOUT', '.5', 'originHeadTimeoutMs', 500],
+  ] as const)('accepts %s=%s, the largest or smallest value allowed', (variable, value, key, expected) => {
+    expect(parseCacheConfig({ ...minimal, [variable]: value })[key]).toBe(expected);
+  });
+
+  it('keeps the origin error as the cause, and names the error class', () => {
+    let error: unknown;
+    try {
+      parseCacheConfig({ ...minimal, ORIGIN_HOST: 'http://' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).name).toBe('ConfigError');
+    expect((error as Error).cause).toMatchObject({ code: 'ERR_INVALID_URL' });
+  });
+
+  it.each([
+    ['https://mirror.example/fedora///', 'https://mirror.example/fedora'],
+    ['mirror.example', 'https://mirror.example'],
+  ])('trims every trailing slash of %s', (value, expected) => {
+    expect(parseCacheConfig({ ...minimal, ORIGIN_HOST: value }).originBaseUrl).toBe(expected);
+  });
+
+  it('splits CACHE_EXTENSIONS on any run of whitespace and drops duplicates', () => {
+    expect(parseCacheConfig({ ...minimal, CACHE_EXTENSIONS: '.rpm\t\t.drpm  .rpm\n.iso' }).cacheExtensions).toEqual([
+      '.rpm',
+      '.drpm',
+      '.iso',
+    ]);
   });
 });
 

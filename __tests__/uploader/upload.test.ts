@@ -473,6 +473,114 @@ describe('cacheFromOrigin', () => {
       expect(origin.requests).toHaveLength(0);
     });
 
+    it('writes the claim as JSON naming its owner and expiry', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+
+      await cacheFromOrigin(PACKAGE, { ...deps(), claim });
+
+      const claimPut = s3Mock
+        .commandCalls(PutObjectCommand)
+        .find((call) => call.args[0].input.Key === `claims/${PACKAGE}`);
+      expect(claimPut?.args[0].input.ContentType).toBe('application/json');
+    });
+
+    it.each([
+      ['not JSON', 'not json'],
+      ['JSON null', 'null'],
+      ['a JSON string', '"a claim"'],
+      ['an owner of the wrong type', JSON.stringify({ owner: 7, expiresAt: 9_999_999 })],
+      ['an expiry of the wrong type', JSON.stringify({ owner: 'x', expiresAt: 'later' })],
+    ])('takes over a claim whose body is %s, as an expired one', async (_name, body) => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}`, IfNoneMatch: '*' })
+        .rejects(s3Error('PreconditionFailed', 412))
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .resolves({ Body: sdkStreamMixin(Readable.from([Buffer.from(body)])), ETag: '"odd-etag"' });
+
+      expect((await cacheFromOrigin(PACKAGE, { ...deps(), claim })).outcome).toBe('stored');
+    });
+
+    it('treats a claim expiring exactly now as expired', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}`, IfNoneMatch: '*' })
+        .rejects(s3Error('PreconditionFailed', 412))
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .resolves({ Body: claimBody('request-0', 1_000_000), ETag: '"etag"' });
+
+      expect((await cacheFromOrigin(PACKAGE, { ...deps(), claim })).outcome).toBe('stored');
+    });
+
+    it('stands aside for a claim it cannot take over safely (no ETag)', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejects(s3Error('PreconditionFailed', 412))
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .resolves({ Body: claimBody('dead-request', 999_999) });
+
+      expect(await cacheFromOrigin(PACKAGE, { ...deps(), claim })).toEqual({
+        outcome: 'claimed-elsewhere',
+        reason: `held by a claim without an ETag until ${new Date(1_000_000).toISOString()}`,
+      });
+      expect(origin.requests).toHaveLength(0);
+    });
+
+    it('says who took over and until when, when another uploader took over first', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejects(s3Error('PreconditionFailed', 412))
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .resolves({ Body: claimBody('dead-request', 999_999), ETag: '"stale-etag"' });
+
+      expect(await cacheFromOrigin(PACKAGE, { ...deps(), claim })).toEqual({
+        outcome: 'claimed-elsewhere',
+        reason: `held by another uploader taking over until ${new Date(1_060_000).toISOString()}`,
+      });
+    });
+
+    it('tries again when the claim is released between its write and its read, three times at most', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejects(s3Error('PreconditionFailed', 412))
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejects(s3Error('NoSuchKey', 404));
+
+      await expect(cacheFromOrigin(PACKAGE, { ...deps(), claim })).rejects.toThrow('kept changing: 3 attempts');
+      const claimWrites = s3Mock
+        .commandCalls(PutObjectCommand)
+        .filter((call) => call.args[0].input.Key === `claims/${PACKAGE}`);
+      expect(claimWrites).toHaveLength(3);
+      expect(origin.requests).toHaveLength(0);
+    });
+
+    it('claims on the second attempt when the first holder released in between', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejectsOnce(s3Error('PreconditionFailed', 412))
+        .resolves({})
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejects(s3Error('NoSuchKey', 404));
+
+      expect((await cacheFromOrigin(PACKAGE, { ...deps(), claim })).outcome).toBe('stored');
+    });
+
+    it.each([
+      ['the claim write', PutObjectCommand],
+      ['the claim read', GetObjectCommand],
+    ])('throws an S3 failure of %s, for a retry', async (_name, command) => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock.on(PutObjectCommand, { Key: `claims/${PACKAGE}` }).rejects(s3Error('PreconditionFailed', 412));
+      s3Mock.on(command, { Key: `claims/${PACKAGE}` }).rejects(s3Error('InternalError', 500));
+
+      await expect(cacheFromOrigin(PACKAGE, { ...deps(), claim })).rejects.toThrow('InternalError');
+      expect(origin.requests).toHaveLength(0);
+    });
+
     it('releases the claim when the download fails, so a retry can claim it', async () => {
       origin.behaviours.set(PACKAGE, { kind: 'status', status: 503 });
 

@@ -90,6 +90,42 @@ describe('uploader Lambda (whole Middy chain)', () => {
   });
 
   it.each([
+    ['null', null, 'event is not an object'],
+    ['a string', 'pub/a.rpm', 'event is not an object'],
+    ['a number', 42, 'event is not an object'],
+    ['an array', [{ path: PACKAGE }], 'event is not an object'],
+    ['an object without path', { key: PACKAGE }, 'event.path is missing or not a string'],
+    ['a path of the wrong type', { path: 42 }, 'event.path is missing or not a string'],
+    ['a path with CR/LF', { path: 'a.rpm\r\nx' }, 'control characters'],
+    ['a non-cacheable path', { path: 'repodata/repomd.xml' }, 'path is not a cacheable file (CACHE_EXTENSIONS)'],
+    ['a path that cannot be a key', { path: 'pub/../x.rpm' }, '"." or ".." segment'],
+  ])('rejects %s with the reason, counted as rejected', async (_name, event, reason) => {
+    const result = await invoke(event);
+
+    expect(result).toEqual({ outcome: 'rejected', reason: expect.stringContaining(reason) });
+    expect(uploadLines()).toEqual([
+      expect.objectContaining({ outcome: 'rejected', reason: expect.stringContaining(reason) }),
+    ]);
+    expect(JSON.stringify(logs.metrics())).toContain('"Outcome":"rejected"');
+  });
+
+  it.each([
+    ['a handler request id', 'c6af9ac6-7b61-11e6-9a41-93e812345678', true],
+    ['an id with a dot and colon', 'req.1:a', true],
+    ['an id too long to be one', 'x'.repeat(129), false],
+    ['an id with a space', 'two words', false],
+    ['an id with a newline', 'a\nb', false],
+    ['not a string', 42, false],
+  ])('labels its lines with triggeredBy when the event carries %s: %s', async (_name, triggeredBy, labelled) => {
+    origin.behaviours.set(PACKAGE, { kind: 'status', status: 404 });
+
+    await invoke({ path: PACKAGE, triggeredBy });
+
+    const [line] = uploadLines();
+    expect(line?.triggeredBy).toBe(labelled ? triggeredBy : undefined);
+  });
+
+  it.each([
     ['null', null],
     ['a string', 'pub/a.rpm'],
     ['an array', [{ path: PACKAGE }]],
