@@ -151,6 +151,23 @@ describe('RpmVerifier', () => {
     });
   });
 
+  it.each([
+    ['signature', 96 + 1],
+    ['main header', -1],
+  ])(
+    'rejects a %s header whose magic is wrong, though no digest covers the signature header',
+    async (which, offset) => {
+      const rpm = syntheticRpm({ payloadBytes: 1000 });
+      const altered = Buffer.from(rpm);
+      const position = which === 'signature' ? offset : headerStart(rpm) + 1;
+      altered[position] = (altered[position] ?? 0) ^ 0xff;
+
+      await expect(verify(altered)).rejects.toThrow(
+        `bad ${which === 'signature' ? 'signature' : 'header'} header magic`,
+      );
+    },
+  );
+
   it('rejects trailing bytes after the payload', async () => {
     const rpm = syntheticRpm();
 

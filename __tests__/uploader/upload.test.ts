@@ -137,6 +137,19 @@ describe('cacheFromOrigin', () => {
       ).toEqual(rpm);
     });
 
+    it('stores a file sent with Content-Encoding: identity, which is no encoding at all', async () => {
+      const rpm = syntheticRpm({ payloadBytes: 2000 });
+      origin.behaviours.set(PACKAGE, {
+        kind: 'custom',
+        respond: (_request, response) => {
+          response.writeHead(200, { 'content-length': String(rpm.length), 'content-encoding': 'identity' });
+          response.end(rpm);
+        },
+      });
+
+      expect(await cacheFromOrigin(PACKAGE, deps())).toMatchObject({ outcome: 'stored', bytes: rpm.length });
+    });
+
     it('refuses, without a retry, an origin that compresses anyway: those bytes are not the file', async () => {
       const rpm = syntheticRpm({ payloadBytes: 20_000 });
       origin.behaviours.set(PACKAGE, {
