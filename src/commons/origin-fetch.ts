@@ -12,8 +12,15 @@ export const MAX_ORIGIN_REDIRECTS = 5;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/** Addresses a mirror has no business sending us to: the host's own network and the cloud metadata service. */
+let internal: BlockList | undefined;
+
+/**
+ * Addresses a mirror has no business sending us to: the host's own network and
+ * the cloud metadata service. Built on the first redirect that leaves the
+ * origin, not at every cold start, and once.
+ */
 const internalAddresses = (): BlockList => {
+  if (internal !== undefined) return internal;
   const list = new BlockList();
   for (const [network, prefix] of [
     ['0.0.0.0', 8],
@@ -34,6 +41,7 @@ const internalAddresses = (): BlockList => {
   ] as const) {
     list.addSubnet(network, prefix, 'ipv6');
   }
+  internal = list;
   return list;
 };
 
@@ -53,12 +61,12 @@ const isInternal = async (url: URL, resolve: AddressLookup): Promise<boolean> =>
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   const family = isIP(host);
   const addresses = family === 0 ? await resolve(host).catch(() => []) : [host];
-  const INTERNAL_ADDRESSES = internalAddresses();
+  const blocked = internalAddresses();
   return addresses.some((address) => {
     // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is judged as the IPv4 address it carries.
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-    if (mapped !== undefined) return INTERNAL_ADDRESSES.check(mapped, 'ipv4');
-    return INTERNAL_ADDRESSES.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+    if (mapped !== undefined) return blocked.check(mapped, 'ipv4');
+    return blocked.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
   });
 };
 

@@ -7,7 +7,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isCached } from '../commons/cache-store.js';
 import type { CacheConfig } from '../commons/config.js';
-import { fetchFromOrigin } from '../commons/origin-fetch.js';
+import { fetchFromOrigin, type OriginFetchResult } from '../commons/origin-fetch.js';
 import { cacheKey, originUrl } from '../commons/paths.js';
 import { LengthGuard, parseContentLength } from './length-guard.js';
 import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
@@ -104,11 +104,11 @@ type OriginAnswer =
     };
 
 /** Opens the origin's GET of `url`, waiting at most `idleTimeoutMs` for its headers. */
-const openOrigin = async (url: string, signal: AbortController, idleTimeoutMs: number): Promise<OriginAnswer> => {
-  const headersTimer = setTimeout(() => signal.abort(), idleTimeoutMs);
-  let answer: Awaited<ReturnType<typeof fetchFromOrigin>>;
+const openOrigin = async (url: string, request: AbortController, idleTimeoutMs: number): Promise<OriginAnswer> => {
+  const headersTimer = setTimeout(() => request.abort(), idleTimeoutMs);
+  let answer: OriginFetchResult;
   try {
-    answer = await fetchFromOrigin(url, { method: 'GET', signal: signal.signal });
+    answer = await fetchFromOrigin(url, { method: 'GET', signal: request.signal });
   } catch (error) {
     throw new OriginUnavailableError(`GET ${url} failed`, { cause: error });
   } finally {
