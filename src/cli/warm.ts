@@ -3,6 +3,7 @@
  * is cached, lost, skipped or failed. Knows nothing of the terminal: it
  * reports each finished package through `onFinished`.
  */
+import { setTimeout as wait } from 'node:timers/promises';
 import type { LockedPackage } from './lockfile.js';
 import { verifyDownload } from './verify.js';
 
@@ -104,20 +105,9 @@ const requestSlots = (limit: number) => {
   };
 };
 
+/** Waits `ms`, or less when `signal` aborts (Node's own abortable timer; the abort is not an error here). */
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  wait(ms, undefined, { signal }).catch(() => undefined);
 
 const describeError = (error: unknown): string => {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
