@@ -119,17 +119,29 @@ export class RpmCacheStack extends Stack {
       reason: 'This queue is itself the dead-letter destination of the uploader’s failed async invocations.',
     });
 
+    /** One of the two functions: the shared image and architecture, its own role, logs, size and environment. */
+    const imageFunction = (
+      id: string,
+      role: iam.Role,
+      logGroup: logs.LogGroup,
+      size: { readonly memoryMb: number; readonly timeout: Duration },
+      props: Pick<lambda.DockerImageFunctionProps, 'description' | 'environment' | 'reservedConcurrentExecutions'>,
+    ) =>
+      new lambda.DockerImageFunction(this, id, {
+        code: lambda.DockerImageCode.fromEcr(image.repository, { tagOrDigest: image.imageTag }),
+        architecture,
+        memorySize: size.memoryMb,
+        timeout: size.timeout,
+        role,
+        logGroup,
+        tracing: lambda.Tracing.ACTIVE,
+        ...props,
+      });
+
     const uploaderLogs = this.logGroup('UploaderLogs', settings);
     const uploaderRole = this.functionRole('UploaderRole', uploaderLogs);
-    this.uploader = new lambda.DockerImageFunction(this, 'Uploader', {
+    this.uploader = imageFunction('Uploader', uploaderRole, uploaderLogs, UPLOADER_SIZE, {
       description: 'rpm-cache uploader: streams one RPM from origin into S3, verified',
-      code: lambda.DockerImageCode.fromEcr(image.repository, { tagOrDigest: image.imageTag }),
-      architecture,
-      memorySize: UPLOADER_SIZE.memoryMb,
-      timeout: UPLOADER_SIZE.timeout,
-      role: uploaderRole,
-      logGroup: uploaderLogs,
-      tracing: lambda.Tracing.ACTIVE,
       ...(settings.uploaderReservedConcurrency === undefined
         ? {}
         : { reservedConcurrentExecutions: settings.uploaderReservedConcurrency }),
@@ -159,15 +171,8 @@ export class RpmCacheStack extends Stack {
 
     const handlerLogs = this.logGroup('HandlerLogs', settings);
     const handlerRole = this.functionRole('HandlerRole', handlerLogs);
-    this.handler = new lambda.DockerImageFunction(this, 'Handler', {
+    this.handler = imageFunction('Handler', handlerRole, handlerLogs, HANDLER_SIZE, {
       description: 'rpm-cache handler: answers every request with a 302 to origin or to the cached copy',
-      code: lambda.DockerImageCode.fromEcr(image.repository, { tagOrDigest: image.imageTag }),
-      architecture,
-      memorySize: HANDLER_SIZE.memoryMb,
-      timeout: HANDLER_SIZE.timeout,
-      role: handlerRole,
-      logGroup: handlerLogs,
-      tracing: lambda.Tracing.ACTIVE,
       environment: {
         ...sharedEnvironment,
         LAMBDA_HANDLER: 'handler',
