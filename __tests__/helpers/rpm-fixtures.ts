@@ -40,11 +40,22 @@ export interface TestPackage {
 export const rpmFileName = ({ name, version, release }: TestPackage): string =>
   `${name}-${version}-${release}.noarch.rpm`;
 
+export interface BuildOptions {
+  /** Also package this many random bytes, stored uncompressed (the file is then that large). */
+  readonly payloadBytes?: number;
+}
+
 /** Builds a real noarch RPM with rpmbuild into `outDir`; returns its path. */
-export const buildRpm = async (pkg: TestPackage, workDir: string, outDir: string): Promise<string> => {
+export const buildRpm = async (
+  pkg: TestPackage,
+  workDir: string,
+  outDir: string,
+  { payloadBytes }: BuildOptions = {},
+): Promise<string> => {
   const specDir = join(workDir, 'specs');
   await mkdir(specDir, { recursive: true });
   const spec = join(specDir, `${pkg.name}.spec`);
+  const payload = '/usr/share/rpm-cache-e2e/%{name}.payload';
   await writeFile(
     spec,
     [
@@ -54,13 +65,17 @@ export const buildRpm = async (pkg: TestPackage, workDir: string, outDir: string
       'Summary: rpm-cache end-to-end test package',
       'License: MIT',
       'BuildArch: noarch',
+      // No brp scripts: they only slow down a large payload.
+      ...(payloadBytes === undefined ? [] : ['%global __os_install_post %{nil}']),
       '%description',
       'A package that exists only to be cached.',
       '%install',
       'mkdir -p %{buildroot}/usr/share/rpm-cache-e2e',
       'echo "%{name} %{version}" > %{buildroot}/usr/share/rpm-cache-e2e/%{name}.txt',
+      ...(payloadBytes === undefined ? [] : [`head -c ${payloadBytes} /dev/urandom > %{buildroot}${payload}`]),
       '%files',
       '/usr/share/rpm-cache-e2e/%{name}.txt',
+      ...(payloadBytes === undefined ? [] : [payload]),
       '',
     ].join('\n'),
   );
@@ -75,9 +90,11 @@ export const buildRpm = async (pkg: TestPackage, workDir: string, outDir: string
       `_rpmdir ${outDir}`,
       '--define',
       '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm',
+      // A large payload stays uncompressed, so the file is as large as asked.
+      ...(payloadBytes === undefined ? [] : ['--define', '_binary_payload w0.ufdio']),
       spec,
     ],
-    { timeout: 60_000 },
+    { timeout: payloadBytes === undefined ? 60_000 : 600_000, maxBuffer: 16 * 1024 * 1024 },
   );
   return join(outDir, rpmFileName(pkg));
 };
