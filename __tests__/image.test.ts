@@ -6,13 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import S3rver from '@20minutes/s3rver';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DockerfileParser } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { httpApiEvent } from './helpers/events.js';
 import { OriginServer } from './helpers/origin-server.js';
 import { RuntimeApiServer } from './helpers/runtime-api.js';
+import { startS3rver } from './helpers/s3rver.js';
 import { syntheticRpm } from './helpers/synthetic-rpm.js';
 
 const run = promisify(execFile);
@@ -186,7 +186,7 @@ describe('container image', () => {
       const RIC = resolve('node_modules/aws-lambda-ric/index.mjs');
       let work: string;
       let taskRoot: string;
-      let store: S3rver;
+      let store: Awaited<ReturnType<typeof startS3rver>>;
       let storeEndpoint: string;
       let origin: OriginServer;
       let lambdaInvokes: string[];
@@ -199,14 +199,8 @@ describe('container image', () => {
         // What the Dockerfile's last stage does: COPY dist/ into LAMBDA_TASK_ROOT, nothing else.
         taskRoot = join(work, 'var-task');
         await cp('dist', taskRoot, { recursive: true });
-        store = new S3rver({
-          address: '127.0.0.1',
-          port: 0,
-          directory: join(work, 's3'),
-          silent: true,
-          configureBuckets: [{ name: BUCKET }],
-        });
-        storeEndpoint = `http://127.0.0.1:${(await store.run()).port}`;
+        store = await startS3rver(join(work, 's3'), BUCKET);
+        storeEndpoint = store.endpoint;
         origin = await OriginServer.start();
         lambdaInvokes = [];
         lambdaService = createServer((request, response) => {

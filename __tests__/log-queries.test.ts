@@ -10,10 +10,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import S3rver from '@20minutes/s3rver';
 import { LOG_QUERIES } from '../infra/lib/log-queries.js';
 import { FaultServer } from './helpers/fault-server.js';
 import type { LogLine } from './helpers/logs.js';
+import { startS3rver } from './helpers/s3rver.js';
 import { syntheticRpm } from './helpers/synthetic-rpm.js';
 import { startTestStack, type TestStack } from './helpers/test-stack.js';
 
@@ -30,7 +30,7 @@ const fieldOf = (line: LogLine, name: string): unknown =>
 
 describe('Logs Insights queries against real log lines', () => {
   let work: string;
-  let store: S3rver;
+  let store: Awaited<ReturnType<typeof startS3rver>>;
   let proxy: FaultServer;
   /** When set, the proxy answers 503 to PUTs only (uploads fail, lookups work). */
   let failPuts = false;
@@ -41,14 +41,8 @@ describe('Logs Insights queries against real log lines', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'rpm-cache-queries-'));
-    store = new S3rver({
-      address: '127.0.0.1',
-      port: 0,
-      directory: join(work, 's3'),
-      silent: true,
-      configureBuckets: [{ name: BUCKET }],
-    });
-    const storePort = (await store.run()).port;
+    store = await startS3rver(join(work, 's3'), BUCKET);
+    const storePort = store.port;
     proxy = await FaultServer.start((request, body, response) => {
       if (failPuts && request.method === 'PUT') {
         response.writeHead(503, { 'content-type': 'application/xml' });

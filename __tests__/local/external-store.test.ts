@@ -1,17 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import S3rver from '@20minutes/s3rver';
 import type { LocalStack } from '../../src/local/stack.js';
 import { captureLogs } from '../helpers/logs.js';
 import { OriginServer } from '../helpers/origin-server.js';
+import { startS3rver } from '../helpers/s3rver.js';
 import { syntheticRpm } from '../helpers/synthetic-rpm.js';
 
 const PACKAGE = 'pub/Packages/e/external-1.0-1.noarch.rpm';
 
 describe('local stack with AWS_ENDPOINT_URL_S3 set', () => {
   let work: string;
-  let store: S3rver;
+  let store: Awaited<ReturnType<typeof startS3rver>>;
   let storeEndpoint: string;
   let origin: OriginServer;
   let stack: LocalStack;
@@ -20,14 +20,8 @@ describe('local stack with AWS_ENDPOINT_URL_S3 set', () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'rpm-cache-external-'));
     // Another S3-compatible store the stack does not start, as MinIO or Ceph would be.
-    store = new S3rver({
-      address: '127.0.0.1',
-      port: 0,
-      directory: join(work, 'store'),
-      silent: true,
-      configureBuckets: [{ name: 'team-cache' }],
-    });
-    storeEndpoint = `http://127.0.0.1:${(await store.run()).port}`;
+    store = await startS3rver(join(work, 'store'), 'team-cache');
+    storeEndpoint = store.endpoint;
     origin = await OriginServer.start();
     logs = captureLogs();
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
