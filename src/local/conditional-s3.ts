@@ -47,7 +47,8 @@ export const startConditionalS3Proxy = async (
 ): Promise<ConditionalS3Proxy> => {
   const targetUrl = new URL(target);
   const s3 = new S3Client({ endpoint: target, forcePathStyle: true, region: 'us-east-1', credentials });
-  const writesInFlight = new Set<string>();
+  /** Conditional writes in flight, by `bucket/key`, each settled when its write has ended. */
+  const writesInFlight = new Map<string, Promise<void>>();
 
   const currentEtag = async (bucket: string, key: string): Promise<string | undefined> => {
     try {
@@ -93,11 +94,20 @@ export const startConditionalS3Proxy = async (
     const ifNoneMatch = request.headers['if-none-match'];
     const ifMatch = request.headers['if-match'];
     const conditional = ifNoneMatch !== undefined || ifMatch !== undefined;
-    if (object === undefined || !conditional || !isConditionableWrite(request.method, url, request.headers)) {
+    const lock = object === undefined ? undefined : `${object.bucket}/${object.key}`;
+    if (
+      object === undefined ||
+      lock === undefined ||
+      !conditional ||
+      !isConditionableWrite(request.method, url, request.headers)
+    ) {
+      // S3 writes are atomic: a read of a key being written sees the object before or after, never
+      // s3rver's half-written files. Reads wait for the write in flight to end.
+      const inFlight = lock === undefined ? undefined : writesInFlight.get(lock);
+      if (inFlight !== undefined && (request.method === 'GET' || request.method === 'HEAD')) await inFlight;
       await forward(request, response);
       return;
     }
-    const lock = `${object.bucket}/${object.key}`;
     if (writesInFlight.has(lock)) {
       request.resume();
       refuse(
@@ -110,7 +120,13 @@ export const startConditionalS3Proxy = async (
       );
       return;
     }
-    writesInFlight.add(lock);
+    let ended = (): void => undefined;
+    writesInFlight.set(
+      lock,
+      new Promise<void>((resolve) => {
+        ended = resolve;
+      }),
+    );
     try {
       const etag = await currentEtag(object.bucket, object.key);
       if (ifNoneMatch === '*' && etag !== undefined) {
@@ -143,6 +159,7 @@ export const startConditionalS3Proxy = async (
       await forward(request, response);
     } finally {
       writesInFlight.delete(lock);
+      ended();
     }
   };
 
