@@ -12,7 +12,7 @@ import { validate } from 'dockerfile-utils';
 import { httpApiEvent } from './helpers/events.js';
 import { OriginServer } from './helpers/origin-server.js';
 import { RuntimeApiServer } from './helpers/runtime-api.js';
-import { startS3rver } from './helpers/s3rver.js';
+import { S3RVER_CREDENTIALS, startS3rver } from './helpers/s3rver.js';
 import { syntheticRpm } from './helpers/synthetic-rpm.js';
 
 const run = promisify(execFile);
@@ -248,8 +248,8 @@ describe('container image', () => {
             // Lambda sets it for on-demand functions; Powertools reports cold starts only then.
             AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
             AWS_REGION: 'eu-west-1',
-            AWS_ACCESS_KEY_ID: 'S3RVER',
-            AWS_SECRET_ACCESS_KEY: 'S3RVER',
+            AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
             AWS_ENDPOINT_URL_S3: storeEndpoint,
             AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
             AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
@@ -316,7 +316,7 @@ describe('container image', () => {
           endpoint: storeEndpoint,
           forcePathStyle: true,
           region: 'eu-west-1',
-          credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+          credentials: { ...S3RVER_CREDENTIALS },
         });
         const object = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `cache/${path}` }));
         expect(object.ContentLength).toBe(rpm.length);

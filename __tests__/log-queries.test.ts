@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { LOG_QUERIES } from '../infra/lib/log-queries.js';
 import { FaultServer } from './helpers/fault-server.js';
 import type { LogLine } from './helpers/logs.js';
-import { startS3rver } from './helpers/s3rver.js';
+import { S3RVER_CREDENTIALS, startS3rver } from './helpers/s3rver.js';
 import { syntheticRpm } from './helpers/synthetic-rpm.js';
 import { startTestStack, type TestStack } from './helpers/test-stack.js';
 
@@ -58,7 +58,10 @@ describe('Logs Insights queries against real log lines', () => {
       );
       forwarded.end(body);
     });
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    });
     test = await startTestStack({
       AWS_ENDPOINT_URL_S3: proxy.url,
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',

@@ -2,41 +2,68 @@
  * End to end, with real parts only: real RPMs (rpmbuild, createrepo_c), a
  * mirror on 127.0.0.1, the local stack (embedded S3 server, the real SDK
  * clients, the real Lambda Invoke protocol) and a real dnf.
+ *
+ * Each scenario sets up what it needs (cached RPMs, a dropped file, a broken
+ * origin) and every test starts from the whole mirror, up: they pass in any
+ * order (`--randomize`). The per-container memo means an RPM is uploaded once
+ * per run, so the one scenario that needs RPMs never seen has its own.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { LocalStack } from '../../src/local/stack.js';
-import { captureLogs } from '../helpers/logs.js';
-import { OriginServer } from '../helpers/origin-server.js';
-import { buildRpm, createRepo, readTree, requireE2eTools, rpmFileName } from '../helpers/rpm-fixtures.js';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  buildRpm,
+  createRepo,
+  readTree,
+  requireE2eTools,
+  rpmFileName,
+  type TestPackage,
+} from '../helpers/rpm-fixtures.js';
+import { stackS3Client, startTestStack, type TestStack } from '../helpers/test-stack.js';
 
-const CPP = { name: 'demo-c++', version: '1.0^20260101git', release: '1' };
-const TILDE = { name: 'demo-tilde', version: '2.0~rc1', release: '1' };
-const NEVER_CACHED = { name: 'hello', version: '1.0', release: '1' };
+/** Asked for only by the scenario where nothing is cached yet. */
+const FRESH: readonly TestPackage[] = [
+  { name: 'fresh-c++', version: '1.0^20260101git', release: '1' },
+  { name: 'fresh-tilde', version: '2.0~rc1', release: '1' },
+];
+/** Cached by whichever scenario needs them first (caching is idempotent), then dropped or kept. */
+const CACHED: readonly TestPackage[] = [
+  { name: 'demo-c++', version: '1.0^20260101git', release: '1' },
+  { name: 'demo-tilde', version: '2.0~rc1', release: '1' },
+];
+/** In the repodata, never asked for. */
+const NEVER_ASKED: TestPackage = { name: 'hello', version: '1.0', release: '1' };
+/**
+ * Each asked for by one test only, while origin is broken. (The uploader is
+ * invoked for it anyway, and stores it if origin comes back within Lambda's
+ * retries: so one package per breakage, and nothing else asks for them.)
+ */
+const UNCACHED_WHILE_STALLED: TestPackage = { name: 'stalled', version: '1.0', release: '1' };
+const UNCACHED_WHILE_DOWN: TestPackage = { name: 'down', version: '1.0', release: '1' };
 const REPO = 'pub/fedora/linux/updates/44/Everything/noarch';
-const packagePath = (pkg: typeof CPP) => `${REPO}/Packages/${rpmFileName(pkg)}`;
+const packagePath = (pkg: TestPackage) => `${REPO}/Packages/${rpmFileName(pkg)}`;
 
 interface DnfRun {
   readonly code: number;
   readonly output: string;
+  readonly installroot: string;
 }
 
 describe('dnf through the local stack', () => {
-  let work: string;
-  let origin: OriginServer;
-  let stack: LocalStack;
+  let test: TestStack;
   let s3: S3Client;
-  let logs: ReturnType<typeof captureLogs>;
+  let mirror: Map<string, Buffer>;
   const originals = new Map<string, Buffer>();
-  let installroots = 0;
+  let runs = 0;
+
+  const stackUrl = () => test.stack.url;
+  const origin = () => test.origin;
 
   /** Runs dnf in a fresh installroot (no cached metadata) and reports exit code and output. */
-  const dnf = (args: string[]): Promise<DnfRun & { readonly installroot: string }> => {
-    installroots += 1;
-    const installroot = join(work, `installroot-${installroots}`);
+  const dnf = (args: string[]): Promise<DnfRun> => {
+    runs += 1;
+    const installroot = join(test.work, `installroot-${runs}`);
     return new Promise((resolve) => {
       execFile(
         'dnf',
@@ -60,23 +87,23 @@ describe('dnf through the local stack', () => {
     });
   };
 
-  const repoArgs = () => [`--repofrompath=r,${stack.url}/${REPO}`, '--repo=r'];
-  /** The URL as a lockfile holds it: dnf 4 percent-encodes a command-line URL itself. */
-  const packageUrl = (pkg: typeof CPP) => `${stack.url}/${REPO}/Packages/${rpmFileName(pkg)}`;
-  /** The same URL encoded as dnf sends it on the wire (`%2b%2b`, `%5e`). */
-  const encodedUrl = (pkg: typeof CPP) =>
-    `${stack.url}/${REPO}/Packages/${encodeURIComponent(rpmFileName(pkg)).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())}`;
-
-  const downloadWithRepo = async (names: string[]) => {
-    const destdir = join(work, `download-${installroots + 1}`);
-    const result = await dnf([...repoArgs(), 'download', `--destdir=${destdir}`, ...names]);
+  const downloadWithRepo = async (packages: readonly TestPackage[]) => {
+    const destdir = join(test.work, `download-${runs + 1}`);
+    const repo = [`--repofrompath=r,${stackUrl()}/${REPO}`, '--repo=r'];
+    const result = await dnf([...repo, 'download', `--destdir=${destdir}`, ...packages.map((pkg) => pkg.name)]);
     return { ...result, destdir };
   };
 
-  const cachedObject = async (pkg: typeof CPP): Promise<Buffer | undefined> => {
+  /** The URL as a lockfile holds it: dnf 4 percent-encodes a command-line URL itself. */
+  const packageUrl = (pkg: TestPackage) => `${stackUrl()}/${packagePath(pkg)}`;
+  /** The same URL encoded as dnf sends it on the wire (`%2b%2b`, `%5e`). */
+  const encodedUrl = (pkg: TestPackage) =>
+    `${stackUrl()}/${REPO}/Packages/${encodeURIComponent(rpmFileName(pkg)).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())}`;
+
+  const cachedObject = async (pkg: TestPackage): Promise<Buffer | undefined> => {
     try {
       const object = await s3.send(
-        new GetObjectCommand({ Bucket: stack.bucketName, Key: `cache/${packagePath(pkg)}` }),
+        new GetObjectCommand({ Bucket: test.stack.bucketName, Key: `cache/${packagePath(pkg)}` }),
       );
       return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
     } catch {
@@ -84,7 +111,7 @@ describe('dnf through the local stack', () => {
     }
   };
 
-  const waitForCachedObject = async (pkg: typeof CPP, deadlineMs = 15_000): Promise<Buffer | undefined> => {
+  const waitForCachedObject = async (pkg: TestPackage, deadlineMs = 15_000): Promise<Buffer | undefined> => {
     const deadline = Date.now() + deadlineMs;
     while (Date.now() < deadline) {
       const object = await cachedObject(pkg);
@@ -105,102 +132,121 @@ describe('dnf through the local stack', () => {
     };
   };
 
+  /** A request through the stack while origin serves them (a miss uploads), then the copies in S3. */
+  const ensureCached = async (packages: readonly TestPackage[]) => {
+    for (const pkg of packages) {
+      if ((await cachedObject(pkg)) !== undefined) continue;
+      expect(await redirectFor(encodedUrl(pkg))).toMatchObject({ status: 302, xCache: 'miss' });
+      expect(await waitForCachedObject(pkg)).toEqual(originals.get(pkg.name));
+    }
+  };
+
   beforeAll(async () => {
     await requireE2eTools();
-    work = await mkdtemp(join(tmpdir(), 'rpm-cache-e2e-'));
-    const mirror = join(work, 'mirror');
-    const packagesDir = join(mirror, REPO, 'Packages');
-    for (const pkg of [CPP, TILDE, NEVER_CACHED]) {
-      originals.set(pkg.name, await readFile(await buildRpm(pkg, join(work, 'build'), packagesDir)));
+    test = await startTestStack({ HOST: '127.0.0.1', ORIGIN_HEAD_TIMEOUT: '1', S3_BUCKET_NAME: 'rpm-cache-e2e' });
+    s3 = stackS3Client(test.stack);
+    const mirrorDir = join(test.work, 'mirror');
+    for (const pkg of [...FRESH, ...CACHED, NEVER_ASKED, UNCACHED_WHILE_STALLED, UNCACHED_WHILE_DOWN]) {
+      const rpm = await buildRpm(pkg, join(test.work, 'build'), join(mirrorDir, REPO, 'Packages'));
+      originals.set(pkg.name, await readFile(rpm));
     }
-    await createRepo(join(mirror, REPO));
+    await createRepo(join(mirrorDir, REPO));
+    mirror = await readTree(mirrorDir);
+  });
 
-    origin = await OriginServer.start();
-    for (const [path, bytes] of await readTree(mirror)) origin.files.set(path, bytes);
-
-    logs = captureLogs();
-    const { startLocalStack } = await import('../../src/local/stack.js');
-    stack = await startLocalStack({
-      env: {
-        HOST: '127.0.0.1',
-        PORT: '0',
-        ORIGIN_HOST: origin.baseUrl,
-        ORIGIN_HEAD_TIMEOUT: '1',
-        S3_BUCKET_NAME: 'rpm-cache-e2e',
-        RPM_CACHE_DATA_DIR: join(work, 's3'),
-      },
-      retryDelaysMs: [100, 200],
-    });
-    s3 = new S3Client({
-      endpoint: stack.s3Endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    });
+  beforeEach(async () => {
+    // The whole mirror, answering.
+    await origin().reopen();
+    origin().reset();
+    for (const [path, bytes] of mirror) origin().files.set(path, bytes);
   });
 
   afterAll(async () => {
-    await stack?.close();
-    await origin?.close();
-    logs?.restore();
-    if (work !== undefined) await rm(work, { recursive: true, force: true });
+    s3?.destroy();
+    await test?.close();
   });
 
-  it('1. origin up, not cached: dnf gets the RPMs from origin, then they appear in S3 byte-identical', async () => {
-    const result = await downloadWithRepo([CPP.name, TILDE.name]);
+  describe('origin up, RPMs not cached', () => {
+    it('dnf gets the RPMs from origin, then they appear in S3 byte-identical', async () => {
+      const result = await downloadWithRepo(FRESH);
 
-    expect(result).toMatchObject({ code: 0 });
-    for (const pkg of [CPP, TILDE]) {
-      expect(await readFile(join(result.destdir, rpmFileName(pkg)))).toEqual(originals.get(pkg.name));
-      expect(await waitForCachedObject(pkg)).toEqual(originals.get(pkg.name));
-    }
-    // dnf sends `%2b%2b` and `%5e`; origin is asked for the same file, encoded once.
-    expect(origin.requestsFor('GET').map((request) => request.url)).toContain(
-      `/${REPO}/Packages/demo-c++-1.0%5E20260101git-1.noarch.rpm`,
-    );
-    expect(await cachedObject(NEVER_CACHED)).toBeUndefined();
+      expect(result).toMatchObject({ code: 0 });
+      for (const pkg of FRESH) {
+        expect(await readFile(join(result.destdir, rpmFileName(pkg)))).toEqual(originals.get(pkg.name));
+        expect(await waitForCachedObject(pkg)).toEqual(originals.get(pkg.name));
+      }
+      // dnf sends `%2b%2b` and `%5e`; origin is asked for the same file, encoded once.
+      expect(
+        origin()
+          .requestsFor('GET')
+          .map((request) => request.url),
+      ).toContain(`/${REPO}/Packages/fresh-c++-1.0%5E20260101git-1.noarch.rpm`);
+      expect(await cachedObject(NEVER_ASKED)).toBeUndefined();
+    });
   });
 
-  it('2. the mirror drops the RPMs: dnf with the old repodata still downloads them, from S3', async () => {
-    for (const pkg of [CPP, TILDE]) origin.files.delete(packagePath(pkg));
-    origin.requests.length = 0;
+  describe('the mirror drops cached RPMs', () => {
+    beforeEach(async () => {
+      await ensureCached(CACHED);
+      for (const pkg of CACHED) origin().files.delete(packagePath(pkg));
+      origin().requests.length = 0;
+    });
 
-    const result = await downloadWithRepo([CPP.name, TILDE.name]);
+    it('dnf with the old repodata still downloads them, from S3', async () => {
+      const result = await downloadWithRepo(CACHED);
 
-    expect(result).toMatchObject({ code: 0 });
-    for (const pkg of [CPP, TILDE]) {
-      expect(await readFile(join(result.destdir, rpmFileName(pkg)))).toEqual(originals.get(pkg.name));
-      const redirect = await redirectFor(encodedUrl(pkg));
-      expect(redirect).toMatchObject({ status: 302, xCache: 'hit' });
-      expect(new URL(redirect.location).origin).toBe(stack.s3Endpoint);
-    }
-    expect(origin.requestsFor('GET').filter((request) => request.url.includes('/Packages/'))).toEqual([]);
-  });
+      expect(result).toMatchObject({ code: 0 });
+      for (const pkg of CACHED) {
+        expect(await readFile(join(result.destdir, rpmFileName(pkg)))).toEqual(originals.get(pkg.name));
+        const redirect = await redirectFor(encodedUrl(pkg));
+        expect(redirect).toMatchObject({ status: 302, xCache: 'hit' });
+        expect(new URL(redirect.location).origin).toBe(test.stack.s3Endpoint);
+      }
+      expect(
+        origin()
+          .requestsFor('GET')
+          .filter((request) => request.url.includes('/Packages/')),
+      ).toEqual([]);
+    });
 
-  it('2b. the dropped RPM installs from its exact URL too', async () => {
-    const result = await dnf(['--disablerepo=*', 'install', packageUrl(CPP)]);
+    it('a dropped RPM installs from its exact URL', async () => {
+      const [cpp] = CACHED;
+      if (cpp === undefined) throw new Error('no package');
+      const result = await dnf(['--disablerepo=*', 'install', packageUrl(cpp)]);
 
-    expect(result).toMatchObject({ code: 0 });
-    expect(await readFile(join(result.installroot, 'usr/share/rpm-cache-e2e/demo-c++.txt'), 'utf8')).toBe(
-      'demo-c++ 1.0^20260101git\n',
-    );
+      expect(result).toMatchObject({ code: 0 });
+      expect(await readFile(join(result.installroot, 'usr/share/rpm-cache-e2e/demo-c++.txt'), 'utf8')).toBe(
+        'demo-c++ 1.0^20260101git\n',
+      );
+    });
+
+    it('logs the hit, and never a presigned query', async () => {
+      test.logs.clear();
+      for (const pkg of CACHED) expect(await redirectFor(encodedUrl(pkg))).toMatchObject({ xCache: 'hit' });
+
+      const hits = test.logs.linesOf('request').filter((line) => line.outcome === 'hit');
+      expect(hits.map((line) => line.path)).toEqual(CACHED.map(packagePath));
+      expect(test.logs.text()).not.toContain('X-Amz-Signature=');
+    });
   });
 
   describe.each([
     [
       'stalls past ORIGIN_HEAD_TIMEOUT',
-      async () => {
-        origin.defaultBehaviour = { kind: 'stall' };
+      () => {
+        origin().defaultBehaviour = { kind: 'stall' };
       },
+      UNCACHED_WHILE_STALLED,
     ],
-    ['is down (connection refused)', () => origin.close()],
-  ])('3. origin %s', (_name, breakOrigin) => {
-    beforeAll(async () => {
+    ['is down (connection refused)', () => origin().close(), UNCACHED_WHILE_DOWN],
+  ])('origin %s', (_name, breakOrigin, uncached) => {
+    beforeEach(async () => {
+      await ensureCached(CACHED);
       await breakOrigin();
     });
 
     it('cached RPMs still install from their URLs, within the HEAD timeout', async () => {
-      for (const pkg of [CPP, TILDE]) {
+      for (const pkg of CACHED) {
         const redirect = await redirectFor(encodedUrl(pkg));
         expect(redirect).toMatchObject({ status: 302, xCache: 'hit' });
         expect(redirect.ms).toBeLessThan(1000 + 1000);
@@ -211,29 +257,22 @@ describe('dnf through the local stack', () => {
     });
 
     it('an uncached RPM fails as it would without the cache', async () => {
-      const redirect = await redirectFor(encodedUrl(NEVER_CACHED));
+      const redirect = await redirectFor(encodedUrl(uncached));
       expect(redirect).toMatchObject({ status: 302, xCache: 'miss' });
-      expect(redirect.location).toBe(`${origin.baseUrl}/${REPO}/Packages/hello-1.0-1.noarch.rpm`);
+      expect(redirect.location).toBe(`${origin().baseUrl}/${packagePath(uncached)}`);
 
-      const result = await dnf(['--disablerepo=*', 'install', packageUrl(NEVER_CACHED)]);
+      const result = await dnf(['--disablerepo=*', 'install', packageUrl(uncached)]);
       expect(result.code).not.toBe(0);
     });
 
     it('repodata is redirected to origin', async () => {
-      const redirect = await redirectFor(`${stack.url}/${REPO}/repodata/repomd.xml`);
+      const redirect = await redirectFor(`${stackUrl()}/${REPO}/repodata/repomd.xml`);
 
       expect(redirect).toMatchObject({
         status: 302,
         xCache: 'bypass',
-        location: `${origin.baseUrl}/${REPO}/repodata/repomd.xml`,
+        location: `${origin().baseUrl}/${REPO}/repodata/repomd.xml`,
       });
     });
-  });
-
-  it('logs the hits, and never a presigned query', () => {
-    const text = logs.text();
-
-    expect(text).toContain('"outcome":"hit"');
-    expect(text).not.toContain('X-Amz-Signature=');
   });
 });

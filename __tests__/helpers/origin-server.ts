@@ -75,6 +75,18 @@ export class OriginServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Listens again on the same port after `close`, so a stack pointed at it finds it back. */
+  async reopen(): Promise<void> {
+    if (this.server.listening) return;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
   private answer(request: IncomingMessage, response: ServerResponse): void {
     const method = request.method ?? 'GET';
     const url = request.url ?? '/';

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { Environment } from '../../src/commons/config.js';
 import type { LocalStack } from '../../src/local/stack.js';
 import { captureLogs } from './logs.js';
@@ -42,3 +43,13 @@ export const startTestStack = async (extraEnv: Environment = {}): Promise<TestSt
     },
   };
 };
+
+/** A client of the stack's S3 store, with the credentials the stack gives its Lambdas. */
+export const stackS3Client = (stack: LocalStack): S3Client =>
+  new S3Client({
+    endpoint: stack.s3Endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    ...(stack.s3Credentials === undefined ? {} : { credentials: { ...stack.s3Credentials } }),
+  });

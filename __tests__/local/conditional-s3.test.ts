@@ -8,13 +8,13 @@ import {
   CreateMultipartUploadCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { lambdaContext } from '../../src/local/lambda-service.js';
 import { syntheticRpm } from '../helpers/synthetic-rpm.js';
-import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { stackS3Client, startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 const BUCKET = 'rpm-cache';
 
@@ -40,13 +40,7 @@ describe('local S3 conditional writes', () => {
 
   beforeAll(async () => {
     test = await startTestStack();
-    s3 = new S3Client({
-      endpoint: test.stack.s3Endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
+    s3 = stackS3Client(test.stack);
   });
 
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { LocalStack } from '../../src/local/stack.js';
 import { captureLogs } from '../helpers/logs.js';
 import { OriginServer } from '../helpers/origin-server.js';
-import { startS3rver } from '../helpers/s3rver.js';
+import { S3RVER_CREDENTIALS, startS3rver } from '../helpers/s3rver.js';
 import { syntheticRpm } from '../helpers/synthetic-rpm.js';
 
 const PACKAGE = 'pub/Packages/e/external-1.0-1.noarch.rpm';
@@ -24,7 +24,10 @@ describe('local stack with AWS_ENDPOINT_URL_S3 set', () => {
     storeEndpoint = store.endpoint;
     origin = await OriginServer.start();
     logs = captureLogs();
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    });
     const { startLocalStack } = await import('../../src/local/stack.js');
     stack = await startLocalStack({
       env: {

@@ -25,6 +25,8 @@ export interface LocalStack {
   readonly url: string;
   readonly originBaseUrl: string;
   readonly s3Endpoint: string;
+  /** What the embedded store accepts; undefined for an external one (the usual AWS credential chain). */
+  readonly s3Credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   readonly bucketName: string;
   /** `embedded (<dir>)` or the external endpoint. */
   readonly storeDescription: string;
@@ -42,8 +44,8 @@ export const LOCAL_DEFAULTS = Object.freeze({
   UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
 });
 
-/** The credentials the embedded S3 server (s3rver) accepts. */
-const EMBEDDED_S3_CREDENTIALS = Object.freeze({ AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+/** The credentials the embedded S3 server (s3rver) accepts. Copy before use: the SDK marks the object it is given. */
+const EMBEDDED_S3_CREDENTIALS = Object.freeze({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -65,10 +67,7 @@ export const startEmbeddedS3 = async (directory: string, bucketName: string) => 
   });
   const address = await s3rver.run();
   // Clients talk to the proxy, which adds S3's conditional writes to s3rver.
-  const proxy = await startConditionalS3Proxy(`http://127.0.0.1:${address.port}`, {
-    accessKeyId: EMBEDDED_S3_CREDENTIALS.AWS_ACCESS_KEY_ID,
-    secretAccessKey: EMBEDDED_S3_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-  });
+  const proxy = await startConditionalS3Proxy(`http://127.0.0.1:${address.port}`, { ...EMBEDDED_S3_CREDENTIALS });
   return {
     endpoint: proxy.endpoint,
     close: async () => {
@@ -198,7 +197,13 @@ const setLambdaEnvironment = (
     PASSED_ON.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])),
   );
   Object.assign(process.env, {
-    ...(store.embedded ? { ...EMBEDDED_S3_CREDENTIALS, AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED' } : {}),
+    ...(store.embedded
+      ? {
+          AWS_ACCESS_KEY_ID: EMBEDDED_S3_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: EMBEDDED_S3_CREDENTIALS.secretAccessKey,
+          AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+        }
+      : {}),
     AWS_ENDPOINT_URL_S3: store.endpoint,
     AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
     AWS_REGION: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
@@ -272,6 +277,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     url: front.url,
     originBaseUrl,
     s3Endpoint: store.endpoint,
+    s3Credentials: store.embedded ? { ...EMBEDDED_S3_CREDENTIALS } : undefined,
     bucketName,
     storeDescription: store.description,
     drain: () => lambdaService.drain(),
