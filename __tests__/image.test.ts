@@ -137,6 +137,18 @@ describe('container image', () => {
       expect(loads('dist/uploader.mjs', 'lib-storage')).toBe(true);
     });
 
+    it('loads node:http with require(), never as an ES module (its ESM facade loads undici: ~20 ms at init)', () => {
+      const { outputs } = JSON.parse(readFileSync('.build/metafile.json', 'utf8')) as {
+        outputs: Record<string, { imports: { path: string; kind: string }[] }>;
+      };
+      const httpImports = Object.entries(outputs).flatMap(([file, { imports }]) =>
+        imports.filter(({ path }) => /^(node:)?http$/.test(path)).map(({ kind }) => `${file}: ${kind}`),
+      );
+
+      expect(httpImports.length).toBeGreaterThan(0);
+      expect(httpImports.filter((entry) => !entry.endsWith('require-call'))).toEqual([]);
+    });
+
     it('exists beside dist/handler.mjs and dist/uploader.mjs', () => {
       for (const bundle of ['index', 'handler', 'uploader']) {
         expect(existsSync(`dist/${bundle}.mjs`)).toBe(true);
