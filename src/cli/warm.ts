@@ -115,6 +115,21 @@ const describeError = (error: unknown): string => {
   return error instanceof Error ? error.message : String(error);
 };
 
+/** One HEAD to the cache about `url`; no answer is "ask again". */
+const askCache = async (fetchImpl: typeof fetch, url: string, stop: AbortSignal): Promise<Answer> => {
+  try {
+    const response = await fetchImpl(url, {
+      method: 'HEAD',
+      redirect: 'manual',
+      signal: AbortSignal.any([stop, AbortSignal.timeout(ASK_TIMEOUT_MS)]),
+    });
+    await response.body?.cancel();
+    return readAnswer(response);
+  } catch (error) {
+    return { kind: 'again', why: `no answer from the cache (${describeError(error)})`, uploading: false };
+  }
+};
+
 /** Warms every package; resolves when each has a state. */
 export const warm = async (packages: readonly LockedPackage[], options: WarmOptions): Promise<WarmResult[]> => {
   const { cacheUrl, verify, onFinished, fetch: fetchImpl = fetch } = options;
@@ -123,18 +138,19 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
   const stop = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
   const slot = requestSlots(options.concurrency);
 
-  const ask = async (pkg: LockedPackage): Promise<Answer> => {
-    try {
-      const response = await fetchImpl(cacheUrlOf(cacheUrl, pkg), {
-        method: 'HEAD',
-        redirect: 'manual',
-        signal: AbortSignal.any([stop, AbortSignal.timeout(ASK_TIMEOUT_MS)]),
-      });
-      await response.body?.cancel();
-      return readAnswer(response);
-    } catch (error) {
-      return { kind: 'again', why: `no answer from the cache (${describeError(error)})`, uploading: false };
+  /** The result of a package the cache is done with; a cached one is downloaded again with --verify. */
+  const finish = async (
+    pkg: LockedPackage,
+    answer: Extract<Answer, { kind: 'done' }>,
+    first: boolean,
+  ): Promise<WarmResult> => {
+    if (answer.state !== 'cached') {
+      return { package: pkg, state: answer.state, ...(answer.reason === undefined ? {} : { reason: answer.reason }) };
     }
+    const state = first ? 'cached' : 'newly-cached';
+    if (!verify) return { package: pkg, state };
+    const mismatch = await slot(() => verifyDownload(cacheUrlOf(cacheUrl, pkg), pkg, stop, fetchImpl));
+    return mismatch === undefined ? { package: pkg, state } : { package: pkg, state: 'failed', reason: mismatch };
   };
 
   const warmOne = async (pkg: LockedPackage): Promise<WarmResult> => {
@@ -142,21 +158,11 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
     let delayMs = poll.firstMs;
     let last = 'never asked';
     while (!stop.aborted) {
-      const answer = await slot(() => (stop.aborted ? Promise.resolve(undefined) : ask(pkg)));
+      const answer = await slot(() =>
+        stop.aborted ? Promise.resolve(undefined) : askCache(fetchImpl, cacheUrlOf(cacheUrl, pkg), stop),
+      );
       if (answer === undefined) break;
-      if (answer.kind === 'done') {
-        if (answer.state !== 'cached') {
-          return {
-            package: pkg,
-            state: answer.state,
-            ...(answer.reason === undefined ? {} : { reason: answer.reason }),
-          };
-        }
-        const state = first ? 'cached' : 'newly-cached';
-        if (!verify) return { package: pkg, state };
-        const mismatch = await slot(() => verifyDownload(cacheUrlOf(cacheUrl, pkg), pkg, stop, fetchImpl));
-        return mismatch === undefined ? { package: pkg, state } : { package: pkg, state: 'failed', reason: mismatch };
-      }
+      if (answer.kind === 'done') return finish(pkg, answer, first);
       first = false;
       last = answer.why;
       await sleep(delayMs, stop);

@@ -53,6 +53,46 @@ export interface RedirectDependencies {
  */
 export const AWS_GRACE_MS = 700;
 
+/** What became of the upload trigger: S3 had the file, this container triggered it lately, or it was triggered now. */
+type UploadTrigger = 'not-needed' | 'triggered-lately' | 'triggered';
+
+/** The origin HEAD, and how long it took. */
+const timedProbe = async (
+  probeOrigin: NonNullable<RedirectDependencies['probeOrigin']>,
+  origin: string,
+  timeoutMs: number,
+): Promise<{ readonly result: OriginHeadResult; readonly ms: number }> => {
+  const started = performance.now();
+  const result = await probeOrigin(origin, timeoutMs);
+  return { result, ms: Math.round(performance.now() - started) };
+};
+
+/**
+ * Triggers the upload as soon as S3 says "not cached", while the origin HEAD
+ * is still out: a miss then costs one origin round trip, not two. For a file
+ * the origin lost too, the uploader ends `origin-missing` at the cost of one
+ * run, and the memo keeps a repeated request from invoking again.
+ */
+const triggerWhenUncached = async (
+  lookedUp: Promise<boolean>,
+  path: string,
+  { config, lambda, memo }: RedirectDependencies,
+  deadline: AbortSignal,
+  requestId: string | undefined,
+): Promise<UploadTrigger> => {
+  if (await lookedUp) return 'not-needed';
+  const key = cacheKey(path);
+  if (memo !== undefined && !memo.triggered.tryAdd(key)) return 'triggered-lately';
+  try {
+    await triggerUpload(lambda, config.uploaderFunctionName, path, deadline, requestId);
+  } catch (error) {
+    // Let the next request try again.
+    memo?.triggered.delete(key);
+    throw error;
+  }
+  return 'triggered';
+};
+
 /**
  * Decides the redirect for a valid, decoded path (see `checkPath`); the
  * request id, when given, goes with the uploader's event.
@@ -64,7 +104,7 @@ export const decideRedirect = async (
   deps: RedirectDependencies,
   requestId?: string,
 ): Promise<RedirectDecision> => {
-  const { config, s3, lambda, probeOrigin = headOrigin, memo } = deps;
+  const { config, s3, probeOrigin = headOrigin, memo } = deps;
   const origin = originUrl(config.originBaseUrl, path);
   if (!isCacheable(path, config.cacheExtensions)) {
     return { outcome: 'bypass', location: origin, uploadTriggered: false };
@@ -76,29 +116,10 @@ export const decideRedirect = async (
 
   const key = cacheKey(path);
   const deadline = AbortSignal.timeout(config.originHeadTimeoutMs + AWS_GRACE_MS);
-  const headStarted = performance.now();
-  const probed = probeOrigin(origin, config.originHeadTimeoutMs).then((result) => ({
-    result,
-    ms: Math.round(performance.now() - headStarted),
-  }));
+  const probed = timedProbe(probeOrigin, origin, config.originHeadTimeoutMs);
   const lookedUp =
     memo?.cached.has(key) === true ? Promise.resolve(true) : isCached(s3, config.bucketName, key, deadline);
-  // The upload is triggered as soon as S3 says "not cached", while the origin
-  // HEAD is still out: a miss then costs one origin round trip, not two. For a
-  // file the origin lost too, the uploader ends `origin-missing` at the cost
-  // of one run, and the memo keeps a repeated request from invoking again.
-  const triggered = lookedUp.then(async (cached): Promise<UploadTrigger> => {
-    if (cached) return 'not-needed';
-    if (memo !== undefined && !memo.triggered.tryAdd(key)) return 'triggered-lately';
-    try {
-      await triggerUpload(lambda, config.uploaderFunctionName, path, deadline, requestId);
-    } catch (error) {
-      // Let the next request try again.
-      memo?.triggered.delete(key);
-      throw error;
-    }
-    return 'triggered';
-  });
+  const triggered = triggerWhenUncached(lookedUp, path, deps, deadline, requestId);
   const [head, cached, trigger] = await Promise.all([probed, lookedUp, triggered]);
   if (cached) memo?.cached.add(key);
   const probe = {
@@ -125,6 +146,3 @@ export const decideRedirect = async (
   }
   return { outcome: 'miss', location: origin, ...upload, ...probe };
 };
-
-/** What became of the upload trigger: S3 had the file, this container triggered it lately, or it was triggered now. */
-type UploadTrigger = 'not-needed' | 'triggered-lately' | 'triggered';

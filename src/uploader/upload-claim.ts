@@ -57,6 +57,30 @@ type ClaimState =
 /** Attempts at the claim when it is released between our write and our read. */
 const CLAIM_ATTEMPTS = 3;
 
+type ClaimCondition = { IfNoneMatch: '*' } | { IfMatch: string };
+
+/** Writes the claim if `condition` holds; false when S3 refused it for the condition. */
+const writeClaim = async (
+  s3: S3Client,
+  { bucket, key, body, condition }: { bucket: string; key: string; body: ClaimBody; condition: ClaimCondition },
+): Promise<boolean> => {
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: JSON.stringify(body),
+        ContentType: 'application/json',
+        ...condition,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isS3ConditionRefused(error)) return false;
+    throw error;
+  }
+};
+
 /**
  * Tries to claim the download of `path`. Succeeds when no claim exists or the
  * existing one expired; otherwise says who holds it and until when.
@@ -68,24 +92,8 @@ export const claimDownload = async (
   { owner, ttlMs, now = Date.now }: ClaimOptions,
 ): Promise<ClaimResult> => {
   const key = claimKey(path);
-  const write = async (condition: { IfNoneMatch: '*' } | { IfMatch: string }): Promise<boolean> => {
-    const body: ClaimBody = { owner, expiresAt: now() + ttlMs };
-    try {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: JSON.stringify(body),
-          ContentType: 'application/json',
-          ...condition,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isS3ConditionRefused(error)) return false;
-      throw error;
-    }
-  };
+  const write = (condition: ClaimCondition) =>
+    writeClaim(s3, { bucket, key, body: { owner, expiresAt: now() + ttlMs }, condition });
   const claimed: ClaimResult = {
     claimed: true,
     release: async () => {
