@@ -36,8 +36,9 @@ export const startTestStack = async (extraEnv: Environment = {}): Promise<TestSt
     stack,
     logs,
     close: async () => {
-      await stack.close();
+      // Origin first: an upload stalled on it fails now, and logs before the capture ends.
       await origin.close();
+      await stack.close();
       logs.restore();
       await rm(work, { recursive: true, force: true });
     },
