@@ -180,6 +180,42 @@ describe('decideRedirect', () => {
     expect(invokedAt - started).toBeLessThan(250);
   });
 
+  it('signs the cached copy while the origin HEAD is out: a hit waits for nothing after it', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 3 });
+    origin.behaviours.set(PACKAGE, {
+      kind: 'custom',
+      respond: (_request, response) => void setTimeout(() => response.writeHead(404).end(), 250),
+    });
+    let signedAt = 0;
+    const signing = new S3Client({
+      credentials: async () => {
+        signedAt = performance.now();
+        return { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
+      },
+    });
+    const started = performance.now();
+
+    const decision = await decideRedirect(PACKAGE, { ...deps(), s3: signing });
+
+    expect(decision).toMatchObject({ outcome: 'hit', originStatus: 404 });
+    expect(new URL(decision.location).searchParams.get('X-Amz-Credential')).toMatch(/^AKIDEXAMPLE\//);
+    expect(signedAt - started).toBeLessThan(200);
+  });
+
+  it.each([
+    [200, { outcome: 'stored' }],
+    [404, undefined],
+  ])('lets a signing failure matter only for a hit (origin %s, cached)', async (status, expected) => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 3 });
+    origin.behaviours.set(PACKAGE, { kind: 'status', status });
+    const unsigned = new S3Client({ credentials: () => Promise.reject(new Error('no credentials')) });
+
+    const decided = decideRedirect(PACKAGE, { ...deps(), s3: unsigned });
+
+    if (expected === undefined) await expect(decided).rejects.toThrow('no credentials');
+    else expect(await decided).toMatchObject(expected);
+  });
+
   it('does not invoke again for a file neither side has, within the memo', async () => {
     s3Mock.on(HeadObjectCommand).rejects(notFound());
     origin.behaviours.set(PACKAGE, { kind: 'status', status: 404 });

@@ -120,6 +120,13 @@ export const decideRedirect = async (
   const lookedUp =
     memo?.cached.has(key) === true ? Promise.resolve(true) : isCached(s3, config.bucketName, key, deadline);
   const triggered = triggerWhenUncached(lookedUp, path, deps, deadline, requestId);
+  // A cached copy is signed while the origin HEAD is still out, so a hit waits
+  // for nothing after it; the URL goes unused when the origin serves the file.
+  const signed = lookedUp.then((cached) =>
+    cached ? presignedGetUrl(s3, config.bucketName, key, config.presignedUrlExpirationSeconds) : undefined,
+  );
+  // Awaited only for a hit, where a signing failure is thrown.
+  signed.catch(() => undefined);
   const [head, cached, trigger] = await Promise.all([probed, lookedUp, triggered]);
   if (cached) memo?.cached.add(key);
   const probe = {
@@ -140,9 +147,7 @@ export const decideRedirect = async (
     return { outcome: 'miss', location: origin, ...upload, ...probe };
   }
 
-  if (cached) {
-    const location = await presignedGetUrl(s3, config.bucketName, key, config.presignedUrlExpirationSeconds);
-    return { outcome: 'hit', location, uploadTriggered: false, ...probe };
-  }
+  const location = await signed;
+  if (location !== undefined) return { outcome: 'hit', location, uploadTriggered: false, ...probe };
   return { outcome: 'miss', location: origin, ...upload, ...probe };
 };
