@@ -103,6 +103,7 @@ describe('lockfile', () => {
     });
 
     it('refuses the same URL with two checksums', async () => {
+      await writeFile(join(work, 'a.yaml'), LOCKFILE);
       await writeFile(join(work, 'c.yaml'), LOCKFILE.replaceAll(SHA, 'b'.repeat(64)));
 
       await expect(readLockfiles([join(work, 'a.yaml'), join(work, 'c.yaml')])).rejects.toThrow(

@@ -4,10 +4,8 @@ const minimal = { S3_BUCKET_NAME: 'rpm-cache-bucket' };
 
 describe('parseCacheConfig', () => {
   it('applies the documented defaults when only the bucket is set', () => {
-    // Act
     const config = parseCacheConfig(minimal);
 
-    // Assess
     expect(config).toEqual({
       originBaseUrl: 'https://dl.fedoraproject.org',
       bucketName: 'rpm-cache-bucket',

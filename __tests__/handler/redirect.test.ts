@@ -48,13 +48,10 @@ describe('decideRedirect', () => {
     });
 
     it('redirects to origin and triggers one async upload when it is not cached', async () => {
-      // Prepare
       s3Mock.on(HeadObjectCommand).rejects(notFound());
 
-      // Act
       const decision = await decideRedirect(PACKAGE, deps());
 
-      // Assess
       expect(decision).toMatchObject({
         outcome: 'miss',
         location: `${origin.baseUrl}/${ENCODED_PACKAGE}`,

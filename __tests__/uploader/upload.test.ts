@@ -59,14 +59,11 @@ describe('cacheFromOrigin', () => {
   });
 
   it('stores a small file with one conditional PutObject of exactly the origin bytes', async () => {
-    // Prepare
     const rpm = syntheticRpm({ payloadBytes: 64 * 1024 });
     origin.files.set(PACKAGE, rpm);
 
-    // Act
     const result = await cacheFromOrigin(PACKAGE, deps());
 
-    // Assess
     expect(result).toEqual({
       outcome: 'stored',
       originStatus: 200,
