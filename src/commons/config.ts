@@ -39,8 +39,8 @@ export const MAX_PRESIGNED_URL_EXPIRATION = 604_800;
 /** API Gateway gives the whole request 30 s; the HEAD must leave room for S3. */
 export const MAX_ORIGIN_HEAD_TIMEOUT = 25;
 
-const invalid = (variable: string, value: string, why: string): ConfigError =>
-  new ConfigError(`${variable}=${JSON.stringify(value)} is invalid: ${why}`);
+const invalid = (variable: string, value: string, why: string, options?: ErrorOptions): ConfigError =>
+  new ConfigError(`${variable}=${JSON.stringify(value)} is invalid: ${why}`, options);
 
 /**
  * A URL-like value with its user-info (`user:password@`) replaced by `***@`:
@@ -70,14 +70,13 @@ const required = (env: Environment, variable: string): string => {
 export const parseOriginHost = (value: string): string => {
   const variable = 'ORIGIN_HOST';
   // Errors show the value as given, but never its credentials.
-  const invalid = (_variable: string, _value: string, why: string) =>
-    new ConfigError(`${variable}=${JSON.stringify(hideUserInfo(value))} is invalid: ${why}`);
+  const shown = hideUserInfo(value);
   const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
   if (!hasScheme) {
     if (!/^[a-z0-9.-]+(:\d{1,5})?$/i.test(value)) {
       throw invalid(
         variable,
-        value,
+        shown,
         'expected a host name (dl.fedoraproject.org) or a base URL (http://127.0.0.1:8081)',
       );
     }
@@ -87,16 +86,16 @@ export const parseOriginHost = (value: string): string => {
   try {
     url = new URL(value);
   } catch (error) {
-    throw new ConfigError(`${variable}=${JSON.stringify(hideUserInfo(value))} is invalid: not a URL`, { cause: error });
+    throw invalid(variable, shown, 'not a URL', { cause: error });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalid(variable, value, 'only http and https origins are supported');
+    throw invalid(variable, shown, 'only http and https origins are supported');
   }
   if (url.username !== '' || url.password !== '') {
-    throw invalid(variable, value, 'credentials in the origin URL would leak into redirects');
+    throw invalid(variable, shown, 'credentials in the origin URL would leak into redirects');
   }
   if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
-    throw invalid(variable, value, 'a base URL cannot carry a query or fragment');
+    throw invalid(variable, shown, 'a base URL cannot carry a query or fragment');
   }
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 };
@@ -142,7 +141,7 @@ const parseNumber = (variable: string, value: string, { integer, max }: { intege
 export const parseSentryDsn = (value: string): string => {
   const variable = 'SENTRY_DSN';
   const shown = hideUserInfo(value);
-  const refuse = (why: string) => new ConfigError(`${variable}=${JSON.stringify(shown)} is invalid: ${why}`);
+  const refuse = (why: string) => invalid(variable, shown, why);
   let url: URL;
   try {
     url = new URL(value);
