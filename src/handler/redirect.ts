@@ -75,13 +75,12 @@ const timedProbe = async (
  */
 const triggerWhenUncached = async (
   lookedUp: Promise<boolean>,
-  path: string,
+  { path, key }: { readonly path: string; readonly key: string },
   { config, lambda, memo }: RedirectDependencies,
   deadline: AbortSignal,
   requestId: string | undefined,
 ): Promise<UploadTrigger> => {
   if (await lookedUp) return 'not-needed';
-  const key = cacheKey(path);
   if (memo !== undefined && !memo.triggered.tryAdd(key)) return 'triggered-lately';
   try {
     await triggerUpload(lambda, config.uploaderFunctionName, path, deadline, requestId);
@@ -119,7 +118,7 @@ export const decideRedirect = async (
   const probed = timedProbe(probeOrigin, origin, config.originHeadTimeoutMs);
   const lookedUp =
     memo?.cached.has(key) === true ? Promise.resolve(true) : isCached(s3, config.bucketName, key, deadline);
-  const triggered = triggerWhenUncached(lookedUp, path, deps, deadline, requestId);
+  const triggered = triggerWhenUncached(lookedUp, { path, key }, deps, deadline, requestId);
   // A cached copy is signed while the origin HEAD is still out, so a hit waits
   // for nothing after it; the URL goes unused when the origin serves the file.
   const signed = lookedUp.then((cached) =>
