@@ -13,6 +13,9 @@ import { LengthGuard, parseContentLength } from './length-guard.js';
 import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
 import { putOnce } from './store-once.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
+import { IncompleteDownloadError, OriginUnavailableError } from './upload-errors.js';
+
+export { IncompleteDownloadError, OriginUnavailableError };
 
 export type UploadOutcome =
   | 'stored'
@@ -33,10 +36,6 @@ export interface UploadResult {
   /** The verifier's own error for a `corrupt` RPM, with its stack, for reporting (not part of the Lambda's answer). */
   readonly verificationError?: RpmVerificationError;
 }
-
-import { IncompleteDownloadError, OriginUnavailableError } from './upload-errors.js';
-
-export { IncompleteDownloadError, OriginUnavailableError };
 
 export interface UploadDependencies {
   readonly config: CacheConfig;
