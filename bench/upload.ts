@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3RVER_CREDENTIALS } from '../src/local/s3-server.js';
 import { startEmbeddedS3 } from '../src/local/stack.js';
 import { benchRpm } from './rpms.js';
 import { urlOf } from './servers.js';
@@ -79,8 +80,8 @@ export const workerEnv = (origin: string, store: string, extra: Record<string, s
   S3_BUCKET_NAME: 'bench',
   AWS_ENDPOINT_URL_S3: store,
   AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'S3RVER',
-  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
   AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
   POWERTOOLS_METRICS_DISABLED: 'true',
   BENCH_UPLOADER_BUNDLE: resolve('dist/uploader.mjs'),
@@ -112,7 +113,7 @@ export const measureUploads = async (
     endpoint: store.endpoint,
     forcePathStyle: true,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials: { ...S3RVER_CREDENTIALS },
   });
   try {
     for (const [index, file] of files.entries()) {

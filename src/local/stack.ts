@@ -3,7 +3,6 @@
  * local API Gateway, a local Lambda Invoke endpoint and (unless
  * AWS_ENDPOINT_URL_S3 names another store) an embedded S3 server.
  */
-import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -12,6 +11,7 @@ import { ConfigError, type Environment, parseHandlerConfig } from '../commons/co
 import { fromHttpApiResult, MalformedRequestError, toHttpApiEvent } from './api-gateway.js';
 import { startConditionalS3Proxy } from './conditional-s3.js';
 import { LocalLambdaService, lambdaContext, type RunReport } from './lambda-service.js';
+import { S3RVER_CREDENTIALS, startS3rver } from './s3-server.js';
 
 export interface LocalStackOptions {
   /** Variables as in Lambda (see README); the stack fills in its defaults. */
@@ -44,9 +44,6 @@ export const LOCAL_DEFAULTS = Object.freeze({
   UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
 });
 
-/** The credentials the embedded S3 server (s3rver) accepts. Copy before use: the SDK marks the object it is given. */
-const EMBEDDED_S3_CREDENTIALS = Object.freeze({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
-
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
 const value = (env: Environment, name: keyof typeof LOCAL_DEFAULTS): string => {
@@ -56,18 +53,9 @@ const value = (env: Environment, name: keyof typeof LOCAL_DEFAULTS): string => {
 
 /** s3rver in `directory` behind the conditional-write proxy; the benchmark uses it too. */
 export const startEmbeddedS3 = async (directory: string, bucketName: string) => {
-  const { default: S3rver } = await import('@20minutes/s3rver');
-  await mkdir(directory, { recursive: true });
-  const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    directory,
-    silent: true,
-    configureBuckets: [{ name: bucketName }],
-  });
-  const address = await s3rver.run();
+  const s3rver = await startS3rver(directory, bucketName);
   // Clients talk to the proxy, which adds S3's conditional writes to s3rver.
-  const proxy = await startConditionalS3Proxy(`http://127.0.0.1:${address.port}`, { ...EMBEDDED_S3_CREDENTIALS });
+  const proxy = await startConditionalS3Proxy(s3rver.endpoint, { ...S3RVER_CREDENTIALS });
   return {
     endpoint: proxy.endpoint,
     close: async () => {
@@ -152,7 +140,7 @@ interface Store {
   readonly endpoint: string;
   readonly description: string;
   /** The embedded store's own credentials; undefined for an external store (the usual AWS chain). */
-  readonly embedded: boolean;
+  readonly credentials: typeof S3RVER_CREDENTIALS | undefined;
   close(): Promise<void>;
 }
 
@@ -160,14 +148,14 @@ interface Store {
 const openStore = async (env: Environment, bucketName: string): Promise<Store> => {
   const external = env.AWS_ENDPOINT_URL_S3?.trim();
   if (external !== undefined && external !== '') {
-    return { endpoint: external, description: external, embedded: false, close: async () => undefined };
+    return { endpoint: external, description: external, credentials: undefined, close: async () => undefined };
   }
   const dataDir = resolve(value(env, 'RPM_CACHE_DATA_DIR'));
   const embedded = await startEmbeddedS3(dataDir, bucketName);
   return {
     endpoint: embedded.endpoint,
     description: `embedded S3 at ${embedded.endpoint}, data in ${dataDir}`,
-    embedded: true,
+    credentials: S3RVER_CREDENTIALS,
     close: embedded.close,
   };
 };
@@ -197,10 +185,10 @@ const setLambdaEnvironment = (
     PASSED_ON.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])),
   );
   Object.assign(process.env, {
-    ...(store.embedded
+    ...(store.credentials !== undefined
       ? {
-          AWS_ACCESS_KEY_ID: EMBEDDED_S3_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: EMBEDDED_S3_CREDENTIALS.secretAccessKey,
+          AWS_ACCESS_KEY_ID: store.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: store.credentials.secretAccessKey,
           AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
         }
       : {}),
@@ -213,7 +201,7 @@ const setLambdaEnvironment = (
     AWS_LAMBDA_INITIALIZATION_TYPE: env.AWS_LAMBDA_INITIALIZATION_TYPE ?? 'on-demand',
     ...passedOn,
   });
-  if (store.embedded) {
+  if (store.credentials !== undefined) {
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
   }
@@ -277,7 +265,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     url: front.url,
     originBaseUrl,
     s3Endpoint: store.endpoint,
-    s3Credentials: store.embedded ? { ...EMBEDDED_S3_CREDENTIALS } : undefined,
+    s3Credentials: store.credentials === undefined ? undefined : { ...store.credentials },
     bucketName,
     storeDescription: store.description,
     drain: () => lambdaService.drain(),
