@@ -103,13 +103,13 @@ describe('handler Lambda (whole Middy chain)', () => {
     expect(response).toMatchObject({ statusCode: 400, headers: { 'Cache-Control': 'no-store' } });
   });
 
-  it('bypasses repodata straight to origin', async () => {
-    const response = await invoke('pub/fedora/repodata/repomd.xml');
+  it('bypasses a file that is neither cacheable nor repository metadata straight to origin', async () => {
+    const response = await invoke('pub/fedora/COPYING');
 
     expect(response).toEqual({
       statusCode: 302,
       headers: {
-        Location: `${origin.baseUrl}/pub/fedora/repodata/repomd.xml`,
+        Location: `${origin.baseUrl}/pub/fedora/COPYING`,
         'X-Cache': 'bypass',
         'Cache-Control': 'no-store',
       },

@@ -97,7 +97,11 @@ describe('uploader Lambda (whole Middy chain)', () => {
     ['an object without path', { key: PACKAGE }, 'event.path is missing or not a string'],
     ['a path of the wrong type', { path: 42 }, 'event.path is missing or not a string'],
     ['a path with CR/LF', { path: 'a.rpm\r\nx' }, 'control characters'],
-    ['a non-cacheable path', { path: 'repodata/repomd.xml' }, 'path is not a cacheable file (CACHE_EXTENSIONS)'],
+    [
+      'a non-cacheable path',
+      { path: 'repodata/primary.xml.gz' },
+      'path is neither a cacheable file (CACHE_EXTENSIONS) nor a repodata/repomd.xml',
+    ],
     ['a path that cannot be a key', { path: 'pub/../x.rpm' }, '"." or ".." segment'],
   ])('rejects %s with the reason, counted as rejected', async (_name, event, reason) => {
     const result = await invoke(event);
@@ -133,7 +137,7 @@ describe('uploader Lambda (whole Middy chain)', () => {
     ['a path of the wrong type', { path: 42 }],
     ['a hostile path', { path: '../../etc/passwd.rpm' }],
     ['a path with CR/LF', { path: 'a.rpm\r\nx' }],
-    ['a non-cacheable path', { path: 'repodata/repomd.xml' }],
+    ['a non-cacheable path', { path: 'repodata/primary.xml.gz' }],
   ])('rejects %s with a logged error and no retry', async (_name, event) => {
     const result = await invoke(event);
 

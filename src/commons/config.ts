@@ -26,6 +26,10 @@ export interface CacheConfig {
 export interface HandlerConfig extends CacheConfig {
   /** Function name or ARN of the uploader Lambda. */
   readonly uploaderFunctionName: string;
+  /** How long an origin HEAD timeout makes a container assume the origin offline; 0: never. */
+  readonly originOfflinePeriodMs: number;
+  /** How long a container serves a cached file the origin answered 404/410 for without asking again; 0: always ask. */
+  readonly originLostTtlMs: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -34,6 +38,12 @@ export const DEFAULT_ORIGIN_HOST = 'dl.fedoraproject.org';
 export const DEFAULT_CACHE_EXTENSIONS = '.rpm';
 export const DEFAULT_PRESIGNED_URL_EXPIRATION = 3600;
 export const DEFAULT_ORIGIN_HEAD_TIMEOUT = 5;
+/** Artifactory's default "assumed offline period"; recovery probes end it sooner (see origin-health). */
+export const DEFAULT_ORIGIN_OFFLINE_PERIOD = 300;
+/** A file the mirror dropped does not come back; an hour bounds what one container remembers. */
+export const DEFAULT_ORIGIN_LOST_TTL = 3600;
+/** A day: longer is a cache, not an outage. */
+export const MAX_MEMORY_SECONDS = 86_400;
 /** SigV4 presigned URLs cannot live longer than seven days. */
 export const MAX_PRESIGNED_URL_EXPIRATION = 604_800;
 /** API Gateway gives the whole request 30 s; the HEAD must leave room for S3. */
@@ -117,18 +127,31 @@ export const parseCacheExtensions = (value: string): readonly string[] => {
   return Object.freeze([...new Set(extensions)]);
 };
 
-const parseNumber = (variable: string, value: string, { integer, max }: { integer: boolean; max: number }): number => {
+const parseNumber = (
+  variable: string,
+  value: string,
+  { integer, max, zeroAllowed = false }: { integer: boolean; max: number; zeroAllowed?: boolean },
+): number => {
   const pattern = integer ? /^\d+$/ : /^\d+(\.\d+)?$|^\.\d+$/;
   if (!pattern.test(value)) {
     throw invalid(
       variable,
       value,
-      integer ? 'expected a positive whole number of seconds' : 'expected a positive number of seconds',
+      zeroAllowed
+        ? 'expected a whole number of seconds'
+        : integer
+          ? 'expected a positive whole number of seconds'
+          : 'expected a positive number of seconds',
     );
   }
   const parsed = Number(value);
+  if (zeroAllowed && parsed === 0) return 0;
   if (!(parsed > 0) || parsed > max) {
-    throw invalid(variable, value, `must be greater than 0 and at most ${max}`);
+    throw invalid(
+      variable,
+      value,
+      zeroAllowed ? `must be 0 (off) or greater, and at most ${max}` : `must be greater than 0 and at most ${max}`,
+    );
   }
   return parsed;
 };
@@ -186,9 +209,21 @@ export const parseCacheConfig = (env: Environment): CacheConfig => {
   });
 };
 
-/** Parses the handler's variables: the shared ones plus the uploader's name. */
+/** Seconds (0 allowed: off) as milliseconds, or the default. */
+const memorySeconds = (env: Environment, variable: string, fallback: number): number => {
+  const value = optional(env, variable);
+  const seconds =
+    value === undefined
+      ? fallback
+      : parseNumber(variable, value, { integer: true, max: MAX_MEMORY_SECONDS, zeroAllowed: true });
+  return seconds * 1000;
+};
+
+/** Parses the handler's variables: the shared ones plus the uploader's name and what a container remembers. */
 export const parseHandlerConfig = (env: Environment): HandlerConfig =>
   Object.freeze({
     ...parseCacheConfig(env),
     uploaderFunctionName: required(env, 'UPLOADER_LAMBDA_ARN'),
+    originOfflinePeriodMs: memorySeconds(env, 'ORIGIN_OFFLINE_PERIOD', DEFAULT_ORIGIN_OFFLINE_PERIOD),
+    originLostTtlMs: memorySeconds(env, 'ORIGIN_LOST_TTL', DEFAULT_ORIGIN_LOST_TTL),
   });

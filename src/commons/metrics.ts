@@ -5,13 +5,20 @@
  *
  * Namespace `RpmCache` (or `POWERTOOLS_METRICS_NAMESPACE`); every metric has
  * the dimension `service` = `rpm-cache`, plus:
- * - `Requests` (Count) by `Outcome`: hit, stored, miss, bypass, fallback, bad-request;
+ * - `Requests` (Count) by `Outcome`: hit, stale, stored, miss, bypass, fallback, bad-request;
  * - `Fallbacks` (Count) by `Cause`: the error's name (`TimeoutError`,
  *   `ThrottlingException`, `AccessDenied`, or `HTTP<status>` when S3 sent no name);
  * - `OriginHeadLatency` (Milliseconds), cacheable requests only;
  * - `Uploads` (Count) by `Outcome`: stored, already-cached, origin-missing,
  *   corrupt, lost-race, claimed-elsewhere, failed, rejected;
  * - `BytesStored` (Bytes), per stored file;
+ * - `Snapshots` (Count) by `Outcome`: stored, already-current, origin-missing,
+ *   incomplete, corrupt, claimed-elsewhere, lost-race;
+ * - `StaleAnswers` (Count) by `Reason`: requests answered from the cache
+ *   because the origin could not serve them (`origin-failed`), was assumed
+ *   offline (`assumed-offline`) or had lost the file lately (`origin-lost`);
+ * - `OriginAssumedOffline` (Count): requests answered without asking the
+ *   origin because a HEAD timed out lately (the alarm watches it);
  * - `ColdStart` (Count) by `function_name`, from Powertools.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -40,6 +47,12 @@ export const countUpload = (outcome: string): void => {
   metrics.addMetric('Uploads', MetricUnit.Count, 1);
 };
 
+/** Counts one snapshot run under its outcome. */
+export const countSnapshot = (outcome: string): void => {
+  metrics.addDimension('Outcome', outcome);
+  metrics.addMetric('Snapshots', MetricUnit.Count, 1);
+};
+
 /** Metrics without the invocation's `Outcome` dimension, so they aggregate across outcomes. */
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
@@ -51,6 +64,15 @@ const standalone = (name: string, unit: Unit, value: number, dimensions: Record<
 
 export const recordOriginHeadLatency = (ms: number): void =>
   standalone('OriginHeadLatency', MetricUnit.Milliseconds, ms);
+
+/** Why a request was answered from the cache without the origin's copy. */
+export type StaleReason = 'origin-failed' | 'assumed-offline' | 'origin-lost';
+
+export const countStaleAnswer = (reason: StaleReason): void =>
+  standalone('StaleAnswers', MetricUnit.Count, 1, { Reason: reason });
+
+/** One request answered without asking the origin, because it was assumed offline. */
+export const countOfflineAnswer = (): void => standalone('OriginAssumedOffline', MetricUnit.Count, 1);
 
 export const recordBytesStored = (bytes: number): void => standalone('BytesStored', MetricUnit.Bytes, bytes);
 

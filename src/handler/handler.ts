@@ -12,7 +12,14 @@ import { type CachePathContext, validatedPath } from '../commons/cache-path.js';
 import { HANDLER_CLIENT_SETTINGS } from '../commons/clients.js';
 import { parseHandlerConfig } from '../commons/config.js';
 import { createErrorReporter } from '../commons/error-reporting.js';
-import { countRequest, LOG_METRICS_OPTIONS, metrics, recordOriginHeadLatency } from '../commons/metrics.js';
+import {
+  countOfflineAnswer,
+  countRequest,
+  countStaleAnswer,
+  LOG_METRICS_OPTIONS,
+  metrics,
+  recordOriginHeadLatency,
+} from '../commons/metrics.js';
 import { logger } from '../commons/powertools.js';
 import { createS3Client } from '../commons/s3-client.js';
 import { loadTracing } from '../commons/tracing.js';
@@ -20,32 +27,43 @@ import { createLambdaClient } from './lambda-client.js';
 import { originFallback } from './middlewares/origin-fallback.js';
 import { requestPath } from './middlewares/request-path.js';
 import { headOrigin } from './origin.js';
+import { OriginHealth } from './origin-health.js';
 import { createRedirectMemo } from './recent-keys.js';
 import { decideRedirect } from './redirect.js';
-import { redactUrl, redirectResponse } from './responses.js';
+import { notInSnapshotResponse, redactUrl, redirectResponse } from './responses.js';
 
 const config = parseHandlerConfig(process.env);
 const tracing = await loadTracing(process.env);
 const s3 = createS3Client(process.env, HANDLER_CLIENT_SETTINGS, tracing.captureClient);
 const lambda = createLambdaClient(HANDLER_CLIENT_SETTINGS, tracing.captureClient);
-const memo = createRedirectMemo();
+const memo = createRedirectMemo(Date.now, config.originLostTtlMs);
+const health = new OriginHealth(config.originOfflinePeriodMs);
 const reportError = createErrorReporter(config);
 
 const probeOrigin = (url: string, timeoutMs: number) =>
   tracing.traced('### origin HEAD', () => headOrigin(url, timeoutMs));
 
-const redirectRequest = async (_event: APIGatewayProxyEventV2, context: CachePathContext) => {
+const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePathContext) => {
   const started = performance.now();
   const path = validatedPath(context);
-  const decision = await decideRedirect(path, { config, s3, lambda, probeOrigin, memo }, context.awsRequestId);
+  const method = event.requestContext.http.method;
+  const decision = await decideRedirect(
+    path,
+    { config, s3, lambda, probeOrigin, memo, health },
+    { method, requestId: context.awsRequestId },
+  );
   countRequest(decision.outcome);
   if (decision.originHeadMs !== undefined) recordOriginHeadLatency(decision.originHeadMs);
+  if (decision.staleReason !== undefined) countStaleAnswer(decision.staleReason);
+  if (decision.originStatus === 'assumed-offline') countOfflineAnswer();
   logger.info('request', {
     ...decision,
     path,
+    method,
     location: redactUrl(decision.location),
     durationMs: Math.round(performance.now() - started),
   });
+  if (decision.location === undefined) return notInSnapshotResponse(decision.outcome, decision.originStatus);
   return redirectResponse(decision.location, decision.outcome, decision.originStatus);
 };
 

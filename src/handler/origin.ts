@@ -2,10 +2,11 @@
  * Asks the origin mirror whether it still serves a file.
  */
 import { fetchFromOrigin } from '../commons/origin-fetch.js';
+import { type OriginValidators, validatorsOf } from '../commons/repodata.js';
 
 export type OriginHeadResult =
-  /** The origin answered 2xx: a client redirected there gets the file. */
-  | { readonly available: true; readonly status: number }
+  /** The origin answered 2xx: a client redirected there gets the file (its validators tell which version). */
+  | { readonly available: true; readonly status: number; readonly validators?: OriginValidators }
   /** The origin answered, but not with the file (404, 410, 5xx, 403, a redirect it may not follow: `error` says why). */
   | { readonly available: false; readonly status: number; readonly error?: string }
   /** No answer within the timeout, or no connection at all. */
@@ -40,7 +41,9 @@ export const headOrigin = async (url: string, timeoutMs: number): Promise<Origin
     }
     await answer.response.body?.cancel();
     const status = answer.response.status;
-    return status >= 200 && status < 300 ? { available: true, status } : { available: false, status };
+    return status >= 200 && status < 300
+      ? { available: true, status, validators: validatorsOf(answer.response.headers) }
+      : { available: false, status };
   } catch (error) {
     return {
       available: false,

@@ -55,6 +55,8 @@ export interface RedirectMemo {
   readonly triggered: RecentKeys;
   /** Keys known to be cached: no S3 lookup needed. */
   readonly cached: RecentKeys;
+  /** Cached files the origin answered 404/410 for lately: served from the cache without asking it. */
+  readonly lost: RecentKeys;
 }
 
 /** Long enough to cover one upload of a large RPM; short enough to retry a failed one soon. */
@@ -63,7 +65,9 @@ export const TRIGGERED_TTL_MS = 5 * 60_000;
 export const CACHED_TTL_MS = 10 * 60_000;
 const MAX_REMEMBERED_KEYS = 10_000;
 
-export const createRedirectMemo = (now: () => number = Date.now): RedirectMemo => ({
+/** @param lostTtlMs how long a lost file is remembered (ORIGIN_LOST_TTL); 0 remembers nothing. */
+export const createRedirectMemo = (now: () => number = Date.now, lostTtlMs = 0): RedirectMemo => ({
   triggered: new RecentKeys(TRIGGERED_TTL_MS, MAX_REMEMBERED_KEYS, now),
   cached: new RecentKeys(CACHED_TTL_MS, MAX_REMEMBERED_KEYS, now),
+  lost: new RecentKeys(lostTtlMs, MAX_REMEMBERED_KEYS, now),
 });

@@ -4,36 +4,51 @@
  */
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { isCached } from '../commons/cache-store.js';
 import type { HandlerConfig } from '../commons/config.js';
-import { cacheKey, cacheKeyProblem, isCacheable, originUrl } from '../commons/paths.js';
+import type { StaleReason } from '../commons/metrics.js';
+import { originUrl } from '../commons/paths.js';
 import { headOrigin, type OriginHeadResult } from './origin.js';
-import { presignedGetUrl } from './presign.js';
+import type { OriginHealth } from './origin-health.js';
+import { type ClientMethod, presignedUrl } from './presign.js';
 import type { RedirectMemo } from './recent-keys.js';
+import { type CacheTarget, cacheTargetOf, type StoredCopyLookup } from './stored-copy.js';
 import { triggerUpload } from './uploader-trigger.js';
 
 /**
  * What happened to a request; sent as the `X-Cache` header and logged.
  * - `hit`: redirected to the cached copy (origin could not serve it);
- * - `stored`: origin has it and a cached copy exists;
- * - `miss`: not cached; the upload was triggered (the uploader ends `origin-missing` if origin lost it);
+ * - `stale`: repository metadata answered from the last complete snapshot (origin could not serve it);
+ * - `stored`: origin has it and the cached copy (the snapshot) is the same;
+ * - `miss`: not cached (or the snapshot is not of what origin serves now); the upload or snapshot was triggered
+ *   when origin has it (an RPM's upload also when origin lost it: the uploader ends `origin-missing` then);
  * - `bypass`: not a cacheable file, or one whose path cannot be a cache key;
  * - `fallback`: an S3 or Lambda error sent it to origin.
  */
-export type CacheOutcome = 'hit' | 'stored' | 'miss' | 'bypass' | 'fallback';
+export type CacheOutcome = 'hit' | 'stale' | 'stored' | 'miss' | 'bypass' | 'fallback';
+
+/**
+ * What the handler knows of the origin for this request (`X-Cache-Origin-Status`):
+ * the HEAD's status, `timeout` or `unreachable`; or, without asking it,
+ * `assumed-offline` (a HEAD timed out lately) or `lost` (it answered 404/410 for this file lately).
+ */
+export type OriginStatus = OriginHeadResult['status'] | 'assumed-offline' | 'lost';
 
 export interface RedirectDecision {
   readonly outcome: Exclude<CacheOutcome, 'fallback'>;
-  readonly location: string;
-  readonly originStatus?: OriginHeadResult['status'];
+  /** Where to send the client; undefined for a 404 (a snapshot knows the origin had no such file). */
+  readonly location: string | undefined;
+  readonly originStatus?: OriginStatus;
   readonly originError?: string;
   readonly cached?: boolean;
+  /** The uploader was invoked: for the file, or for a snapshot of the repository (repomd.xml). */
   readonly uploadTriggered: boolean;
   /** The upload was not triggered because this container triggered it lately. */
   readonly uploadAlreadyTriggered?: boolean;
   readonly originHeadMs?: number;
   /** Why a cacheable file was sent to origin without a look at the cache (its path cannot be a key). */
   readonly uncachedReason?: string;
+  /** Why a stored copy was served instead of the origin's. */
+  readonly staleReason?: StaleReason;
 }
 
 export interface RedirectDependencies {
@@ -44,6 +59,16 @@ export interface RedirectDependencies {
   readonly probeOrigin?: (url: string, timeoutMs: number) => Promise<OriginHeadResult>;
   /** What this container remembers between requests (none: ask S3 and trigger every time). */
   readonly memo?: RedirectMemo;
+  /** Whether this container assumes the origin offline (none: ask it every time). */
+  readonly health?: OriginHealth;
+}
+
+/** What the handler needs of the request beyond its path. */
+export interface ClientRequest {
+  /** HEAD gets a URL signed for HEAD, and triggers nothing (see README, HEAD requests); anything else is a GET. */
+  readonly method?: string;
+  /** Goes with the uploader's event, so one request can be followed across both functions. */
+  readonly requestId?: string;
 }
 
 /**
@@ -53,8 +78,19 @@ export interface RedirectDependencies {
  */
 export const AWS_GRACE_MS = 700;
 
-/** What became of the upload trigger: S3 had the file, this container triggered it lately, or it was triggered now. */
+/** What became of the upload trigger: not needed, triggered by this container lately, or triggered now. */
 type UploadTrigger = 'not-needed' | 'triggered-lately' | 'triggered';
+
+/** One request as the steps below share it. */
+interface Asked {
+  readonly path: string;
+  readonly origin: string;
+  readonly target: CacheTarget;
+  readonly method: ClientMethod;
+  readonly deadline: AbortSignal;
+  readonly requestId: string | undefined;
+  readonly deps: RedirectDependencies;
+}
 
 /** The origin HEAD, and how long it took. */
 const timedProbe = async (
@@ -67,86 +103,167 @@ const timedProbe = async (
   return { result, ms: Math.round(performance.now() - started) };
 };
 
-/**
- * Triggers the upload as soon as S3 says "not cached", while the origin HEAD
- * is still out: a miss then costs one origin round trip, not two. For a file
- * the origin lost too, the uploader ends `origin-missing` at the cost of one
- * run, and the memo keeps a repeated request from invoking again.
- */
-const triggerWhenUncached = async (
-  lookedUp: Promise<boolean>,
-  { path, key }: { readonly path: string; readonly key: string },
-  { config, lambda, memo }: RedirectDependencies,
-  deadline: AbortSignal,
-  requestId: string | undefined,
-): Promise<UploadTrigger> => {
-  if (await lookedUp) return 'not-needed';
-  if (memo !== undefined && !memo.triggered.tryAdd(key)) return 'triggered-lately';
+/** Invokes the uploader for the request's path, once per memo period in this container. */
+const trigger = async ({ path, target, deps, deadline, requestId }: Asked): Promise<UploadTrigger> => {
+  const { config, lambda, memo } = deps;
+  if (memo !== undefined && !memo.triggered.tryAdd(target.memoKey)) return 'triggered-lately';
   try {
     await triggerUpload(lambda, config.uploaderFunctionName, path, deadline, requestId);
   } catch (error) {
     // Let the next request try again.
-    memo?.triggered.delete(key);
+    memo?.triggered.delete(target.memoKey);
     throw error;
   }
   return 'triggered';
 };
 
+const triggerFacts = (triggered: UploadTrigger) => ({
+  uploadTriggered: triggered === 'triggered',
+  ...(triggered === 'triggered-lately' ? { uploadAlreadyTriggered: true } : {}),
+});
+
+/** The stored copy's URL, signed for the client's method. */
+const sign = ({ deps, method }: Asked, key: string): Promise<string> =>
+  presignedUrl(deps.s3, { bucket: deps.config.bucketName, key, method }, deps.config.presignedUrlExpirationSeconds);
+
 /**
- * Decides the redirect for a valid, decoded path (see `checkPath`); the
- * request id, when given, goes with the uploader's event.
+ * The answer from the cache alone, without asking the origin: the stored copy,
+ * a 404 for a file the snapshot knows the origin lacked, or undefined when
+ * there is no copy.
+ */
+const fromCacheAlone = async (
+  asked: Asked,
+  originStatus: 'assumed-offline' | 'lost',
+): Promise<RedirectDecision | undefined> => {
+  const { copy } = await asked.target.lookUp(asked.deadline);
+  const staleReason = originStatus === 'lost' ? 'origin-lost' : 'assumed-offline';
+  const served = { originStatus, cached: true, uploadTriggered: false, staleReason } as const;
+  if (copy.kind === 'stored')
+    return { outcome: asked.target.servedAs, location: await sign(asked, copy.key), ...served };
+  if (copy.kind === 'absent') return { outcome: 'stale', location: undefined, ...served };
+  return undefined;
+};
+
+/**
+ * HEAD-first: the origin HEAD, with the cache lookup (and the signing of a
+ * stored copy's URL) running beside it, so a hit waits for nothing after the
+ * HEAD. A cacheable file's upload is triggered as soon as S3 says "not
+ * cached", while the HEAD is still out: a miss then costs one origin round
+ * trip, not two.
+ */
+const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
+  const { deps, target, origin, method } = asked;
+  const { config, probeOrigin = headOrigin, health } = deps;
+  const probed = timedProbe(probeOrigin, origin, config.originHeadTimeoutMs);
+  const lookedUp = target.lookUp(asked.deadline);
+  const triggered: Promise<UploadTrigger> =
+    target.kind === 'file' && method === 'GET'
+      ? lookedUp.then((lookup) => (lookup.copy.kind === 'stored' ? 'not-needed' : trigger(asked)))
+      : Promise.resolve('not-needed');
+  const signed = lookedUp.then((lookup) => (lookup.copy.kind === 'stored' ? sign(asked, lookup.copy.key) : undefined));
+  // Awaited only when the stored copy is served, where a signing failure is thrown.
+  signed.catch(() => undefined);
+  const [head, lookup, fileTrigger] = await Promise.all([probed, lookedUp, triggered]);
+  health?.noteProbe(head.result);
+  const probe = {
+    originStatus: head.result.status,
+    originHeadMs: head.ms,
+    cached: lookup.copy.kind === 'stored',
+    ...('error' in head.result ? { originError: head.result.error } : {}),
+  };
+
+  if (head.result.available) {
+    if (lookup.copy.kind === 'stored' && lookup.isCurrent(head.result.validators)) {
+      return { outcome: 'stored', location: origin, uploadTriggered: false, ...probe };
+    }
+    const snapshot = target.kind === 'repomd' && method === 'GET' ? await trigger(asked) : 'not-needed';
+    return {
+      outcome: 'miss',
+      location: origin,
+      ...triggerFacts(snapshot === 'not-needed' ? fileTrigger : snapshot),
+      ...probe,
+    };
+  }
+  return (
+    fromStoredCopy(asked, lookup, await signed, head.result) ?? {
+      outcome: 'miss',
+      location: origin,
+      ...triggerFacts(fileTrigger),
+      ...probe,
+    }
+  );
+};
+
+/** The answer when the origin cannot serve the file: the stored copy when there is one (undefined otherwise). */
+const fromStoredCopy = (
+  { target, deps }: Asked,
+  lookup: StoredCopyLookup,
+  signedUrl: string | undefined,
+  head: OriginHeadResult,
+): RedirectDecision | undefined => {
+  const facts = {
+    originStatus: head.status,
+    cached: lookup.copy.kind === 'stored',
+    uploadTriggered: false,
+    staleReason: 'origin-failed',
+    ...('error' in head ? { originError: head.error } : {}),
+  } as const;
+  if (lookup.copy.kind === 'absent') return { outcome: 'stale', location: undefined, ...facts };
+  if (lookup.copy.kind !== 'stored' || signedUrl === undefined) return undefined;
+  // The origin lost it: the next requests in this container need not ask again.
+  if (head.status === 404 || head.status === 410) deps.memo?.lost.add(target.memoKey);
+  return { outcome: target.servedAs, location: signedUrl, ...facts };
+};
+
+/**
+ * Decides the answer for a valid, decoded path (see `checkPath`).
  * S3 and Lambda errors are thrown: the fallback middleware turns them into a
  * redirect to origin.
  */
 export const decideRedirect = async (
   path: string,
   deps: RedirectDependencies,
-  requestId?: string,
+  request: ClientRequest = {},
 ): Promise<RedirectDecision> => {
-  const { config, s3, probeOrigin = headOrigin, memo } = deps;
+  const { config, probeOrigin = headOrigin, memo, health } = deps;
   const origin = originUrl(config.originBaseUrl, path);
-  if (!isCacheable(path, config.cacheExtensions)) {
-    return { outcome: 'bypass', location: origin, uploadTriggered: false };
+  const target = cacheTargetOf(path, deps);
+  if (target.kind === 'bypass') {
+    const { uncachedReason } = target;
+    return {
+      outcome: 'bypass',
+      location: origin,
+      uploadTriggered: false,
+      ...(uncachedReason ? { uncachedReason } : {}),
+    };
   }
-  const uncachedReason = cacheKeyProblem(path);
-  if (uncachedReason !== undefined) {
-    return { outcome: 'bypass', location: origin, uploadTriggered: false, uncachedReason };
-  }
-
-  const key = cacheKey(path);
-  const deadline = AbortSignal.timeout(config.originHeadTimeoutMs + AWS_GRACE_MS);
-  const probed = timedProbe(probeOrigin, origin, config.originHeadTimeoutMs);
-  const lookedUp =
-    memo?.cached.has(key) === true ? Promise.resolve(true) : isCached(s3, config.bucketName, key, deadline);
-  const triggered = triggerWhenUncached(lookedUp, { path, key }, deps, deadline, requestId);
-  // A cached copy is signed while the origin HEAD is still out, so a hit waits
-  // for nothing after it; the URL goes unused when the origin serves the file.
-  const signed = lookedUp.then((cached) =>
-    cached ? presignedGetUrl(s3, config.bucketName, key, config.presignedUrlExpirationSeconds) : undefined,
-  );
-  // Awaited only for a hit, where a signing failure is thrown.
-  signed.catch(() => undefined);
-  const [head, cached, trigger] = await Promise.all([probed, lookedUp, triggered]);
-  if (cached) memo?.cached.add(key);
-  const probe = {
-    originStatus: head.result.status,
-    originHeadMs: head.ms,
-    cached,
-    ...('error' in head.result ? { originError: head.result.error } : {}),
-  };
-  const upload = {
-    uploadTriggered: trigger === 'triggered',
-    ...(trigger === 'triggered-lately' ? { uploadAlreadyTriggered: true } : {}),
+  const asked: Asked = {
+    path,
+    origin,
+    target,
+    method: request.method === 'HEAD' ? 'HEAD' : 'GET',
+    deadline: AbortSignal.timeout(config.originHeadTimeoutMs + AWS_GRACE_MS),
+    requestId: request.requestId,
+    deps,
   };
 
-  if (head.result.available) {
-    if (cached) {
-      return { outcome: 'stored', location: origin, uploadTriggered: false, ...probe };
-    }
-    return { outcome: 'miss', location: origin, ...upload, ...probe };
+  if (memo?.lost.has(target.memoKey) === true) {
+    const remembered = await fromCacheAlone(asked, 'lost');
+    if (remembered !== undefined) return remembered;
+    memo.lost.delete(target.memoKey);
   }
-
-  const location = await signed;
-  if (location !== undefined) return { outcome: 'hit', location, uploadTriggered: false, ...probe };
-  return { outcome: 'miss', location: origin, ...upload, ...probe };
+  if (health?.assumedOffline() === true) {
+    health.probeInBackground(() => probeOrigin(origin, config.originHeadTimeoutMs));
+    const fromCache = await fromCacheAlone(asked, 'assumed-offline');
+    return (
+      fromCache ?? {
+        outcome: 'miss',
+        location: origin,
+        originStatus: 'assumed-offline',
+        cached: false,
+        uploadTriggered: false,
+      }
+    );
+  }
+  return askOrigin(asked);
 };

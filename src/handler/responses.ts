@@ -2,7 +2,15 @@
  * HTTP responses of the handler, and what of them may be logged.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { CacheOutcome } from './redirect.js';
+import type { CacheOutcome, OriginStatus } from './redirect.js';
+
+/** The labels of every answer to a path the handler looked at. */
+const labels = (outcome: CacheOutcome, originStatus: OriginStatus | undefined) => ({
+  'X-Cache': outcome,
+  ...(originStatus === undefined ? {} : { 'X-Cache-Origin-Status': String(originStatus) }),
+  // A presigned URL expires: clients must ask again rather than reuse the redirect.
+  'Cache-Control': 'no-store',
+});
 
 /**
  * A 302 to `location`, labelled with what the cache did, as CDNs do with
@@ -13,24 +21,36 @@ import type { CacheOutcome } from './redirect.js';
 export const redirectResponse = (
   location: string,
   outcome: CacheOutcome,
-  originStatus?: number | 'timeout' | 'unreachable',
+  originStatus?: OriginStatus,
 ): APIGatewayProxyStructuredResultV2 => ({
   statusCode: 302,
   headers: {
     Location: location,
-    'X-Cache': outcome,
-    ...(originStatus === undefined ? {} : { 'X-Cache-Origin-Status': String(originStatus) }),
-    // A presigned URL expires: clients must ask again rather than reuse the redirect.
-    'Cache-Control': 'no-store',
+    ...labels(outcome, originStatus),
   },
   body: '',
+});
+
+/**
+ * A 404 for a file the repository snapshot knows the origin did not have
+ * (repomd.xml's `.asc` or `.key`), answered while the origin cannot be asked:
+ * a redirect to a hanging origin would make the client wait for nothing.
+ */
+export const notInSnapshotResponse = (
+  outcome: CacheOutcome,
+  originStatus?: OriginStatus,
+): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: 404,
+  headers: { 'Content-Type': 'text/plain', ...labels(outcome, originStatus) },
+  body: 'Not Found: the origin did not have this file when the repository snapshot was taken\n',
 });
 
 /**
  * A URL without its query string. The query of a presigned URL holds the
  * signature and the session token, which are credentials.
  */
-export const redactUrl = (url: string): string => {
+export const redactUrl = (url: string | undefined): string | undefined => {
+  if (url === undefined) return undefined;
   const queryStart = url.indexOf('?');
   return queryStart === -1 ? url : `${url.slice(0, queryStart)}?[redacted]`;
 };

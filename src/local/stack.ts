@@ -168,7 +168,15 @@ const reportRunEnd = (report: RunReport): void => {
 };
 
 /** The variables of ours the stack passes on to the Lambda code as given. */
-const PASSED_ON = ['ORIGIN_HOST', 'CACHE_EXTENSIONS', 'PRESIGNED_URL_EXPIRATION', 'ORIGIN_HEAD_TIMEOUT', 'SENTRY_DSN'];
+const PASSED_ON = [
+  'ORIGIN_HOST',
+  'CACHE_EXTENSIONS',
+  'PRESIGNED_URL_EXPIRATION',
+  'ORIGIN_HEAD_TIMEOUT',
+  'ORIGIN_OFFLINE_PERIOD',
+  'ORIGIN_LOST_TTL',
+  'SENTRY_DSN',
+];
 
 /**
  * The one place that writes the environment the Lambda code reads when it is

@@ -20,6 +20,8 @@ export interface StoreRequest {
   readonly contentType: string;
   /** Bytes per part; lib-storage's minimum (5 MiB) unless a test needs more parts. */
   readonly partSize?: number;
+  /** Object tags, URL-encoded (`key=value&...`), for the bucket's lifecycle rules. */
+  readonly tagging?: string;
 }
 
 /**
@@ -38,6 +40,7 @@ export const putOnce = async (s3: S3Client, request: StoreRequest): Promise<'sto
       Body: request.body,
       ContentType: request.contentType,
       IfNoneMatch: '*',
+      ...(request.tagging === undefined ? {} : { Tagging: request.tagging }),
     },
   });
   try {

@@ -7,9 +7,9 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isCached } from '../commons/cache-store.js';
 import type { CacheConfig } from '../commons/config.js';
-import { fetchFromOrigin, type OriginFetchResult } from '../commons/origin-fetch.js';
 import { cacheKey, originUrl } from '../commons/paths.js';
 import { LengthGuard, parseContentLength } from './length-guard.js';
+import { openOrigin } from './origin-get.js';
 import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
 import { putOnce } from './store-once.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
@@ -87,57 +87,6 @@ export const cacheFromOrigin = async (path: string, deps: UploadDependencies): P
     // Best effort: an unreleased claim expires with its owner's timeout.
     await claimed.release().catch(() => undefined);
   }
-};
-
-/**
- * What the origin's GET gave: the file missing, the file compressed against
- * our asking, or a body to store. Other answers throw OriginUnavailableError.
- */
-type OriginAnswer =
-  | { readonly kind: 'missing'; readonly status: number }
-  | { readonly kind: 'encoded'; readonly status: number; readonly encoding: string }
-  | {
-      readonly kind: 'body';
-      readonly response: Response & { body: WebReadableStream<Uint8Array> };
-      readonly sourceUrl: string;
-    };
-
-/** Opens the origin's GET of `url`, waiting at most `idleTimeoutMs` for its headers. */
-const openOrigin = async (url: string, request: AbortController, idleTimeoutMs: number): Promise<OriginAnswer> => {
-  const headersTimer = setTimeout(() => request.abort(), idleTimeoutMs);
-  let answer: OriginFetchResult;
-  try {
-    answer = await fetchFromOrigin(url, { method: 'GET', signal: request.signal });
-  } catch (error) {
-    throw new OriginUnavailableError(`GET ${url} failed`, { cause: error });
-  } finally {
-    clearTimeout(headersTimer);
-  }
-  if ('refusedRedirect' in answer) {
-    const { status, reason } = answer.refusedRedirect;
-    throw new OriginUnavailableError(`GET ${url} answered ${status}: ${reason}`);
-  }
-  const { response } = answer;
-  if (response.status === 404 || response.status === 410) {
-    await response.body?.cancel();
-    return { kind: 'missing', status: response.status };
-  }
-  if (response.status !== 200 || response.body === null) {
-    await response.body?.cancel();
-    throw new OriginUnavailableError(`GET ${url} answered ${response.status}`);
-  }
-  const encoding = response.headers.get('content-encoding')?.trim().toLowerCase();
-  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
-    // Asked for identity and sent something else: what fetch would decode is not
-    // the file a client downloads (nor what Content-Length counts).
-    await response.body.cancel();
-    return { kind: 'encoded', status: response.status, encoding };
-  }
-  return {
-    kind: 'body',
-    response: response as Response & { body: WebReadableStream<Uint8Array> },
-    sourceUrl: answer.url,
-  };
 };
 
 /** The origin body, through the length guard and (for an RPM) the verifier, and what broke it, if anything did. */

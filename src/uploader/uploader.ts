@@ -1,6 +1,7 @@
 /**
  * uploader Lambda (async invoke, event `{ "path": "<decoded path>" }`):
- * copies one file from origin into the cache, whole or not at all.
+ * copies one file from origin into the cache, whole or not at all, or, for a
+ * `<repo>/repodata/repomd.xml`, takes a snapshot of the repository's metadata.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -9,13 +10,15 @@ import { type CachePathContext, validatedPath } from '../commons/cache-path.js';
 import { UPLOADER_CLIENT_SETTINGS } from '../commons/clients.js';
 import { parseCacheConfig } from '../commons/config.js';
 import { createErrorReporter, reportSafely } from '../commons/error-reporting.js';
-import { countUpload, LOG_METRICS_OPTIONS, metrics, recordBytesStored } from '../commons/metrics.js';
+import { countSnapshot, countUpload, LOG_METRICS_OPTIONS, metrics, recordBytesStored } from '../commons/metrics.js';
 import { logger } from '../commons/powertools.js';
+import { isSnapshotRequest } from '../commons/repodata.js';
 import { createS3Client } from '../commons/s3-client.js';
 import { loadTracing } from '../commons/tracing.js';
 import { uploadFailure } from './middlewares/upload-failure.js';
 import { type UploaderResponse, uploaderEvent } from './middlewares/uploader-event.js';
 import { RpmVerificationError } from './rpm-verifier.js';
+import { type SnapshotResult, takeSnapshot } from './snapshot.js';
 import { cacheFromOrigin } from './upload.js';
 
 const config = parseCacheConfig(process.env);
@@ -26,14 +29,27 @@ const reportError = createErrorReporter(config);
 /** A claim outlives its owner's own timeout by this much, then others may take over. */
 const CLAIM_GRACE_MS = 5000;
 
+const claimFor = (context: CachePathContext) => ({
+  owner: context.awsRequestId,
+  ttlMs: context.getRemainingTimeInMillis() + CLAIM_GRACE_MS,
+});
+
+/** A repository snapshot: an incomplete one (a mirror mid-sync) is a warning, the next repomd.xml request tries again. */
+const snapshotRequest = async (path: string, context: CachePathContext): Promise<SnapshotResult> => {
+  const started = performance.now();
+  const result = await takeSnapshot(path, { config, s3, claim: claimFor(context) });
+  countSnapshot(result.outcome);
+  const line = { ...result, path, durationMs: Math.round(performance.now() - started) };
+  if (result.outcome === 'incomplete' || result.outcome === 'corrupt') logger.warn('snapshot', line);
+  else logger.info('snapshot', line);
+  return result;
+};
+
 const uploadRequest = async (_event: unknown, context: CachePathContext): Promise<UploaderResponse> => {
   const started = performance.now();
   const path = validatedPath(context);
-  const result = await cacheFromOrigin(path, {
-    config,
-    s3,
-    claim: { owner: context.awsRequestId, ttlMs: context.getRemainingTimeInMillis() + CLAIM_GRACE_MS },
-  });
+  if (isSnapshotRequest(path)) return snapshotRequest(path, context);
+  const result = await cacheFromOrigin(path, { config, s3, claim: claimFor(context) });
   const { verificationError, ...answer } = result;
   const line = { ...answer, path, durationMs: Math.round(performance.now() - started) };
   countUpload(answer.outcome);

@@ -5,6 +5,7 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { CachePathContext } from '../../commons/cache-path.js';
+import type { SnapshotResult } from '../snapshot.js';
 import type { UploadResult } from '../upload.js';
 
 export interface RejectedEvent {
@@ -12,7 +13,7 @@ export interface RejectedEvent {
   readonly reason: string;
 }
 
-export type UploaderResponse = UploadResult | RejectedEvent;
+export type UploaderResponse = UploadResult | SnapshotResult | RejectedEvent;
 
 export type UploaderMiddleware = MiddlewareObj<unknown, UploaderResponse, Error, CachePathContext>;
 export type UploaderBefore = NonNullable<UploaderMiddleware['before']>;

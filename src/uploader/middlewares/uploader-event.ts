@@ -1,6 +1,6 @@
 /**
  * First link of the uploader's chain. An event that is not `{ "path": "<a
- * valid path to a cacheable file>" }` is logged as an error and finishes the
+ * valid path to a cacheable file or a repodata/repomd.xml>" }` is logged as an error and finishes the
  * invocation successfully: retrying a malformed event can never succeed.
  */
 import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
@@ -8,6 +8,7 @@ import { loggablePath } from '../../commons/loggable-path.js';
 import { countUpload } from '../../commons/metrics.js';
 import { cacheKeyProblem, checkPath, isCacheable } from '../../commons/paths.js';
 import { logger } from '../../commons/powertools.js';
+import { isSnapshotRequest } from '../../commons/repodata.js';
 import type { RejectedEvent, UploaderBefore, UploaderMiddleware } from './chain.js';
 
 export type { RejectedEvent, UploaderResponse } from './chain.js';
@@ -35,7 +36,9 @@ const rejectionReason = (event: unknown, cacheExtensions: readonly string[]): st
   if (typeof path !== 'string') return 'event.path is missing or not a string';
   const check = checkPath(path);
   if (!check.valid) return check.reason;
-  if (!isCacheable(path, cacheExtensions)) return 'path is not a cacheable file (CACHE_EXTENSIONS)';
+  if (!isCacheable(path, cacheExtensions) && !isSnapshotRequest(path)) {
+    return 'path is neither a cacheable file (CACHE_EXTENSIONS) nor a repodata/repomd.xml';
+  }
   return cacheKeyProblem(path);
 };
 

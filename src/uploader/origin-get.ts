@@ -1,0 +1,61 @@
+/**
+ * The uploader's GET of one origin file: the body to store, or why there is none.
+ */
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { fetchFromOrigin, type OriginFetchResult } from '../commons/origin-fetch.js';
+import { OriginUnavailableError } from './upload-errors.js';
+
+/**
+ * What the origin's GET gave: the file missing, the file compressed against
+ * our asking, or a body to store. Other answers throw OriginUnavailableError.
+ */
+export type OriginAnswer =
+  | { readonly kind: 'missing'; readonly status: number }
+  | { readonly kind: 'encoded'; readonly status: number; readonly encoding: string }
+  | {
+      readonly kind: 'body';
+      readonly response: Response & { body: WebReadableStream<Uint8Array> };
+      readonly sourceUrl: string;
+    };
+
+/** Opens the origin's GET of `url`, waiting at most `idleTimeoutMs` for its headers. */
+export const openOrigin = async (
+  url: string,
+  request: AbortController,
+  idleTimeoutMs: number,
+): Promise<OriginAnswer> => {
+  const headersTimer = setTimeout(() => request.abort(), idleTimeoutMs);
+  let answer: OriginFetchResult;
+  try {
+    answer = await fetchFromOrigin(url, { method: 'GET', signal: request.signal });
+  } catch (error) {
+    throw new OriginUnavailableError(`GET ${url} failed`, { cause: error });
+  } finally {
+    clearTimeout(headersTimer);
+  }
+  if ('refusedRedirect' in answer) {
+    const { status, reason } = answer.refusedRedirect;
+    throw new OriginUnavailableError(`GET ${url} answered ${status}: ${reason}`);
+  }
+  const { response } = answer;
+  if (response.status === 404 || response.status === 410) {
+    await response.body?.cancel();
+    return { kind: 'missing', status: response.status };
+  }
+  if (response.status !== 200 || response.body === null) {
+    await response.body?.cancel();
+    throw new OriginUnavailableError(`GET ${url} answered ${response.status}`);
+  }
+  const encoding = response.headers.get('content-encoding')?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    // Asked for identity and sent something else: what fetch would decode is not
+    // the file a client downloads (nor what Content-Length counts).
+    await response.body.cancel();
+    return { kind: 'encoded', status: response.status, encoding };
+  }
+  return {
+    kind: 'body',
+    response: response as Response & { body: WebReadableStream<Uint8Array> },
+    sourceUrl: answer.url,
+  };
+};
