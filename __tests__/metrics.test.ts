@@ -97,7 +97,7 @@ describe('metrics', () => {
   });
 
   it('counts a bypass, with no origin latency', async () => {
-    await handler(httpApiEvent('pub/repodata/repomd.xml'), lambdaContext('rpm-cache-handler'));
+    await handler(httpApiEvent('pub/COPYING'), lambdaContext('rpm-cache-handler'));
 
     expect(named('Requests').map((metric) => metric.dimensions.Outcome)).toEqual(['bypass']);
     expect(named('OriginHeadLatency')).toEqual([]);

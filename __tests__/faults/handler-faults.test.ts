@@ -69,6 +69,9 @@ describe('handler under injected faults', () => {
       UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
       ORIGIN_HOST: origin.url,
       ORIGIN_HEAD_TIMEOUT: String(ORIGIN_HEAD_TIMEOUT_MS / 1000),
+      // Each fault on its own: nothing the container remembers (origin assumed offline, lost files) carries over.
+      ORIGIN_OFFLINE_PERIOD: '0',
+      ORIGIN_LOST_TTL: '0',
     });
     process.on('unhandledRejection', onUnhandled);
   });
