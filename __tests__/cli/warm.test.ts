@@ -102,7 +102,7 @@ describe('rpm-cache warm', () => {
   };
 
   beforeAll(async () => {
-    await requireE2eTools();
+    await requireE2eTools(['rpmbuild']);
     test = await startTestStack({ ORIGIN_HEAD_TIMEOUT: '0.5' });
     const built = join(test.work, 'rpms');
     await mkdir(built, { recursive: true });

@@ -87,10 +87,17 @@ describe('dnf through the local stack', () => {
     });
   };
 
+  /** Core dnf's download (no dnf-plugins-core): resolve and fetch into `destdir`, install nothing. */
   const downloadWithRepo = async (packages: readonly TestPackage[]) => {
     const destdir = join(test.work, `download-${runs + 1}`);
     const repo = [`--repofrompath=r,${stackUrl()}/${REPO}`, '--repo=r'];
-    const result = await dnf([...repo, 'download', `--destdir=${destdir}`, ...packages.map((pkg) => pkg.name)]);
+    const result = await dnf([
+      ...repo,
+      'install',
+      '--downloadonly',
+      `--downloaddir=${destdir}`,
+      ...packages.map((pkg) => pkg.name),
+    ]);
     return { ...result, destdir };
   };
 
@@ -263,16 +270,6 @@ describe('dnf through the local stack', () => {
 
       const result = await dnf(['--disablerepo=*', 'install', packageUrl(uncached)]);
       expect(result.code).not.toBe(0);
-    });
-
-    it('repodata is redirected to origin', async () => {
-      const redirect = await redirectFor(`${stackUrl()}/${REPO}/repodata/repomd.xml`);
-
-      expect(redirect).toMatchObject({
-        status: 302,
-        xCache: 'bypass',
-        location: `${origin().baseUrl}/${REPO}/repodata/repomd.xml`,
-      });
     });
   });
 });

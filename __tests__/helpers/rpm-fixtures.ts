@@ -5,23 +5,25 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export const E2E_DEBIAN_PACKAGES = 'dnf dnf-plugins-core createrepo-c rpm';
+/** dnf-plugins-core is not among them: Debian's declares `Breaks: zypper`. */
+export const E2E_DEBIAN_PACKAGES = 'dnf zypper createrepo-c rpm';
+
+export type E2eTool = 'rpmbuild' | 'createrepo_c' | 'dnf' | 'zypper';
 
 /**
- * Fails, naming the Debian packages to install, when a tool the end-to-end
- * tests drive is missing: a missing dnf must not turn into a silent skip.
+ * Fails, naming the Debian packages to install, when a tool an end-to-end
+ * test file drives is missing: a missing dnf must not turn into a silent skip.
+ * Each file asks for the tools it uses.
  */
-export const requireE2eTools = async (): Promise<void> => {
+export const requireE2eTools = async (
+  tools: readonly E2eTool[] = ['rpmbuild', 'createrepo_c', 'dnf'],
+): Promise<void> => {
   const missing: string[] = [];
-  for (const [tool, args] of [
-    ['rpmbuild', ['--version']],
-    ['createrepo_c', ['--version']],
-    ['dnf', ['download', '--help']],
-  ] as const) {
+  for (const tool of tools) {
     try {
-      await run(tool, [...args], { timeout: 30_000 });
+      await run(tool, ['--version'], { timeout: 30_000 });
     } catch {
-      missing.push(tool === 'dnf' ? 'dnf download (dnf, dnf-plugins-core)' : tool);
+      missing.push(tool);
     }
   }
   if (missing.length > 0) {
@@ -99,8 +101,9 @@ export const buildRpm = async (
   return join(outDir, rpmFileName(pkg));
 };
 
-export const createRepo = async (repoDir: string): Promise<void> => {
-  await run('createrepo_c', ['-q', repoDir], { timeout: 60_000 });
+/** createrepo_c on `repoDir`; `simpleNames` for `--simple-md-filenames` (files overwritten in place by the next version). */
+export const createRepo = async (repoDir: string, { simpleNames = false } = {}): Promise<void> => {
+  await run('createrepo_c', ['-q', ...(simpleNames ? ['--simple-md-filenames'] : []), repoDir], { timeout: 60_000 });
 };
 
 /** Every file under `dir`, keyed by its path relative to `root`. */

@@ -88,7 +88,7 @@ describe('takeSnapshot', () => {
       expect(result).toMatchObject({ outcome: 'stored', files: 4, originStatus: 200 });
       const manifest = (await readCurrentSnapshot(s3, BUCKET, 'first/'))?.manifest;
       expect(manifest?.id).toBe(result.snapshotId);
-      expect(manifest?.absent).toEqual(['repodata/repomd.xml.key']);
+      expect(manifest?.absent).toEqual(['repodata/repomd.xml.key', 'media.1/media']);
       const files = new Map<string, Buffer>();
       for (const [file, key] of Object.entries(manifest?.files ?? {})) {
         expect(key).toBe(`snapshots/${result.snapshotId}/first/${file}`);

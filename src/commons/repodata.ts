@@ -21,12 +21,15 @@ export const SNAPSHOT_TAG = 'rpm-cache-snapshot';
 export type SnapshotTagValue = 'current' | 'unreferenced';
 
 const REPOMD = 'repodata/repomd.xml';
-/** Files beside repomd.xml that belong to it when the origin has them (zypper asks for both). */
-export const REPOMD_COMPANIONS = ['repodata/repomd.xml.asc', 'repodata/repomd.xml.key'] as const;
+/**
+ * Files beside repomd.xml that belong to it when the origin has them: zypper
+ * asks for all three before it reads repomd.xml (and tolerates their absence).
+ */
+export const REPOMD_COMPANIONS = ['repodata/repomd.xml.asc', 'repodata/repomd.xml.key', 'media.1/media'] as const;
 
 /**
  * What a path is to the repository snapshots:
- * - `repomd`: `<repo>/repodata/repomd.xml`, or its `.asc`/`.key`;
+ * - `repomd`: `<repo>/repodata/repomd.xml`, or a companion (`.asc`, `.key`, `media.1/media`);
  * - `listed`: any other file directly under `<repo>/repodata/`, which a
  *   snapshot may list.
  * `repoDir` is the repository's directory with its trailing slash (empty for
@@ -39,7 +42,7 @@ export interface RepodataPath {
 }
 
 export const repodataPath = (path: string): RepodataPath | undefined => {
-  const match = /^((?:.*\/)?)(repodata\/[^/]+)$/.exec(path);
+  const match = /^((?:.*\/)?)(repodata\/[^/]+|media\.1\/media)$/.exec(path);
   if (match === null) return undefined;
   const [, repoDir = '', file = ''] = match;
   const kind = file === REPOMD || (REPOMD_COMPANIONS as readonly string[]).includes(file) ? 'repomd' : 'listed';
