@@ -16,7 +16,11 @@ describe('headOrigin', () => {
   it('reports a file the origin serves as available, with one HEAD and no body', async () => {
     const result = await headOrigin(`${origin.baseUrl}/a.rpm`, 1000);
 
-    expect(result).toEqual({ available: true, status: 200, validators: { contentLength: 9 } });
+    expect(result).toEqual({
+      available: true,
+      status: 200,
+      validators: { contentLength: 9, etag: expect.stringMatching(/^"[0-9a-f]{16}"$/) },
+    });
     expect(origin.requests).toEqual([{ method: 'HEAD', url: '/a.rpm' }]);
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -141,7 +142,9 @@ export class OriginServer {
       response.writeHead(404, { 'content-type': 'text/plain' }).end(method === 'HEAD' ? undefined : 'Not Found');
       return;
     }
-    response.writeHead(200, { 'content-length': String(file.length), 'content-type': 'application/x-rpm' });
+    // As a web server does: an ETag that changes with the file (a mirror's next repomd.xml).
+    const etag = `"${createHash('sha256').update(file).digest('hex').slice(0, 16)}"`;
+    response.writeHead(200, { 'content-length': String(file.length), 'content-type': 'application/x-rpm', etag });
     response.end(method === 'HEAD' ? undefined : file);
   }
 }

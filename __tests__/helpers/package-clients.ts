@@ -58,7 +58,7 @@ export const dnf = (installroot: string, args: readonly string[]): Promise<Clien
 
 /**
  * zypper in a fresh root: adds the repository at `baseUrl`, refreshes it and
- * downloads `names`; the packages land under `<root>/var/cache/zypp/packages/r/`.
+ * downloads `names`; the packages land in {@link zypperPackagesDir}.
  */
 export const zypperDownload = async (
   { root, baseUrl }: { root: string; baseUrl: string },
@@ -78,8 +78,8 @@ export const zypperDownload = async (
   return { code: 0, output, ms };
 };
 
-/** Where zypper put what it downloaded. */
-export const zypperPackagesDir = (root: string): string => join(root, 'var/cache/zypp/packages/r');
+/** Where zypper put what it downloaded (under the packages' location in the repository). */
+export const zypperPackagesDir = (root: string): string => join(root, 'var/cache/zypp/packages/r/Packages');
 
 /** File names in `dir` (empty when it does not exist). */
 export const filesIn = async (dir: string): Promise<string[]> => (await readdir(dir).catch(() => [])).sort();

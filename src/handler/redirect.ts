@@ -7,6 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { HandlerConfig } from '../commons/config.js';
 import type { StaleReason } from '../commons/metrics.js';
 import { originUrl } from '../commons/paths.js';
+import type { OriginValidators } from '../commons/repodata.js';
 import { headOrigin, type OriginHeadResult } from './origin.js';
 import type { OriginHealth } from './origin-health.js';
 import { type ClientMethod, presignedUrl } from './presign.js';
@@ -103,15 +104,23 @@ const timedProbe = async (
   return { result, ms: Math.round(performance.now() - started) };
 };
 
-/** Invokes the uploader for the request's path, once per memo period in this container. */
-const trigger = async ({ path, target, deps, deadline, requestId }: Asked): Promise<UploadTrigger> => {
+/**
+ * Invokes the uploader for the request's path, once per memo period in this
+ * container, and for repomd.xml once per version the origin serves (told by
+ * its validators): a repository that changes again is snapshot again at once.
+ */
+const trigger = async (
+  { path, target, deps, deadline, requestId }: Asked,
+  version?: OriginValidators,
+): Promise<UploadTrigger> => {
   const { config, lambda, memo } = deps;
-  if (memo !== undefined && !memo.triggered.tryAdd(target.memoKey)) return 'triggered-lately';
+  const memoKey = version === undefined ? target.memoKey : `${target.memoKey}#${JSON.stringify(version)}`;
+  if (memo !== undefined && !memo.triggered.tryAdd(memoKey)) return 'triggered-lately';
   try {
     await triggerUpload(lambda, config.uploaderFunctionName, path, deadline, requestId);
   } catch (error) {
     // Let the next request try again.
-    memo?.triggered.delete(target.memoKey);
+    memo?.triggered.delete(memoKey);
     throw error;
   }
   return 'triggered';
@@ -176,7 +185,8 @@ const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
     if (lookup.copy.kind === 'stored' && lookup.isCurrent(head.result.validators)) {
       return { outcome: 'stored', location: origin, uploadTriggered: false, ...probe };
     }
-    const snapshot = target.kind === 'repomd' && method === 'GET' ? await trigger(asked) : 'not-needed';
+    const snapshot =
+      target.kind === 'repomd' && method === 'GET' ? await trigger(asked, head.result.validators ?? {}) : 'not-needed';
     return {
       outcome: 'miss',
       location: origin,
