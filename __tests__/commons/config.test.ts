@@ -191,4 +191,31 @@ describe('parseHandlerConfig', () => {
     expect(config.bucketName).toBe('rpm-cache-bucket');
     expect(Object.isFrozen(config)).toBe(true);
   });
+
+  it('defaults the assumed-offline period to 300 s and the lost-file memory to an hour', () => {
+    const config = parseHandlerConfig({ ...minimal, UPLOADER_LAMBDA_ARN: 'u' });
+
+    expect(config.originOfflinePeriodMs).toBe(300_000);
+    expect(config.originLostTtlMs).toBe(3_600_000);
+  });
+
+  it.each([
+    ['ORIGIN_OFFLINE_PERIOD', '60', 'originOfflinePeriodMs', 60_000],
+    ['ORIGIN_OFFLINE_PERIOD', '0', 'originOfflinePeriodMs', 0],
+    ['ORIGIN_LOST_TTL', '86400', 'originLostTtlMs', 86_400_000],
+    ['ORIGIN_LOST_TTL', '0', 'originLostTtlMs', 0],
+  ] as const)('reads %s=%s (0 turns it off)', (variable, value, field, expected) => {
+    expect(parseHandlerConfig({ ...minimal, UPLOADER_LAMBDA_ARN: 'u', [variable]: value })[field]).toBe(expected);
+  });
+
+  it.each([
+    ['ORIGIN_OFFLINE_PERIOD', '-1', 'expected a whole number of seconds'],
+    ['ORIGIN_OFFLINE_PERIOD', '1.5', 'expected a whole number of seconds'],
+    ['ORIGIN_LOST_TTL', '86401', 'must be 0 (off) or greater, and at most 86400'],
+    ['ORIGIN_LOST_TTL', 'an hour', 'expected a whole number of seconds'],
+  ])('refuses %s=%s, naming it', (variable, value, why) => {
+    expect(() => parseHandlerConfig({ ...minimal, UPLOADER_LAMBDA_ARN: 'u', [variable]: value })).toThrow(
+      new ConfigError(`${variable}=${JSON.stringify(value)} is invalid: ${why}`),
+    );
+  });
 });

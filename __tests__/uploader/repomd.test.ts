@@ -1,0 +1,76 @@
+import { MAX_LISTED_FILES, parseRepomd, RepomdError } from '../../src/uploader/repomd.js';
+
+const SHA256 = 'ab'.repeat(32);
+const data = (body: string, type = 'primary') => `<data type="${type}">${body}</data>`;
+const repomd = (...entries: string[]) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<repomd xmlns="http://linux.duke.edu/metadata/repo" xmlns:rpm="http://linux.duke.edu/metadata/rpm"><revision>1</revision>${entries.join('')}</repomd>`;
+const entry = (
+  href: string,
+  { checksum = `<checksum type="sha256">${SHA256}</checksum>`, size = '<size>42</size>' } = {},
+) =>
+  data(
+    `${checksum}<open-checksum type="sha256">${'cd'.repeat(32)}</open-checksum><location href="${href}"/><timestamp>1</timestamp>${size}<open-size>99</open-size>`,
+  );
+
+describe('parseRepomd', () => {
+  it('lists every file with its location, checksum and size, as librepo reads them', () => {
+    const xml = repomd(
+      entry(`repodata/${SHA256}-primary.xml.gz`),
+      data(`<checksum type="sha">${'12'.repeat(20)}</checksum><location href="repodata/comps.xml"/>`, 'group'),
+    );
+
+    expect(parseRepomd(xml, 'pub/repo/')).toEqual([
+      { href: `repodata/${SHA256}-primary.xml.gz`, algorithm: 'sha256', checksum: SHA256, size: 42 },
+      { href: 'repodata/comps.xml', algorithm: 'sha1', checksum: '12'.repeat(20) },
+    ]);
+  });
+
+  it('reads entities in a location as a client does', () => {
+    expect(parseRepomd(repomd(entry('repodata/a&amp;b.xml.gz')), '')[0]?.href).toBe('repodata/a&b.xml.gz');
+  });
+
+  it.each([
+    ['not XML', '<repomd><data>', /not well-formed XML/],
+    ['no repomd element', '<?xml version="1.0"?><html/>', /no <repomd> element/],
+    ['no data', repomd(), /lists no <data>/],
+    ['a location outside repodata/', repomd(entry('../../../etc/passwd')), /not a file directly under repodata\//],
+    ['an absolute location', repomd(entry('/repodata/x.xml.gz')), /not a file directly under repodata\//],
+    ['a location in a subdirectory', repomd(entry('repodata/sub/x.xml.gz')), /not a file directly under repodata\//],
+    ['repomd.xml listing itself', repomd(entry('repodata/repomd.xml')), /repomd\.xml itself/],
+    ['a dot segment', repomd(entry('repodata/..')), /dot segment/],
+    [
+      'a location elsewhere',
+      repomd(
+        data(
+          `<checksum type="sha256">${SHA256}</checksum><location xml:base="https://elsewhere.example/" href="repodata/p.xml.gz"/>`,
+        ),
+      ),
+      /lives elsewhere/,
+    ],
+    ['no checksum', repomd(entry('repodata/p.xml.gz', { checksum: '' })), /no checksum of a known type/],
+    [
+      'an unknown checksum type',
+      repomd(entry('repodata/p.xml.gz', { checksum: `<checksum type="crc32">${SHA256}</checksum>` })),
+      /no checksum of a known type/,
+    ],
+    [
+      'a checksum of the wrong length',
+      repomd(entry('repodata/p.xml.gz', { checksum: '<checksum type="sha256">abcd</checksum>' })),
+      /not a sha256 digest/,
+    ],
+    [
+      'a size that is not a number',
+      repomd(entry('repodata/p.xml.gz', { size: '<size>-1</size>' })),
+      /not a number of bytes/,
+    ],
+    ['the same file twice', repomd(entry('repodata/p.xml.gz'), entry('repodata/p.xml.gz')), /twice/],
+    [
+      'too many files',
+      repomd(...Array.from({ length: MAX_LISTED_FILES + 1 }, (_, i) => entry(`repodata/${i}.xml.gz`))),
+      /more than/,
+    ],
+  ])('refuses %s', (_name, xml, reason) => {
+    expect(() => parseRepomd(xml, 'pub/repo/')).toThrow(RepomdError);
+    expect(() => parseRepomd(xml, 'pub/repo/')).toThrow(reason);
+  });
+});
