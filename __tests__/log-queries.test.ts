@@ -5,6 +5,7 @@
  * server behind a proxy that can fail, captures their lines, and checks that
  * every field each query uses is on the lines it reads, with its type.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { LOG_QUERIES } from '../infra/lib/log-queries.js';
 import { FaultServer } from './helpers/fault-server.js';
 import type { LogLine } from './helpers/logs.js';
+import { repository } from './helpers/repository.js';
 import { S3RVER_CREDENTIALS, startS3rver } from './helpers/s3rver.js';
 import { syntheticRpm } from './helpers/synthetic-rpm.js';
 import { startTestStack, type TestStack } from './helpers/test-stack.js';
@@ -85,7 +87,14 @@ describe('Logs Insights queries against real log lines', () => {
     await get(stored); // stored
     test.origin.files.delete(stored);
     await get(stored); // hit
-    await get('pub/fedora/repodata/repomd.xml'); // bypass
+    await get('pub/fedora/COPYING'); // bypass
+    for (const [path, bytes] of repository('pub/fedora/q/', { primary: randomBytes(1000) })) {
+      test.origin.files.set(path, bytes);
+    }
+    await get('pub/fedora/q/repodata/repomd.xml'); // miss: the snapshot is taken
+    await test.stack.drain();
+    test.origin.behaviours.set('pub/fedora/q/repodata/repomd.xml', { kind: 'status', status: 503 });
+    await get('pub/fedora/q/repodata/repomd.xml'); // stale
     failPuts = true;
     await get(failing); // miss: the upload fails (and is retried)
     await test.stack.drain();
@@ -106,8 +115,9 @@ describe('Logs Insights queries against real log lines', () => {
   it('produced every outcome the queries read', () => {
     const outcomes = (message: string) =>
       new Set(lines.filter((line) => line.message === message).map((line) => line.outcome));
-    expect([...outcomes('request')].sort()).toEqual(['bypass', 'fallback', 'hit', 'miss', 'stored']);
+    expect([...outcomes('request')].sort()).toEqual(['bypass', 'fallback', 'hit', 'miss', 'stale', 'stored']);
     expect([...outcomes('upload')].sort()).toEqual(['corrupt', 'failed', 'stored']);
+    expect([...outcomes('snapshot')].sort()).toEqual(['stored']);
   });
 
   describe.each(LOG_QUERIES.map((query) => [query.name, query] as const))('%s', (_name, query) => {

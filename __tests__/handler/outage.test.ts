@@ -122,7 +122,13 @@ describe('decideRedirect during an outage', () => {
 
       const decision = await decideRedirect(REPOMD, deps());
 
-      expect(decision).toMatchObject({ outcome: 'stale', originStatus: status, staleReason: 'origin-failed' });
+      expect(decision).toMatchObject({
+        outcome: 'stale',
+        originStatus: status,
+        originHeadMs: expect.any(Number),
+        cached: true,
+        staleReason: 'origin-failed',
+      });
       expect(keyOf(decision.location)).toBe(`/rpm-cache-bucket/snapshots/${ID}/${REPOMD}`);
       expect(lambdaMock.calls()).toHaveLength(0);
     });
@@ -178,7 +184,7 @@ describe('decideRedirect during an outage', () => {
   });
 
   describe('HEAD', () => {
-    it('gets a stored copy’s URL signed for HEAD, and triggers nothing', async () => {
+    it('gets a stored copy’s URL signed for HEAD, and triggers the upload a GET would', async () => {
       origin.defaultBehaviour = { kind: 'status', status: 404 };
       s3Mock.on(HeadObjectCommand).rejects(notFound());
 
@@ -194,19 +200,19 @@ describe('decideRedirect during an outage', () => {
       expect(new URL(asGet.location ?? '').searchParams.get('X-Amz-Signature')).not.toBe(
         url.searchParams.get('X-Amz-Signature'),
       );
-      expect(await uncached).toMatchObject({ outcome: 'miss', uploadTriggered: false });
-      expect(lambdaMock.calls()).toHaveLength(0);
+      expect(await uncached).toMatchObject({ outcome: 'miss', uploadTriggered: true });
+      expect(invokedPaths()).toEqual([PACKAGE]);
     });
 
-    it('does not trigger a snapshot', async () => {
+    it('triggers a snapshot as a GET would (zypper HEADs repomd.xml first)', async () => {
       s3Mock.on(GetObjectCommand).rejects(notFound());
       origin.behaviours.set(REPOMD, { kind: 'status', status: 200 });
 
       expect(await decideRedirect(REPOMD, deps(), { method: 'HEAD' })).toMatchObject({
         outcome: 'miss',
-        uploadTriggered: false,
+        uploadTriggered: true,
       });
-      expect(lambdaMock.calls()).toHaveLength(0);
+      expect(invokedPaths()).toEqual([REPOMD]);
     });
   });
 

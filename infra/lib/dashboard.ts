@@ -9,10 +9,21 @@ export interface DashboardOptions {
   readonly namespace: string;
   readonly service: string;
   readonly fallbackAlarmThreshold: number;
+  readonly originOfflineAlarmMinutes: number;
   readonly failedUploads: sqs.IQueue;
 }
 
-export const REQUEST_OUTCOMES = ['hit', 'stored', 'miss', 'bypass', 'fallback', 'bad-request'] as const;
+export const REQUEST_OUTCOMES = ['hit', 'stale', 'stored', 'miss', 'bypass', 'fallback', 'bad-request'] as const;
+export const SNAPSHOT_OUTCOMES = [
+  'stored',
+  'already-current',
+  'origin-missing',
+  'incomplete',
+  'corrupt',
+  'claimed-elsewhere',
+  'lost-race',
+] as const;
+export const STALE_REASONS = ['origin-failed', 'assumed-offline', 'origin-lost'] as const;
 export const UPLOAD_OUTCOMES = [
   'stored',
   'already-cached',
@@ -72,6 +83,21 @@ export const createDashboard = (scope: Construct, options: DashboardOptions) => 
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
+  const originOfflineAlarm = new cloudwatch.Alarm(scope, 'OriginOfflineAlarm', {
+    alarmDescription: `The origin has been assumed offline (its HEADs time out) for ${options.originOfflineAlarmMinutes} minutes: clients get cached files and the last repository snapshots, nothing new. See the while-the-origin-was-down query.`,
+    metric: new cloudwatch.Metric({
+      namespace,
+      metricName: 'OriginAssumedOffline',
+      statistic: 'Sum',
+      period: Duration.minutes(1),
+      dimensionsMap: { service },
+    }),
+    threshold: 1,
+    evaluationPeriods: options.originOfflineAlarmMinutes,
+    datapointsToAlarm: options.originOfflineAlarmMinutes,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
   const failedUploadsAlarm = new cloudwatch.Alarm(scope, 'FailedUploadsAlarm', {
     alarmDescription: 'Uploads failed every retry; their events wait in the failed-uploads queue.',
     metric: options.failedUploads.metricApproximateNumberOfMessagesVisible({ period: PERIOD }),
@@ -113,7 +139,7 @@ export const createDashboard = (scope: Construct, options: DashboardOptions) => 
         }),
         new cloudwatch.AlarmStatusWidget({
           title: 'Alarms',
-          alarms: [fallbackAlarm, corruptAlarm, failedUploadsAlarm],
+          alarms: [fallbackAlarm, corruptAlarm, failedUploadsAlarm, originOfflineAlarm],
           width: 8,
         }),
       ],
@@ -135,7 +161,23 @@ export const createDashboard = (scope: Construct, options: DashboardOptions) => 
           width: 8,
         }),
       ],
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Outage: answered from the cache, and with the origin assumed offline',
+          left: [
+            ...STALE_REASONS.map((reason) => metric('StaleAnswers', 'Sum', { Reason: reason }, `stale: ${reason}`)),
+            metric('OriginAssumedOffline', 'Sum', {}, 'origin assumed offline'),
+          ],
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Repository snapshots by outcome',
+          left: SNAPSHOT_OUTCOMES.map((outcome) => metric('Snapshots', 'Sum', { Outcome: outcome }, outcome)),
+          stacked: true,
+          width: 12,
+        }),
+      ],
     ],
   });
-  return { dashboard, alarms: [fallbackAlarm, corruptAlarm, failedUploadsAlarm] };
+  return { dashboard, alarms: [fallbackAlarm, corruptAlarm, failedUploadsAlarm, originOfflineAlarm] };
 };

@@ -12,11 +12,11 @@ export interface LogQuery {
   readonly name: string;
   /** What it answers. */
   readonly question: string;
-  /** `request` queries read the handler's log group, `upload` the uploader's, `both` both. */
+  /** `request` queries read the handler's log group, `upload` the uploader's (uploads and snapshots), `both` both. */
   readonly logGroups: 'request' | 'upload' | 'both';
   /** The lines (by `message` and `outcome`) the query reads, and the fields it uses on them. */
   readonly reads: readonly {
-    readonly message: 'request' | 'upload';
+    readonly message: 'request' | 'upload' | 'snapshot';
     readonly outcomes: readonly string[];
     readonly fields: Readonly<Record<string, FieldType>>;
   }[];
@@ -133,6 +133,49 @@ export const LOG_QUERIES: readonly LogQuery[] = [
       'filter function_request_id = "REQUEST_ID" or triggeredBy = "REQUEST_ID"',
       '| fields @timestamp, function_name, message, outcome, path, originStatus, bytes, durationMs',
       '| sort @timestamp asc',
+    ].join('\n'),
+  },
+  {
+    name: 'while-the-origin-was-down',
+    question:
+      'What clients got while the origin could not serve (timeouts, refused connections, 5xx, assumed offline, files it lost): per 5 minutes and outcome (hit/stale: from the cache; miss: sent to the failing origin)',
+    logGroups: 'request',
+    reads: [
+      {
+        message: 'request',
+        outcomes: ['hit', 'stale', 'miss'],
+        fields: { message: 'string', outcome: 'string', path: 'string' },
+      },
+    ],
+    query: [
+      'filter message = "request" and (originStatus in ["timeout", "unreachable", "assumed-offline", "lost"] or originStatus >= 500)',
+      '| stats count(*) as requests, count_distinct(path) as files by bin(5m), outcome',
+    ].join('\n'),
+  },
+  {
+    name: 'repository-snapshots',
+    question:
+      'Repository snapshots taken, and the ones that could not be completed (a mirror mid-sync) with the reason, newest first',
+    logGroups: 'upload',
+    reads: [
+      {
+        message: 'snapshot',
+        outcomes: ['stored'],
+        fields: {
+          message: 'string',
+          outcome: 'string',
+          path: 'string',
+          snapshotId: 'string',
+          files: 'number',
+          bytes: 'number',
+        },
+      },
+    ],
+    query: [
+      'filter message = "snapshot"',
+      '| fields @timestamp, outcome, path, snapshotId, files, bytes, reason',
+      '| sort @timestamp desc',
+      '| limit 100',
     ].join('\n'),
   },
 ];

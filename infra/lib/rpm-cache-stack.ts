@@ -30,6 +30,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { SNAPSHOT_TAG } from '../../src/commons/snapshot-tag.ts';
 import { createDashboard } from './dashboard.ts';
 import { LOG_QUERIES } from './log-queries.ts';
 import type { DeploymentSettings } from './settings.ts';
@@ -84,6 +85,13 @@ export class RpmCacheStack extends Stack {
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         // Claims live minutes; one left by a dead uploader goes after a day.
         { id: 'expire-claims', prefix: 'claims/', expiration: Duration.days(1) },
+        // A superseded repository snapshot (tagged by the uploader when the next one became current).
+        {
+          id: 'expire-superseded-snapshots',
+          prefix: 'snapshots/',
+          tagFilters: { [SNAPSHOT_TAG]: 'unreferenced' },
+          expiration: Duration.days(settings.snapshotExpirationDays),
+        },
         ...(settings.cacheExpirationDays === undefined
           ? []
           : [{ id: 'expire-cache', prefix: 'cache/', expiration: Duration.days(settings.cacheExpirationDays) }]),
@@ -160,6 +168,14 @@ export class RpmCacheStack extends Stack {
     );
     uploaderRole.addToPolicy(
       new iam.PolicyStatement({
+        sid: 'SnapshotWrite',
+        // PutObjectTagging: files are stored tagged unreferenced, then tagged current, then unreferenced once superseded.
+        actions: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'],
+        resources: [this.bucket.arnForObjects('snapshots/*')],
+      }),
+    );
+    uploaderRole.addToPolicy(
+      new iam.PolicyStatement({
         sid: 'Claims',
         actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
         resources: [this.bucket.arnForObjects('claims/*')],
@@ -167,7 +183,7 @@ export class RpmCacheStack extends Stack {
     );
     // Without it S3 answers 403 instead of 404 for a missing key: "not cached
     // yet" and "no claim" would look like errors and every upload would fail.
-    uploaderRole.addToPolicy(this.listWithin('ListCacheAndClaims', ['cache/*', 'claims/*']));
+    uploaderRole.addToPolicy(this.listWithin('ListCacheSnapshotsAndClaims', ['cache/*', 'snapshots/*', 'claims/*']));
 
     const handlerLogs = this.logGroup('HandlerLogs', settings);
     const handlerRole = this.functionRole('HandlerRole', handlerLogs);
@@ -182,12 +198,12 @@ export class RpmCacheStack extends Stack {
     handlerRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'CacheRead',
-        // HeadObject, and the presigned GET that is signed with this role.
+        // HeadObject, the snapshot manifest, and the presigned GET/HEAD that is signed with this role.
         actions: ['s3:GetObject'],
-        resources: [this.bucket.arnForObjects('cache/*')],
+        resources: [this.bucket.arnForObjects('cache/*'), this.bucket.arnForObjects('snapshots/*')],
       }),
     );
-    handlerRole.addToPolicy(this.listWithin('ListCache', ['cache/*']));
+    handlerRole.addToPolicy(this.listWithin('ListCacheAndSnapshots', ['cache/*', 'snapshots/*']));
     handlerRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'TriggerUpload',
@@ -195,8 +211,8 @@ export class RpmCacheStack extends Stack {
         resources: [this.uploader.functionArn],
       }),
     );
-    this.acknowledgeWildcards(handlerRole, handlerLogs, ['cache/*']);
-    this.acknowledgeWildcards(uploaderRole, uploaderLogs, ['cache/*', 'claims/*']);
+    this.acknowledgeWildcards(handlerRole, handlerLogs, ['cache/*', 'snapshots/*']);
+    this.acknowledgeWildcards(uploaderRole, uploaderLogs, ['cache/*', 'snapshots/*', 'claims/*']);
 
     this.api = this.httpApi(settings);
 
@@ -219,6 +235,7 @@ export class RpmCacheStack extends Stack {
       namespace: METRICS_NAMESPACE,
       service: SERVICE_NAME,
       fallbackAlarmThreshold: settings.fallbackAlarmThreshold,
+      originOfflineAlarmMinutes: settings.originOfflineAlarmMinutes,
       failedUploads,
     });
     if (settings.alarmTopicArn !== undefined) {

@@ -4,7 +4,7 @@
  * checked with the Lambdas' own parser, so a value the function would refuse
  * at init is refused at synth instead, with the same message.
  */
-import { parseCacheConfig } from '../../src/commons/config.ts';
+import { parseHandlerConfig } from '../../src/commons/config.ts';
 
 export type Architecture = 'arm64' | 'x86_64';
 
@@ -25,6 +25,10 @@ export interface DeploymentSettings {
   readonly fallbackAlarmThreshold: number;
   /** SNS topic the alarms notify, if any. */
   readonly alarmTopicArn: string | undefined;
+  /** Days after which a superseded repository snapshot (at least that old) is deleted. */
+  readonly snapshotExpirationDays: number;
+  /** Minutes the origin may be assumed offline before the alarm goes off. */
+  readonly originOfflineAlarmMinutes: number;
 }
 
 export class SettingsError extends Error {
@@ -40,6 +44,9 @@ export const SETTINGS_HELP = Object.freeze({
   cacheExtensions: 'CACHE_EXTENSIONS (default .rpm)',
   presignedUrlExpiration: 'PRESIGNED_URL_EXPIRATION, seconds (default 3600)',
   originHeadTimeout: 'ORIGIN_HEAD_TIMEOUT, seconds (default 5)',
+  originOfflinePeriod:
+    'ORIGIN_OFFLINE_PERIOD, seconds the origin is assumed offline after a HEAD timeout (default 300; 0: off)',
+  originLostTtl: 'ORIGIN_LOST_TTL, seconds a lost file is served without asking the origin (default 3600; 0: off)',
   deploymentEnvironment: 'CKI_DEPLOYMENT_ENVIRONMENT (Sentry environment tag)',
   sentryDsnSecret: 'SENTRY_DSN from this Secrets Manager secret (name or ARN)',
   sentryDsnParameter: 'SENTRY_DSN from this SSM String parameter',
@@ -49,6 +56,8 @@ export const SETTINGS_HELP = Object.freeze({
   logRetentionDays: 'CloudWatch log retention in days (default 30)',
   fallbackAlarmThreshold: 'fallbacks in 5 minutes that raise the alarm (default 5)',
   alarmTopicArn: 'SNS topic ARN the alarms notify (default: none)',
+  snapshotExpirationDays: 'delete superseded repository snapshots after this many days (default 30)',
+  originOfflineAlarmMinutes: 'alarm when the origin has been assumed offline this many minutes in a row (default 15)',
 });
 
 export type ContextReader = (key: string) => unknown;
@@ -87,13 +96,19 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     ['cacheExtensions', 'CACHE_EXTENSIONS'],
     ['presignedUrlExpiration', 'PRESIGNED_URL_EXPIRATION'],
     ['originHeadTimeout', 'ORIGIN_HEAD_TIMEOUT'],
+    ['originOfflinePeriod', 'ORIGIN_OFFLINE_PERIOD'],
+    ['originLostTtl', 'ORIGIN_LOST_TTL'],
     ['deploymentEnvironment', 'CKI_DEPLOYMENT_ENVIRONMENT'],
   ] as const) {
     const value = text(read, key);
     if (value !== undefined) lambdaEnvironment[variable] = value;
   }
   try {
-    parseCacheConfig({ ...lambdaEnvironment, S3_BUCKET_NAME: 'checked-at-synth' });
+    parseHandlerConfig({
+      ...lambdaEnvironment,
+      S3_BUCKET_NAME: 'checked-at-synth',
+      UPLOADER_LAMBDA_ARN: 'checked-at-synth',
+    });
   } catch (error) {
     throw new SettingsError(`context: ${(error as Error).message}`, { cause: error });
   }
@@ -139,5 +154,9 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     logRetentionDays,
     fallbackAlarmThreshold: wholeNumber(read, 'fallbackAlarmThreshold', 1, 1_000_000) ?? 5,
     alarmTopicArn,
+    // A month: clients with metadata cached before a snapshot was superseded keep finding its files.
+    snapshotExpirationDays: wholeNumber(read, 'snapshotExpirationDays', 1, 36_500) ?? 30,
+    // Longer than a mirror's usual hiccup, short enough to act the same shift.
+    originOfflineAlarmMinutes: wholeNumber(read, 'originOfflineAlarmMinutes', 1, 1440) ?? 15,
   });
 };

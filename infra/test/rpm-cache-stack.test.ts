@@ -70,12 +70,27 @@ describe('the cache bucket', () => {
     });
   });
 
-  it('aborts incomplete multipart uploads after a day, expires claims, and keeps cached files by default', () => {
+  it('aborts incomplete multipart uploads after a day, expires claims and superseded snapshots, keeps cached files by default', () => {
     const [bucket] = Object.values(defaults.template.findResources('AWS::S3::Bucket'));
     assert.deepEqual(bucket?.Properties.LifecycleConfiguration.Rules, [
       { Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' },
       { Id: 'expire-claims', Prefix: 'claims/', ExpirationInDays: 1, Status: 'Enabled' },
+      {
+        Id: 'expire-superseded-snapshots',
+        Prefix: 'snapshots/',
+        TagFilters: [{ Key: 'rpm-cache-snapshot', Value: 'unreferenced' }],
+        ExpirationInDays: 30,
+        Status: 'Enabled',
+      },
     ]);
+  });
+
+  it('expires superseded snapshots after snapshotExpirationDays; the current one, tagged current, never', () => {
+    synth({ snapshotExpirationDays: '7' }).template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Id: 'expire-superseded-snapshots', ExpirationInDays: 7 })]),
+      },
+    });
   });
 
   it('expires cached files when cacheExpirationDays is set', () => {
@@ -133,6 +148,8 @@ describe('the two functions', () => {
       cacheExtensions: '.rpm .drpm',
       presignedUrlExpiration: '600',
       originHeadTimeout: '2.5',
+      originOfflinePeriod: '120',
+      originLostTtl: '0',
       deploymentEnvironment: 'production',
     });
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
@@ -144,6 +161,8 @@ describe('the two functions', () => {
             'CACHE_EXTENSIONS',
             'PRESIGNED_URL_EXPIRATION',
             'ORIGIN_HEAD_TIMEOUT',
+            'ORIGIN_OFFLINE_PERIOD',
+            'ORIGIN_LOST_TTL',
             'CKI_DEPLOYMENT_ENVIRONMENT',
           ].map((name) => [name, fn.Properties.Environment.Variables[name]]),
         ),
@@ -152,6 +171,8 @@ describe('the two functions', () => {
           CACHE_EXTENSIONS: '.rpm .drpm',
           PRESIGNED_URL_EXPIRATION: '600',
           ORIGIN_HEAD_TIMEOUT: '2.5',
+          ORIGIN_OFFLINE_PERIOD: '120',
+          ORIGIN_LOST_TTL: '0',
           CKI_DEPLOYMENT_ENVIRONMENT: 'production',
         },
       );
@@ -250,17 +271,22 @@ const logsOf = (prefix: string) => ({
 });
 
 describe('least privilege', () => {
-  it('lets the handler read cache/*, list only under cache/, invoke only the uploader, write its logs', () => {
+  it('lets the handler read cache/* and snapshots/*, list only under them, invoke only the uploader, write its logs', () => {
     assertStatements(statementsOf(defaults.template, 'HandlerRole'), [
       logsOf('HandlerLogs'),
       XRAY,
-      { Sid: 'CacheRead', Action: 's3:GetObject', Effect: 'Allow', Resource: objectsUnder('cache/*') },
       {
-        Sid: 'ListCache',
+        Sid: 'CacheRead',
+        Action: 's3:GetObject',
+        Effect: 'Allow',
+        Resource: [objectsUnder('cache/*'), objectsUnder('snapshots/*')],
+      },
+      {
+        Sid: 'ListCacheAndSnapshots',
         Action: 's3:ListBucket',
         Effect: 'Allow',
         Resource: bucketArn,
-        Condition: { StringLike: { 's3:prefix': ['cache/*'] } },
+        Condition: { StringLike: { 's3:prefix': ['cache/*', 'snapshots/*'] } },
       },
       {
         Sid: 'TriggerUpload',
@@ -271,7 +297,7 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('lets the uploader get/put/abort on cache/*, get/put/delete on claims/*, list those prefixes, send failures to its queue', () => {
+  it('lets the uploader get/put/abort on cache/*, also tag on snapshots/*, get/put/delete on claims/*, list those prefixes, send failures to its queue', () => {
     assertStatements(statementsOf(defaults.template, 'UploaderRole'), [
       logsOf('UploaderLogs'),
       XRAY,
@@ -287,17 +313,23 @@ describe('least privilege', () => {
         Resource: objectsUnder('cache/*'),
       },
       {
+        Sid: 'SnapshotWrite',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'],
+        Effect: 'Allow',
+        Resource: objectsUnder('snapshots/*'),
+      },
+      {
         Sid: 'Claims',
         Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
         Effect: 'Allow',
         Resource: objectsUnder('claims/*'),
       },
       {
-        Sid: 'ListCacheAndClaims',
+        Sid: 'ListCacheSnapshotsAndClaims',
         Action: 's3:ListBucket',
         Effect: 'Allow',
         Resource: bucketArn,
-        Condition: { StringLike: { 's3:prefix': ['cache/*', 'claims/*'] } },
+        Condition: { StringLike: { 's3:prefix': ['cache/*', 'snapshots/*', 'claims/*'] } },
       },
     ]);
   });
@@ -337,7 +369,7 @@ describe('operations', () => {
     }
   });
 
-  it('alarms on fallbacks, corrupt uploads and failed uploads, notifying the topic given', () => {
+  it('alarms on fallbacks, corrupt uploads, failed uploads and an origin assumed offline, notifying the topic given', () => {
     const topic = 'arn:aws:sns:eu-west-1:123456789012:rpm-cache-alarms';
     const { template } = synth({ alarmTopicArn: topic, fallbackAlarmThreshold: '3' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -357,7 +389,24 @@ describe('operations', () => {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       AlarmActions: [topic],
     });
-    assert.equal(Object.keys(defaults.template.findResources('AWS::CloudWatch::Alarm')).length, 3);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'OriginAssumedOffline',
+      Period: 60,
+      EvaluationPeriods: 15,
+      DatapointsToAlarm: 15,
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+    });
+    assert.equal(Object.keys(defaults.template.findResources('AWS::CloudWatch::Alarm')).length, 4);
+  });
+
+  it('raises the offline alarm after originOfflineAlarmMinutes minutes in a row', () => {
+    synth({ originOfflineAlarmMinutes: '5' }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'OriginAssumedOffline',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+    });
   });
 
   it('has a dashboard with hit ratio, misses, fallbacks, uploads, bytes and origin latency p50/p99', () => {
@@ -370,6 +419,9 @@ describe('operations', () => {
       'Uploads by outcome',
       'BytesStored',
       'OriginHeadLatency',
+      'StaleAnswers',
+      'OriginAssumedOffline',
+      'Repository snapshots by outcome',
       '\\"stat\\":\\"p50\\"',
       '\\"stat\\":\\"p99\\"',
     ]) {
@@ -446,6 +498,10 @@ describe('settings from the context', () => {
     [{ uploaderReservedConcurrency: '0' }, /uploaderReservedConcurrency="0" is invalid/],
     [{ sentryDsnSecret: 'a', sentryDsnParameter: 'b' }, /choose one/],
     [{ alarmTopicArn: 'topic' }, /alarmTopicArn="topic" is invalid/],
+    [{ originOfflinePeriod: '1.5' }, /ORIGIN_OFFLINE_PERIOD="1.5" is invalid/],
+    [{ originLostTtl: '999999' }, /ORIGIN_LOST_TTL="999999" is invalid/],
+    [{ snapshotExpirationDays: '0' }, /snapshotExpirationDays="0" is invalid/],
+    [{ originOfflineAlarmMinutes: '2000' }, /originOfflineAlarmMinutes="2000" is invalid/],
   ] as const) {
     it(`refuses ${JSON.stringify(context)}, naming the key`, () => {
       assert.throws(() => parseSettings((key) => (context as Record<string, string>)[key]), message);

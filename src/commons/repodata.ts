@@ -14,11 +14,10 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isS3NotFound } from './aws-errors.js';
 
+export { SNAPSHOT_TAG, type SnapshotTagValue } from './snapshot-tag.js';
+
 export const SNAPSHOT_KEY_PREFIX = 'snapshots/';
 export const CURRENT_SNAPSHOT_PREFIX = `${SNAPSHOT_KEY_PREFIX}current/`;
-/** The object tag that tells the bucket's lifecycle rule what may expire. */
-export const SNAPSHOT_TAG = 'rpm-cache-snapshot';
-export type SnapshotTagValue = 'current' | 'unreferenced';
 
 const REPOMD = 'repodata/repomd.xml';
 /**

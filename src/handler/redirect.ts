@@ -66,7 +66,10 @@ export interface RedirectDependencies {
 
 /** What the handler needs of the request beyond its path. */
 export interface ClientRequest {
-  /** HEAD gets a URL signed for HEAD, and triggers nothing (see README, HEAD requests); anything else is a GET. */
+  /**
+   * HEAD gets a stored copy's URL signed for HEAD; anything else is answered as a GET. A HEAD triggers
+   * what a GET would: `rpm-cache warm` warms with HEADs, and zypper HEADs repomd.xml before its GET.
+   */
   readonly method?: string;
   /** Goes with the uploader's event, so one request can be followed across both functions. */
   readonly requestId?: string;
@@ -81,6 +84,9 @@ export const AWS_GRACE_MS = 700;
 
 /** What became of the upload trigger: not needed, triggered by this container lately, or triggered now. */
 type UploadTrigger = 'not-needed' | 'triggered-lately' | 'triggered';
+
+/** What the origin HEAD and the cache lookup found, for the decision and its log line. */
+type ProbeFacts = Pick<RedirectDecision, 'originStatus' | 'originHeadMs' | 'cached' | 'originError'>;
 
 /** One request as the steps below share it. */
 interface Asked {
@@ -161,12 +167,12 @@ const fromCacheAlone = async (
  * trip, not two.
  */
 const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
-  const { deps, target, origin, method } = asked;
+  const { deps, target, origin } = asked;
   const { config, probeOrigin = headOrigin, health } = deps;
   const probed = timedProbe(probeOrigin, origin, config.originHeadTimeoutMs);
   const lookedUp = target.lookUp(asked.deadline);
   const triggered: Promise<UploadTrigger> =
-    target.kind === 'file' && method === 'GET'
+    target.kind === 'file'
       ? lookedUp.then((lookup) => (lookup.copy.kind === 'stored' ? 'not-needed' : trigger(asked)))
       : Promise.resolve('not-needed');
   const signed = lookedUp.then((lookup) => (lookup.copy.kind === 'stored' ? sign(asked, lookup.copy.key) : undefined));
@@ -174,7 +180,7 @@ const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
   signed.catch(() => undefined);
   const [head, lookup, fileTrigger] = await Promise.all([probed, lookedUp, triggered]);
   health?.noteProbe(head.result);
-  const probe = {
+  const probe: ProbeFacts = {
     originStatus: head.result.status,
     originHeadMs: head.ms,
     cached: lookup.copy.kind === 'stored',
@@ -185,8 +191,7 @@ const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
     if (lookup.copy.kind === 'stored' && lookup.isCurrent(head.result.validators)) {
       return { outcome: 'stored', location: origin, uploadTriggered: false, ...probe };
     }
-    const snapshot =
-      target.kind === 'repomd' && method === 'GET' ? await trigger(asked, head.result.validators ?? {}) : 'not-needed';
+    const snapshot = target.kind === 'repomd' ? await trigger(asked, head.result.validators ?? {}) : 'not-needed';
     return {
       outcome: 'miss',
       location: origin,
@@ -195,7 +200,7 @@ const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
     };
   }
   return (
-    fromStoredCopy(asked, lookup, await signed, head.result) ?? {
+    fromStoredCopy(asked, lookup, await signed, { head: head.result, probe }) ?? {
       outcome: 'miss',
       location: origin,
       ...triggerFacts(fileTrigger),
@@ -209,15 +214,9 @@ const fromStoredCopy = (
   { target, deps }: Asked,
   lookup: StoredCopyLookup,
   signedUrl: string | undefined,
-  head: OriginHeadResult,
+  { head, probe }: { readonly head: OriginHeadResult; readonly probe: ProbeFacts },
 ): RedirectDecision | undefined => {
-  const facts = {
-    originStatus: head.status,
-    cached: lookup.copy.kind === 'stored',
-    uploadTriggered: false,
-    staleReason: 'origin-failed',
-    ...('error' in head ? { originError: head.error } : {}),
-  } as const;
+  const facts = { ...probe, uploadTriggered: false, staleReason: 'origin-failed' } as const;
   if (lookup.copy.kind === 'absent') return { outcome: 'stale', location: undefined, ...facts };
   if (lookup.copy.kind !== 'stored' || signedUrl === undefined) return undefined;
   // The origin lost it: the next requests in this container need not ask again.
