@@ -2,7 +2,7 @@
  * Reads repomd.xml: the files a repository's metadata consists of, each with
  * the size and checksum a client (librepo, zypper) will check it against.
  */
-import { XMLParser } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
 import { cacheKeyProblem } from '../commons/paths.js';
 import { repodataPath } from '../commons/repodata.js';
 
@@ -47,13 +47,21 @@ const HEX_LENGTH: Readonly<Record<string, number>> = {
 /** More listed files than any createrepo output has: beyond it, the file is not a repomd.xml. */
 export const MAX_LISTED_FILES = 64;
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  isArray: (name) => name === 'data',
-});
+let parser: XMLParser | undefined;
+
+/** The XML parser, loaded with the first snapshot: most uploader runs cache an RPM and never need it. */
+const loadParser = async (): Promise<XMLParser> => {
+  if (parser !== undefined) return parser;
+  const { XMLParser } = await import('fast-xml-parser');
+  parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    removeNSPrefix: true,
+    parseTagValue: false,
+    isArray: (name) => name === 'data',
+  });
+  return parser;
+};
 
 type XmlNode = Record<string, unknown>;
 
@@ -111,10 +119,11 @@ const listedFile = (entry: unknown, repoDir: string, index: number): ListedFile 
  * `repodata/`, not a repomd.xml at all) is a RepomdError: such a repomd.xml is
  * never snapshot.
  */
-export const parseRepomd = (xml: string, repoDir: string): readonly ListedFile[] => {
+export const parseRepomd = async (xml: string, repoDir: string): Promise<readonly ListedFile[]> => {
+  const xmlParser = await loadParser();
   let document: unknown;
   try {
-    document = parser.parse(xml, true);
+    document = xmlParser.parse(xml, true);
   } catch (error) {
     throw new RepomdError(`not well-formed XML: ${error instanceof Error ? error.message : String(error)}`);
   }

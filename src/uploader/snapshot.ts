@@ -152,7 +152,7 @@ export const takeSnapshot = async (path: string, deps: SnapshotDependencies): Pr
   if (isCurrent(current)) return { outcome: 'already-current', ...taken };
   let listed: readonly ListedFile[];
   try {
-    listed = parseRepomd(repomd.bytes.toString('utf8'), repoDir);
+    listed = await parseRepomd(repomd.bytes.toString('utf8'), repoDir);
   } catch (error) {
     if (error instanceof RepomdError) return { outcome: 'corrupt', reason: `repomd.xml: ${error.message}`, ...taken };
     throw error;
