@@ -159,14 +159,14 @@ describe('container image', () => {
       'runs the handler when LAMBDA_HANDLER=%s',
       async (lambdaHandler) => {
         const { stdout } = await nodeModule(
-          INVOKE({ version: '2.0', pathParameters: { path: 'pub/repodata/repomd.xml' }, headers: {} }),
+          INVOKE({ version: '2.0', pathParameters: { path: 'pub/COPYING' }, headers: {} }),
           { LAMBDA_HANDLER: lambdaHandler, S3_BUCKET_NAME: 'bucket', UPLOADER_LAMBDA_ARN: 'uploader' },
         );
 
         expect(resultOf(stdout)).toEqual({
           statusCode: 302,
           headers: {
-            Location: 'https://dl.fedoraproject.org/pub/repodata/repomd.xml',
+            Location: 'https://dl.fedoraproject.org/pub/COPYING',
             'X-Cache': 'bypass',
             'Cache-Control': 'no-store',
           },
@@ -283,7 +283,7 @@ describe('container image', () => {
         origin.files.set(path, Buffer.from('rpm'));
         const fn = await startFunction('handler', 'rpm-cache-handler');
 
-        const bypass = await fn.api.invoke(httpApiEvent('pub/fedora/repodata/repomd.xml'));
+        const bypass = await fn.api.invoke(httpApiEvent('pub/fedora/COPYING'));
         const miss = await fn.api.invoke(httpApiEvent(path));
         const missing = await fn.api.invoke(httpApiEvent(undefined));
 
@@ -292,7 +292,7 @@ describe('container image', () => {
           kind: 'response',
           body: {
             statusCode: 302,
-            headers: { Location: `${origin.baseUrl}/pub/fedora/repodata/repomd.xml`, 'X-Cache': 'bypass' },
+            headers: { Location: `${origin.baseUrl}/pub/fedora/COPYING`, 'X-Cache': 'bypass' },
           },
         });
         expect(miss).toMatchObject({ kind: 'response', body: { statusCode: 302, headers: { 'X-Cache': 'miss' } } });

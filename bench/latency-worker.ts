@@ -3,6 +3,10 @@
  * real handler bundle, warm, with the real SDK clients against the latency
  * servers, one request at a time, each decision path interleaved with a bare
  * origin HEAD and the sequential reference design. Sends the timings home.
+ *
+ * With BENCH_LATENCY_MODE=outage, one container meeting a hanging origin
+ * instead: after a warm-up, 20 requests for cached files whose origin hangs,
+ * one after the other; sends their total time.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -11,6 +15,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { shuffled } from './stats.js';
 
 const REQUESTS = Number(process.env.BENCH_LATENCY_REQUESTS ?? 200);
+const OUTAGE_REQUESTS = 20;
 const origin = process.env.ORIGIN_HOST ?? '';
 const { handler } = (await import(process.env.BENCH_HANDLER_BUNDLE ?? '')) as {
   handler: (event: unknown, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -74,11 +79,25 @@ const cases: Record<string, () => Promise<unknown>> = {
   'origin 200, not cached (upload triggered)': () => expectOutcome(fresh('ok'), 'miss'),
   'origin 404, cached (presigned)': () => expectOutcome(fresh('gone/cached'), 'hit'),
   'origin timeout, cached': () => expectOutcome(fresh('stall/cached'), 'hit'),
-  'not cacheable': () => expectOutcome(`ok/repodata/repomd-${count++}.xml`, 'bypass'),
+  'origin 404, cached, asked again': () => expectOutcome('gone/cached/Packages/l/lost-again-1.0-1.noarch.rpm', 'hit'),
+  'not cacheable': () => expectOutcome(`ok/images/boot-${count++}.iso`, 'bypass'),
   'sequential reference: origin 200, cached': () => sequential(fresh('ok/cached'), 'none'),
   'sequential reference: miss': () => sequential(fresh('ok'), 'invoke'),
   'sequential reference: origin 404, cached': () => sequential(fresh('gone/cached'), 'presign'),
 };
+
+/** 20 requests for cached files while the origin hangs: the first waits for the timeout, the rest should not. */
+const outage = async (): Promise<number> => {
+  for (let round = 0; round < 10; round += 1) await expectOutcome(fresh('ok/cached'), 'stored');
+  return timed(async () => {
+    for (let request = 0; request < OUTAGE_REQUESTS; request += 1) await expectOutcome(fresh('stall/cached'), 'hit');
+  });
+};
+
+if (process.env.BENCH_LATENCY_MODE === 'outage') {
+  process.send?.({ total: [await outage()] });
+  process.exit(0);
+}
 
 // Warm up: connections open, code compiled.
 for (let round = 0; round < 10; round += 1) for (const work of Object.values(cases)) await work();

@@ -3,40 +3,59 @@
  * origin HEAD round trip measured in the same run.
  */
 import { fork } from 'node:child_process';
+import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { LATENCY_MS, startInvoke, startOrigin, startS3, urlOf } from './servers.js';
-import { percentile, type Row, ratio } from './stats.js';
+import { median, percentile, type Row, ratio } from './stats.js';
 import { imageEnvironment } from './transfer-env.js';
 
 const ORIGIN_HEAD_TIMEOUT_S = 0.1;
 const GOAL = 1.1;
+/** A file the origin lost, asked again: served with no origin round trip at all. */
+const LOST_GOAL = 0.5;
+/** Containers (fresh processes) that each meet the hanging origin once; their median is judged. */
+const OUTAGE_ROUNDS = 5;
+const OUTAGE_REQUESTS = 20;
+
+type Servers = { readonly origin: Server; readonly s3: Server; readonly invoke: Server };
+
+/** One handler container in a process of its own; resolves to what it measured. */
+const runWorker = (workerPath: string, { origin, s3, invoke }: Servers, extra: Record<string, string>) =>
+  new Promise<Record<string, number[]>>((done, fail) => {
+    const worker = fork(workerPath, {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...imageEnvironment(),
+        BENCH_HANDLER_BUNDLE: resolve('dist/handler.mjs'),
+        AWS_ENDPOINT_URL_S3: urlOf(s3),
+        AWS_ENDPOINT_URL_LAMBDA: urlOf(invoke),
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'AKIABENCH',
+        AWS_SECRET_ACCESS_KEY: 'bench',
+        ORIGIN_HOST: urlOf(origin),
+        ORIGIN_HEAD_TIMEOUT: String(ORIGIN_HEAD_TIMEOUT_S),
+        S3_BUCKET_NAME: 'bench',
+        UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
+        ...extra,
+      },
+    });
+    worker.once('message', (message) => done(message as Record<string, number[]>));
+    worker.once('exit', (code) => {
+      if (code !== 0) fail(new Error(`latency worker exited ${code}`));
+    });
+  });
 
 export const measureLatency = async (workerPath: string): Promise<{ rows: Row[]; p50Ms: (name: string) => number }> => {
   const [origin, s3, invoke] = await Promise.all([startOrigin(), startS3(), startInvoke()]);
+  const servers = { origin, s3, invoke };
   try {
-    const times = await new Promise<Record<string, number[]>>((done, fail) => {
-      const worker = fork(workerPath, {
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-        env: {
-          PATH: process.env.PATH ?? '',
-          ...imageEnvironment(),
-          BENCH_HANDLER_BUNDLE: resolve('dist/handler.mjs'),
-          AWS_ENDPOINT_URL_S3: urlOf(s3),
-          AWS_ENDPOINT_URL_LAMBDA: urlOf(invoke),
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: 'AKIABENCH',
-          AWS_SECRET_ACCESS_KEY: 'bench',
-          ORIGIN_HOST: urlOf(origin),
-          ORIGIN_HEAD_TIMEOUT: String(ORIGIN_HEAD_TIMEOUT_S),
-          S3_BUCKET_NAME: 'bench',
-          UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
-        },
-      });
-      worker.once('message', (message) => done(message as Record<string, number[]>));
-      worker.once('exit', (code) => {
-        if (code !== 0) fail(new Error(`latency worker exited ${code}`));
-      });
-    });
+    // Each decision path on its own: a stalled HEAD must not make the container assume the origin offline.
+    const times = await runWorker(workerPath, servers, { ORIGIN_OFFLINE_PERIOD: '0' });
+    const outageTotals: number[] = [];
+    for (let round = 0; round < OUTAGE_ROUNDS; round += 1) {
+      outageTotals.push(...((await runWorker(workerPath, servers, { BENCH_LATENCY_MODE: 'outage' })).total ?? []));
+    }
     const p50 = (name: string) => percentile(times[name] ?? [], 50);
     const p95 = (name: string) => percentile(times[name] ?? [], 95);
     const bare = p50('bare origin HEAD');
@@ -70,6 +89,24 @@ export const measureLatency = async (workerPath: string): Promise<{ rows: Row[];
       goal: `p50 ≤ timeout + one S3 round trip (${timeoutBound} ms)`,
       holds: p50('origin timeout, cached') <= timeoutBound,
     });
+    const lost = 'origin 404, cached, asked again';
+    rows.push({
+      section: 'handler latency',
+      figure: `${lost} (the origin's 404 remembered: no HEAD): p50 / p95 vs bare HEAD`,
+      value: `${ratio(p50(lost), bare)} / ${ratio(p95(lost), bare)} (${p50(lost).toFixed(1)} ms)`,
+      goal: `p50 ≤ ${LOST_GOAL}×`,
+      holds: p50(lost) / bare <= LOST_GOAL,
+    });
+    const hit = p50('origin 404, cached (presigned)');
+    const outageBound = ORIGIN_HEAD_TIMEOUT_S * 1000 + OUTAGE_REQUESTS * hit;
+    const outage = median(outageTotals);
+    rows.push({
+      section: 'handler latency',
+      figure: `${OUTAGE_REQUESTS} requests for cached files, origin hanging, one container (median of ${OUTAGE_ROUNDS} containers)`,
+      value: `${outage.toFixed(0)} ms (containers ${Math.min(...outageTotals).toFixed(0)}–${Math.max(...outageTotals).toFixed(0)} ms)`,
+      goal: `≤ one timeout + ${OUTAGE_REQUESTS}× the cached hit (${outageBound.toFixed(0)} ms)`,
+      holds: outage <= outageBound,
+    });
     rows.push({
       section: 'handler latency',
       figure: 'not cacheable (no HEAD, no S3): p50',
@@ -89,7 +126,7 @@ export const measureLatency = async (workerPath: string): Promise<{ rows: Row[];
     }
     return { rows, p50Ms: p50 };
   } finally {
-    for (const server of [origin, s3, invoke]) {
+    for (const server of Object.values(servers)) {
       server.closeAllConnections();
       server.close();
     }

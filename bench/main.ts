@@ -9,6 +9,7 @@ import { measureBurst } from './burst.js';
 import { measureColdStart } from './cold-start.js';
 import { costRows } from './cost.js';
 import { measureLatency } from './latency.js';
+import { measureSnapshot } from './snapshot.js';
 import type { Row } from './stats.js';
 import { measureUploads } from './upload.js';
 
@@ -16,8 +17,9 @@ const dir = process.env.BENCH_DIR ?? '';
 const started = Date.now();
 const rows: Row[] = [];
 const step = (name: string) => process.stderr.write(`bench: ${name}...\n`);
-/** BENCH_ONLY=latency,cold-start,upload,burst runs some sections (the default: all). */
-const only = new Set((process.env.BENCH_ONLY ?? 'latency,cold-start,upload,burst').split(','));
+const SECTIONS = ['latency', 'cold-start', 'upload', 'snapshot', 'burst'];
+/** BENCH_ONLY=latency,cold-start,upload,snapshot,burst runs some sections (the default: all). */
+const only = new Set((process.env.BENCH_ONLY ?? SECTIONS.join(',')).split(','));
 
 try {
   /** Runs `measure` when its section is asked for, announcing it. */
@@ -33,6 +35,11 @@ try {
     measureUploads(resolve(dir, 'upload-worker.mjs')),
   );
   rows.push(...(uploads?.rows ?? []));
+  rows.push(
+    ...((await section('snapshot', 'repository snapshot (writes the repository once)', () =>
+      measureSnapshot(resolve(dir, 'upload-worker.mjs')),
+    )) ?? []),
+  );
   rows.push(...((await section('burst', 'burst', () => measureBurst(resolve(dir, 'upload-worker.mjs')))) ?? []));
   if (latency !== undefined && uploads !== undefined) {
     rows.push(
@@ -64,7 +71,7 @@ const short = rows.filter((row) => row.holds === false).length;
 const summary = `${rows.filter((row) => row.holds !== undefined).length - short} goals hold, ${short} short; ${seconds} s`;
 process.stdout.write(`${table}\n\n${summary}\n`);
 // Only a full run is the record of this machine.
-if (only.size === 4)
+if (SECTIONS.every((name) => only.has(name)))
   await writeFile(
     'bench/results.md',
     `# Benchmark results\n\nLatest \`npm run bench\` on this project's 2-core machine, ${new Date().toISOString().slice(0, 10)} (Node ${process.version}).\n\n${table}\n\n${summary}\n`,

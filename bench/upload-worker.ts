@@ -2,9 +2,11 @@
  * One transfer in a process of its own, so its peak RSS is its own. Modes:
  * - `uploader`: the uploader bundle (dist/uploader.mjs) as Lambda runs it,
  *   handler and all, caching BENCH_PATH from the origin into S3;
- * - `download`: a plain download of the same file, bytes discarded;
+ * - `download`: a plain download of the same file (or of each of BENCH_PATHS,
+ *   one after the other), bytes discarded;
  * - `bare-upload`: the same bytes from the origin into S3 with a bare
  *   lib-storage Upload (same part size and queue), nothing checked.
+ * With BENCH_PATH a repodata/repomd.xml, the uploader takes its snapshot.
  * Prints one JSON line: outcome, bytes, seconds, peak RSS in MiB.
  */
 
@@ -13,7 +15,8 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 const mode = process.env.BENCH_MODE ?? 'uploader';
 const path = process.env.BENCH_PATH ?? '';
-const url = `${process.env.ORIGIN_HOST ?? ''}/${path}`;
+/** Files the download and bare-upload modes transfer, one after the other (a snapshot's files). */
+const paths = (process.env.BENCH_PATHS ?? path).split(/\s+/).filter((each) => each !== '');
 const started = performance.now();
 
 const transfer = async (): Promise<{ outcome: string; bytes?: number }> => {
@@ -30,13 +33,21 @@ const transfer = async (): Promise<{ outcome: string; bytes?: number }> => {
       },
     );
   }
+  let bytes = 0;
+  for (const each of paths) bytes += await transferOne(each);
+  return { outcome: mode === 'download' ? 'downloaded' : 'uploaded', bytes };
+};
+
+/** Downloads (or bare-uploads) one file; returns its bytes (0 when uploaded). */
+const transferOne = async (filePath: string): Promise<number> => {
+  const url = `${process.env.ORIGIN_HOST ?? ''}/${filePath}`;
   const response = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
   if (response.body === null) throw new Error(`GET ${url}: no body`);
   const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
   if (mode === 'download') {
     let bytes = 0;
     for await (const chunk of body) bytes += (chunk as Buffer).length;
-    return { outcome: 'downloaded', bytes };
+    return bytes;
   }
   // Loaded only in this mode: the uploader's RSS must not carry a second SDK.
   const { S3Client } = await import('@aws-sdk/client-s3');
@@ -45,10 +56,10 @@ const transfer = async (): Promise<{ outcome: string; bytes?: number }> => {
     client: new S3Client({ forcePathStyle: true }),
     partSize: 5 * 1024 * 1024,
     queueSize: 4,
-    params: { Bucket: process.env.S3_BUCKET_NAME ?? '', Key: `bare/${path}`, Body: body },
+    params: { Bucket: process.env.S3_BUCKET_NAME ?? '', Key: `bare/${filePath}`, Body: body },
   });
   await upload.done();
-  return { outcome: 'uploaded' };
+  return 0;
 };
 
 const result = await transfer();

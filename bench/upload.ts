@@ -49,12 +49,12 @@ export const startStore = async (bucket: string): Promise<LocalStore> => {
   };
 };
 
-/** Serves files from disk by name under /pub/, counting GETs per name. */
+/** Serves files from disk by file name anywhere under /pub/, counting GETs per name. */
 export const startFileOrigin = async (files: readonly string[]) => {
   const byName = new Map(files.map((file) => [basename(file), file]));
   const gets = new Map<string, number>();
   const server: Server = createServer(async (request, response) => {
-    const name = decodeURIComponent((request.url ?? '/').replace(/^\/pub\//, ''));
+    const name = basename(decodeURIComponent(request.url ?? '/'));
     const file = byName.get(name);
     if (file === undefined) {
       response.writeHead(404).end();

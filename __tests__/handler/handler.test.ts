@@ -166,7 +166,7 @@ describe('handler Lambda (whole Middy chain)', () => {
   });
 
   it('sends no X-Cache-Origin-Status when it never asked the origin', async () => {
-    const response = await invoke('pub/fedora/repodata/repomd.xml');
+    const response = await invoke('pub/fedora/COPYING');
 
     expect(response.headers).not.toHaveProperty('X-Cache-Origin-Status');
   });

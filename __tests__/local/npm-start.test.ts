@@ -67,7 +67,7 @@ describe('npm start', () => {
     async (signal) => {
       const started = npmStart({ PORT: '0' });
       const url = await listeningUrl(started);
-      expect((await fetch(`${url}/pub/repodata/repomd.xml`, { redirect: 'manual' })).status).toBe(302);
+      expect((await fetch(`${url}/pub/COPYING`, { redirect: 'manual' })).status).toBe(302);
 
       started.child.kill(signal);
       const code = await Promise.race([
@@ -85,7 +85,7 @@ describe('npm start', () => {
   it('writes JSON lines when its output is not a terminal', async () => {
     const started = npmStart({ PORT: '0' });
     const url = await listeningUrl(started);
-    await fetch(`${url}/pub/repodata/repomd.xml`, { redirect: 'manual' });
+    await fetch(`${url}/pub/COPYING`, { redirect: 'manual' });
     await new Promise((resolve) => setTimeout(resolve, 200));
     started.child.kill('SIGTERM');
     await started.exited;
@@ -94,7 +94,7 @@ describe('npm start', () => {
       .output()
       .split('\n')
       .find((candidate) => candidate.startsWith('{') && candidate.includes('"message":"request"'));
-    expect(JSON.parse(line ?? 'null')).toMatchObject({ outcome: 'bypass', path: 'pub/repodata/repomd.xml' });
+    expect(JSON.parse(line ?? 'null')).toMatchObject({ outcome: 'bypass', path: 'pub/COPYING' });
   }, 40_000);
 
   it('names a bad variable and its fix in one line, with no stack trace, and exits non-zero', async () => {

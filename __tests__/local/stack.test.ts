@@ -53,8 +53,8 @@ describe('local stack', () => {
   });
 
   it('answers HEAD like GET, without a body', async () => {
-    const get = await send(stack.url, 'GET', '/pub/repodata/repomd.xml');
-    const head = await send(stack.url, 'HEAD', '/pub/repodata/repomd.xml');
+    const get = await send(stack.url, 'GET', '/pub/COPYING');
+    const head = await send(stack.url, 'HEAD', '/pub/COPYING');
 
     expect(get).toMatchObject({ status: 302, headers: { 'x-cache': 'bypass' } });
     expect(head.status).toBe(302);

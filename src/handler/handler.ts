@@ -46,7 +46,8 @@ const probeOrigin = (url: string, timeoutMs: number) =>
 const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePathContext) => {
   const started = performance.now();
   const path = validatedPath(context);
-  const method = event.requestContext.http.method;
+  // An event built by hand (a console test event) may lack the request context: a GET, then.
+  const method = event.requestContext?.http?.method ?? 'GET';
   const decision = await decideRedirect(
     path,
     { config, s3, lambda, probeOrigin, memo, health },

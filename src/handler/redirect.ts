@@ -22,7 +22,8 @@ import { triggerUpload } from './uploader-trigger.js';
  * - `stored`: origin has it and the cached copy (the snapshot) is the same;
  * - `miss`: not cached (or the snapshot is not of what origin serves now); the upload or snapshot was triggered
  *   when origin has it (an RPM's upload also when origin lost it: the uploader ends `origin-missing` then);
- * - `bypass`: not a cacheable file, or one whose path cannot be a cache key;
+ * - `bypass`: not a cacheable file, or one whose path cannot be a cache key, or repository metadata
+ *   the current snapshot does not hold (the cache keeps such files only as part of a snapshot);
  * - `fallback`: an S3 or Lambda error sent it to origin.
  */
 export type CacheOutcome = 'hit' | 'stale' | 'stored' | 'miss' | 'bypass' | 'fallback';
@@ -193,7 +194,7 @@ const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
     }
     const snapshot = target.kind === 'repomd' ? await trigger(asked, head.result.validators ?? {}) : 'not-needed';
     return {
-      outcome: 'miss',
+      outcome: target.uncachedAs,
       location: origin,
       ...triggerFacts(snapshot === 'not-needed' ? fileTrigger : snapshot),
       ...probe,
@@ -201,7 +202,7 @@ const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
   }
   return (
     fromStoredCopy(asked, lookup, await signed, { head: head.result, probe }) ?? {
-      outcome: 'miss',
+      outcome: target.uncachedAs,
       location: origin,
       ...triggerFacts(fileTrigger),
       ...probe,
@@ -266,7 +267,7 @@ export const decideRedirect = async (
     const fromCache = await fromCacheAlone(asked, 'assumed-offline');
     return (
       fromCache ?? {
-        outcome: 'miss',
+        outcome: target.uncachedAs,
         location: origin,
         originStatus: 'assumed-offline',
         cached: false,

@@ -37,6 +37,11 @@ export interface CacheTarget {
   readonly memoKey: string;
   /** X-Cache of an answer from the stored copy when the origin cannot serve: repository metadata is `stale`. */
   readonly servedAs: 'hit' | 'stale';
+  /**
+   * X-Cache when there is no stored copy: `miss` (an upload or snapshot is, or can be, on its way), or
+   * `bypass` for a snapshot file, which the cache keeps only as part of a snapshot (`rpm-cache warm` skips it).
+   */
+  readonly uncachedAs: 'miss' | 'bypass';
   lookUp(abortSignal: AbortSignal): Promise<StoredCopyLookup>;
 }
 
@@ -50,6 +55,7 @@ const fileTarget = (key: string, s3: S3Client, config: HandlerConfig, memo: Redi
   kind: 'file',
   memoKey: key,
   servedAs: 'hit',
+  uncachedAs: 'miss',
   lookUp: async (abortSignal) => {
     const cached = memo?.cached.has(key) === true || (await isCached(s3, config.bucketName, key, abortSignal));
     if (cached) memo?.cached.add(key);
@@ -76,6 +82,7 @@ export const cacheTargetOf = (
     kind: repodata.file === 'repodata/repomd.xml' ? 'repomd' : 'snapshot-file',
     memoKey: `snapshot:${path}`,
     servedAs: repodata.kind === 'repomd' ? 'stale' : 'hit',
+    uncachedAs: repodata.file === 'repodata/repomd.xml' ? 'miss' : 'bypass',
     lookUp: (abortSignal) => lookUpSnapshotFile(s3, config.bucketName, repodata, abortSignal),
   };
 };
