@@ -103,6 +103,52 @@ describe('metrics', () => {
     expect(named('OriginHeadLatency')).toEqual([]);
   });
 
+  it('counts an answer from the cache by why the origin was not used: it failed, then it had lost the file', async () => {
+    const path = freshPackage();
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 3 });
+
+    await handler(httpApiEvent(path), lambdaContext('rpm-cache-handler'));
+    await handler(httpApiEvent(path), lambdaContext('rpm-cache-handler'));
+
+    expect(named('Requests').map((metric) => metric.dimensions.Outcome)).toEqual(['hit', 'hit']);
+    expect(named('StaleAnswers').map((metric) => [metric.value, metric.dimensions.Reason])).toEqual([
+      [1, 'origin-failed'],
+      [1, 'origin-lost'],
+    ]);
+    expect(named('OriginAssumedOffline')).toEqual([]);
+  });
+
+  it('counts the requests answered while the origin is assumed offline', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 3 });
+    origin.defaultBehaviour = { kind: 'stall' };
+    try {
+      await handler(httpApiEvent(freshPackage()), lambdaContext('rpm-cache-handler'));
+      await handler(httpApiEvent(freshPackage()), lambdaContext('rpm-cache-handler'));
+
+      expect(named('OriginAssumedOffline')).toEqual([
+        expect.objectContaining({ unit: 'Count', value: 1, dimensions: { service: 'rpm-cache' } }),
+      ]);
+      expect(named('StaleAnswers').map((metric) => metric.dimensions.Reason)).toEqual([
+        'origin-failed',
+        'assumed-offline',
+      ]);
+    } finally {
+      // The origin answers again; one request's recovery probe ends the period for the other tests.
+      origin.defaultBehaviour = undefined;
+      await handler(httpApiEvent(freshPackage()), lambdaContext('rpm-cache-handler'));
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    }
+  });
+
+  it('counts a snapshot run under its outcome', async () => {
+    await uploader({ path: 'pub/gone/repodata/repomd.xml' }, lambdaContext('rpm-cache-uploader'));
+
+    expect(named('Snapshots')).toEqual([
+      expect.objectContaining({ value: 1, dimensions: { service: 'rpm-cache', Outcome: 'origin-missing' } }),
+    ]);
+    expect(named('Uploads')).toEqual([]);
+  });
+
   it('flushes on a 400 too, counting a bad request', async () => {
     await handler(httpApiEvent(undefined), lambdaContext('rpm-cache-handler'));
 

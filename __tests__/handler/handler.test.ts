@@ -1,5 +1,7 @@
+import { Readable } from 'node:stream';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { sdkStreamMixin } from '@smithy/util-stream';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { lambdaError, notFound, s3Error } from '../helpers/aws.js';
@@ -271,6 +273,71 @@ describe('handler Lambda (whole Middy chain)', () => {
 
       expect([first.headers?.['X-Cache'], second.headers?.['X-Cache']]).toEqual(['stored', 'stored']);
       expect(s3Mock.commandCalls(HeadObjectCommand)).toHaveLength(1);
+    });
+  });
+
+  describe('during an outage', () => {
+    const REPO = 'pub/fedora/linux/updates/44/Everything/x86_64/';
+    const ID = 'b'.repeat(64);
+    const manifest = {
+      id: ID,
+      createdAt: '2026-12-01T00:00:00.000Z',
+      validators: { etag: '"v1"' },
+      files: { 'repodata/repomd.xml': `snapshots/${ID}/${REPO}repodata/repomd.xml` },
+      absent: ['repodata/repomd.xml.asc', 'repodata/repomd.xml.key', 'media.1/media'],
+    };
+
+    beforeEach(() => {
+      origin.defaultBehaviour = { kind: 'status', status: 503 };
+      s3Mock.on(GetObjectCommand).callsFake(() => ({
+        Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(manifest))])),
+      }));
+    });
+
+    it('answers a HEAD for a cached file with a Location signed for HEAD, logging the method', async () => {
+      s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 3 });
+
+      const response = (await handler(
+        httpApiEvent(PACKAGE, {
+          requestContext: {
+            ...httpApiEvent(PACKAGE).requestContext,
+            http: { ...httpApiEvent(PACKAGE).requestContext.http, method: 'HEAD' },
+          },
+        }),
+        lambdaContext('rpm-cache-handler'),
+      )) as APIGatewayProxyStructuredResultV2;
+      const asGet = await invoke(PACKAGE);
+
+      expect(response).toMatchObject({
+        statusCode: 302,
+        headers: { 'X-Cache': 'hit', 'X-Cache-Origin-Status': '503' },
+      });
+      const signature = (answer: APIGatewayProxyStructuredResultV2) =>
+        new URL(String(answer.headers?.Location)).searchParams.get('X-Amz-Signature');
+      expect(signature(response)).not.toBe(signature(asGet));
+      expect(requestLines()[0]).toMatchObject({ method: 'HEAD', outcome: 'hit', staleReason: 'origin-failed' });
+    });
+
+    it('serves repomd.xml from the snapshot as stale', async () => {
+      const response = await invoke(`${REPO}repodata/repomd.xml`);
+
+      expect(response).toMatchObject({
+        statusCode: 302,
+        headers: { 'X-Cache': 'stale', 'X-Cache-Origin-Status': '503' },
+      });
+      expect(String(response.headers?.Location)).toContain(`/snapshots/${ID}/${REPO}repodata/repomd.xml?`);
+    });
+
+    it('answers 404, not a redirect, for a companion the origin did not have when the snapshot was taken', async () => {
+      const response = await invoke(`${REPO}repodata/repomd.xml.asc`);
+
+      expect(response).toMatchObject({
+        statusCode: 404,
+        headers: { 'X-Cache': 'stale', 'X-Cache-Origin-Status': '503', 'Cache-Control': 'no-store' },
+      });
+      expect(response.headers).not.toHaveProperty('Location');
+      expect(requestLines()).toEqual([expect.objectContaining({ outcome: 'stale', staleReason: 'origin-failed' })]);
+      expect(requestLines()[0]).not.toHaveProperty('location');
     });
   });
 });
