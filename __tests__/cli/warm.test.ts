@@ -103,7 +103,8 @@ describe('rpm-cache warm', () => {
 
   beforeAll(async () => {
     await requireE2eTools(['rpmbuild']);
-    test = await startTestStack({ ORIGIN_HEAD_TIMEOUT: '0.5' });
+    // One stalled package must not make the stack assume the whole origin offline for the other tests.
+    test = await startTestStack({ ORIGIN_HEAD_TIMEOUT: '0.5', ORIGIN_OFFLINE_PERIOD: '0' });
     const built = join(test.work, 'rpms');
     await mkdir(built, { recursive: true });
     for (const pkg of [
@@ -189,6 +190,9 @@ describe('rpm-cache warm', () => {
         /--concurrency.*expected a whole number from 1 to 256/,
       ],
       [['warm', '--cache', 'http://c', '--deadline', 'soon', 'x.yaml'], /--deadline.*expected seconds above 0/],
+      // Past what a timer holds (2^31-1 ms), it would fire at once.
+      [['warm', '--cache', 'http://c', '--deadline', '2147484', 'x.yaml'], /--deadline.*at most 86400/],
+      [['warm', '--cache', 'http://c', '--deadline', '0.0001', 'x.yaml'], /--deadline.*expected seconds above 0/],
       [['warm', '--cache', 'http://c'], /missing required argument 'lockfile/],
       [['warm', '--cache', 'http://c', '--bogus', 'x.yaml'], /unknown option '--bogus'/],
     ])('usage %j', async (argv, message) => {

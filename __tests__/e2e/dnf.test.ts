@@ -166,6 +166,7 @@ describe('dnf through the local stack', () => {
     await origin().reopen();
     origin().reset();
     for (const [path, bytes] of mirror) origin().files.set(path, bytes);
+    await test.originSeenUp();
   });
 
   afterAll(async () => {

@@ -162,10 +162,7 @@ describe('a repository through the cache while its mirror is down', () => {
     await origin().reopen();
     origin().defaultBehaviour = undefined;
     origin().behaviours.clear();
-    // A request while the origin is assumed offline starts a probe; its answer ends the period.
-    await waitFor('the handler to see the origin up', async () =>
-      (await ask('settle/repodata/repomd.xml')).originStatus === 'assumed-offline' ? undefined : true,
-    );
+    await test.originSeenUp();
   });
 
   afterAll(async () => {

@@ -13,8 +13,17 @@ export interface TestStack {
   readonly origin: OriginServer;
   readonly stack: LocalStack;
   readonly logs: ReturnType<typeof captureLogs>;
+  /**
+   * Waits until the handler no longer assumes the origin offline (after a test
+   * that made it time out): each request while it does starts a probe, whose
+   * answer ends the period. Call it once the origin answers again.
+   */
+  originSeenUp(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A repository no test publishes: asking for it while the origin is assumed offline starts a probe. */
+const PROBE_PATH = 'rpm-cache-test-probe/repodata/repomd.xml';
 
 /**
  * The local stack on a free port in front of a fresh mirror on 127.0.0.1,
@@ -30,11 +39,22 @@ export const startTestStack = async (extraEnv: Environment = {}): Promise<TestSt
     env: { PORT: '0', ORIGIN_HOST: origin.baseUrl, RPM_CACHE_DATA_DIR: join(work, 'data'), ...extraEnv },
     retryDelaysMs: [50, 100],
   });
+  const originSeenUp = async () => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const response = await fetch(`${stack.url}/${PROBE_PATH}`, { redirect: 'manual' });
+      await response.arrayBuffer();
+      if (response.headers.get('x-cache-origin-status') !== 'assumed-offline') return;
+      if (Date.now() > deadline) throw new Error('the handler still assumes the origin offline after 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
   return {
     work,
     origin,
     stack,
     logs,
+    originSeenUp,
     close: async () => {
       // Origin first: an upload stalled on it fails now, and logs before the capture ends.
       await origin.close();
