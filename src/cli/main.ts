@@ -42,9 +42,16 @@ const positiveInteger = (max: number) => (value: string) => {
   return Number(value);
 };
 
-const positiveSeconds = (value: string) => {
-  if (!/^\d+(\.\d+)?$/.test(value) || !(Number(value) > 0)) throw new InvalidArgumentError('expected seconds above 0');
-  return Number(value);
+/** A day: a warm run that needs longer is better run again. (Node's timers also stop at 2^31-1 ms, ~24.8 days.) */
+export const MAX_DEADLINE_SECONDS = 86_400;
+
+/** Seconds above 0 and at most a day, as whole milliseconds (timers take nothing finer: `1.005` s is 1005 ms). */
+const deadlineSeconds = (value: string) => {
+  const milliseconds = Math.round(Number(value) * 1000);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(milliseconds >= 1) || milliseconds > MAX_DEADLINE_SECONDS * 1000) {
+    throw new InvalidArgumentError(`expected seconds above 0, at most ${MAX_DEADLINE_SECONDS}`);
+  }
+  return milliseconds / 1000;
 };
 
 class UsageError extends Error {
@@ -85,7 +92,7 @@ const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promis
     results = await warm(packages, {
       cacheUrl,
       concurrency: flags.concurrency,
-      deadlineMs: flags.deadline * 1000,
+      deadlineMs: Math.round(flags.deadline * 1000),
       verify: flags.verify,
       onFinished: (result) => progress.finished(result),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
@@ -119,7 +126,7 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
     .addOption(new Option('--concurrency <n>', 'requests in flight at once').argParser(positiveInteger(256)).default(8))
     .addOption(
       new Option('--deadline <seconds>', 'give up on packages still not cached after this long')
-        .argParser(positiveSeconds)
+        .argParser(deadlineSeconds)
         .default(900),
     )
     .option(
