@@ -332,6 +332,11 @@ export class RpmCacheStack extends Stack {
     api.addRoutes({ path: '/{path+}', methods: [apigateway.HttpMethod.ANY], integration });
     api.addRoutes({ path: '/', methods: [apigateway.HttpMethod.ANY], integration });
     const stage = api.defaultStage?.node.defaultChild as apigateway.CfnStage;
+    // A public API: one client looping on it must not take every handler execution of the account.
+    stage.defaultRouteSettings = {
+      throttlingRateLimit: settings.apiThrottleRate,
+      throttlingBurstLimit: settings.apiThrottleBurst,
+    };
     stage.accessLogSettings = {
       destinationArn: accessLogs.logGroupArn,
       format: JSON.stringify({

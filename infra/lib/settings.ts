@@ -29,6 +29,9 @@ export interface DeploymentSettings {
   readonly snapshotExpirationDays: number;
   /** Minutes the origin may be assumed offline before the alarm goes off. */
   readonly originOfflineAlarmMinutes: number;
+  /** The API stage's steady request rate (per second) and burst: beyond them API Gateway answers 429. */
+  readonly apiThrottleRate: number;
+  readonly apiThrottleBurst: number;
 }
 
 export class SettingsError extends Error {
@@ -58,6 +61,8 @@ export const SETTINGS_HELP = Object.freeze({
   alarmTopicArn: 'SNS topic ARN the alarms notify (default: none)',
   snapshotExpirationDays: 'delete superseded repository snapshots after this many days (default 30)',
   originOfflineAlarmMinutes: 'alarm when the origin has been assumed offline this many minutes in a row (default 15)',
+  apiThrottleRate: 'requests per second the API accepts, steady (default 200)',
+  apiThrottleBurst: 'requests the API accepts in a burst (default 400)',
 });
 
 export type ContextReader = (key: string) => unknown;
@@ -158,5 +163,9 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     snapshotExpirationDays: wholeNumber(read, 'snapshotExpirationDays', 1, 36_500) ?? 30,
     // Longer than a mirror's usual hiccup, short enough to act the same shift.
     originOfflineAlarmMinutes: wholeNumber(read, 'originOfflineAlarmMinutes', 1, 1440) ?? 15,
+    // A dnf run asks tens of files a second (10 parallel downloads): 200/s serves a dozen CI jobs at full
+    // speed while holding the handler near 10-20 concurrent executions, far from the account's 1000.
+    apiThrottleRate: wholeNumber(read, 'apiThrottleRate', 1, 10_000) ?? 200,
+    apiThrottleBurst: wholeNumber(read, 'apiThrottleBurst', 1, 5_000) ?? 400,
   });
 };

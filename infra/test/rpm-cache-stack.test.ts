@@ -247,6 +247,18 @@ describe('the HTTP API', () => {
     });
   });
 
+  it('throttles the stage: 200 requests per second, bursts of 400, unless told otherwise', () => {
+    defaults.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+    });
+    synth({ apiThrottleRate: '50', apiThrottleBurst: '100' }).template.hasResourceProperties(
+      'AWS::ApiGatewayV2::Stage',
+      {
+        DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      },
+    );
+  });
+
   it('outputs the API URL and the bucket name', () => {
     const outputs = defaults.template.toJSON().Outputs;
     assert.ok(outputs.ApiUrl);
@@ -502,6 +514,7 @@ describe('settings from the context', () => {
     [{ originLostTtl: '999999' }, /ORIGIN_LOST_TTL="999999" is invalid/],
     [{ snapshotExpirationDays: '0' }, /snapshotExpirationDays="0" is invalid/],
     [{ originOfflineAlarmMinutes: '2000' }, /originOfflineAlarmMinutes="2000" is invalid/],
+    [{ apiThrottleRate: '0' }, /apiThrottleRate="0" is invalid/],
   ] as const) {
     it(`refuses ${JSON.stringify(context)}, naming the key`, () => {
       assert.throws(() => parseSettings((key) => (context as Record<string, string>)[key]), message);
