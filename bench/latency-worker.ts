@@ -78,6 +78,10 @@ const sequential = async (path: string, then: 'invoke' | 'presign' | 'none') => 
 
 const cases: Record<string, () => Promise<unknown>> = {
   'bare origin HEAD': () => fetch(`${origin}/${fresh('ok')}`, { method: 'HEAD' }),
+  'bare Invoke': () =>
+    lambda.send(
+      new InvokeCommand({ FunctionName: 'u', InvocationType: 'Event', Payload: new TextEncoder().encode('{}') }),
+    ),
   'origin 200, cached': () => expectOutcome(fresh('ok/cached'), 'stored'),
   'origin 200, not cached (upload triggered)': () => expectOutcome(fresh('ok'), 'miss'),
   'origin 404, cached (presigned)': () => expectOutcome(fresh('gone/cached'), 'hit'),

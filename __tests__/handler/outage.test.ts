@@ -186,6 +186,7 @@ describe('decideRedirect during an outage', () => {
   describe('HEAD', () => {
     it('gets a stored copy’s URL signed for HEAD, and triggers the upload a GET would', async () => {
       origin.defaultBehaviour = { kind: 'status', status: 404 };
+      origin.behaviours.set(PACKAGE, { kind: 'status', status: 200 });
       s3Mock.on(HeadObjectCommand).rejects(notFound());
 
       const cached = decideRedirect(REPOMD, deps(), { method: 'HEAD' });
@@ -307,6 +308,17 @@ describe('decideRedirect during an outage', () => {
       const later = await decideRedirect(PACKAGE, { ...deps(), memo });
 
       expect(later).toMatchObject({ outcome: 'hit', originStatus: 410 });
+      expect(origin.requestsFor('HEAD')).toHaveLength(2);
+    });
+
+    it('is not remembered for repository metadata, which comes back with the next sync', async () => {
+      origin.defaultBehaviour = { kind: 'status', status: 404 };
+      const memo = createRedirectMemo(Date.now, 60_000);
+
+      await decideRedirect(REPOMD, { ...deps(), memo });
+      const again = await decideRedirect(REPOMD, { ...deps(), memo });
+
+      expect(again).toMatchObject({ outcome: 'stale', originStatus: 404 });
       expect(origin.requestsFor('HEAD')).toHaveLength(2);
     });
 

@@ -141,7 +141,7 @@ describe('decideRedirect', () => {
       expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
     });
 
-    it('redirects to origin when nothing is cached, having triggered the upload while the HEAD was out', async () => {
+    it('redirects to origin when nothing is cached, without invoking the uploader', async () => {
       s3Mock.on(HeadObjectCommand).rejects(notFound());
 
       const decision = await decideRedirect(PACKAGE, deps());
@@ -149,20 +149,20 @@ describe('decideRedirect', () => {
       expect(decision).toMatchObject({
         outcome: 'miss',
         cached: false,
-        uploadTriggered: true,
+        uploadTriggered: false,
         originStatus: expectedStatus,
       });
       expect(decision.location).toBe(`${origin.baseUrl}/${ENCODED_PACKAGE}`);
-      // The uploader ends origin-missing, or retries a transient origin failure, by itself.
-      expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1);
+      // Only a file the origin confirmed is uploaded: a made-up path costs no uploader run.
+      expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
     });
   });
 
-  it('triggers the upload before the origin HEAD answers: a miss costs one origin round trip', async () => {
+  it('triggers the upload only once the origin has confirmed the file', async () => {
     s3Mock.on(HeadObjectCommand).rejects(notFound());
     origin.behaviours.set(PACKAGE, {
       kind: 'custom',
-      respond: (_request, response) => void setTimeout(() => response.writeHead(200).end(), 300),
+      respond: (_request, response) => void setTimeout(() => response.writeHead(200).end(), 200),
     });
     let invokedAt = 0;
     lambdaMock.on(InvokeCommand).callsFake(() => {
@@ -174,7 +174,20 @@ describe('decideRedirect', () => {
     const decision = await decideRedirect(PACKAGE, deps());
 
     expect(decision).toMatchObject({ outcome: 'miss', uploadTriggered: true });
-    expect(invokedAt - started).toBeLessThan(250);
+    expect(invokedAt - started).toBeGreaterThanOrEqual(190);
+  });
+
+  it('never invokes the uploader for made-up paths the origin does not have', async () => {
+    s3Mock.on(HeadObjectCommand).rejects(notFound());
+
+    for (let index = 0; index < 20; index += 1) {
+      expect(await decideRedirect(`pub/made-up/${index}-1.0-1.noarch.rpm`, deps())).toMatchObject({
+        outcome: 'miss',
+        originStatus: 404,
+        uploadTriggered: false,
+      });
+    }
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
   });
 
   it('signs the cached copy while the origin HEAD is out: a hit waits for nothing after it', async () => {
@@ -213,9 +226,9 @@ describe('decideRedirect', () => {
     else expect(await decided).toMatchObject(expected);
   });
 
-  it('does not invoke again for a file neither side has, within the memo', async () => {
+  it('does not invoke again for a file it triggered lately, within the memo', async () => {
     s3Mock.on(HeadObjectCommand).rejects(notFound());
-    origin.behaviours.set(PACKAGE, { kind: 'status', status: 404 });
+    origin.files.set(PACKAGE, Buffer.from('rpm'));
     const memo = createRedirectMemo();
 
     const first = await decideRedirect(PACKAGE, { ...deps(), memo });

@@ -16,6 +16,7 @@ import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseCacheConfig } from '../../src/commons/config.js';
 import { cacheFromOrigin, IncompleteDownloadError, OriginUnavailableError } from '../../src/uploader/upload.js';
+import { ConditionalWriteConflictError } from '../../src/uploader/upload-errors.js';
 import { notFound, s3Error } from '../helpers/aws.js';
 import { OriginServer, refusedBaseUrl } from '../helpers/origin-server.js';
 import { syntheticRpm } from '../helpers/synthetic-rpm.js';
@@ -289,21 +290,31 @@ describe('cacheFromOrigin', () => {
     expectNothingCommitted();
   });
 
-  it.each([
-    ['412 PreconditionFailed', 412],
-    ['409 ConditionalRequestConflict', 409],
-  ])('treats %s on commit as another uploader having won', async (_name, status) => {
+  it('treats 412 PreconditionFailed on commit as another uploader having won', async () => {
     const rpm = syntheticRpm({ payloadBytes: 1000 });
     origin.files.set(PACKAGE, rpm);
-    s3Mock
-      .on(PutObjectCommand)
-      .rejects(s3Error(status === 412 ? 'PreconditionFailed' : 'ConditionalRequestConflict', status));
+    s3Mock.on(PutObjectCommand).rejects(s3Error('PreconditionFailed', 412));
 
     expect(await cacheFromOrigin(PACKAGE, deps())).toEqual({
       outcome: 'lost-race',
       originStatus: 200,
       bytes: rpm.length,
     });
+  });
+
+  it('throws 409 ConditionalRequestConflict on commit for a retry: nothing was decided, the file may be stored nowhere', async () => {
+    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 1000 }));
+    s3Mock.on(PutObjectCommand).rejects(s3Error('ConditionalRequestConflict', 409));
+
+    await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow(ConditionalWriteConflictError);
+  });
+
+  it('aborts the multipart upload and throws for a retry when the commit meets a 409', async () => {
+    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 11 * MiB }));
+    s3Mock.on(CompleteMultipartUploadCommand).rejects(s3Error('ConditionalRequestConflict', 409));
+
+    await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow(ConditionalWriteConflictError);
+    expect(s3Mock.commandCalls(AbortMultipartUploadCommand)).toHaveLength(1);
   });
 
   it('aborts the multipart upload when the commit loses the race', async () => {
@@ -452,6 +463,46 @@ describe('cacheFromOrigin', () => {
       expect(result.reason).toContain('request-0');
       expect(origin.requests).toHaveLength(0);
       expect(s3Mock.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+    });
+
+    it('takes over its own live claim (Lambda retried a crashed run with the same request id)', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}`, IfNoneMatch: '*' })
+        .rejects(s3Error('PreconditionFailed', 412))
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .resolves({ Body: claimBody(claim.owner, 1_030_000), ETag: '"own-etag"' });
+
+      const result = await cacheFromOrigin(PACKAGE, { ...deps(), claim });
+
+      expect(result.outcome).toBe('stored');
+      const takeover = s3Mock
+        .commandCalls(PutObjectCommand)
+        .find((call) => call.args[0].input.Key === `claims/${PACKAGE}` && call.args[0].input.IfMatch !== undefined);
+      expect(takeover?.args[0].input.IfMatch).toBe('"own-etag"');
+    });
+
+    it('retries a claim write S3 answered 409 (a conflicting write in flight), as AWS says', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejectsOnce(s3Error('ConditionalRequestConflict', 409))
+        .rejectsOnce(s3Error('ConditionalRequestConflict', 409))
+        .resolves({});
+
+      expect((await cacheFromOrigin(PACKAGE, { ...deps(), claim })).outcome).toBe('stored');
+      const claimWrites = s3Mock
+        .commandCalls(PutObjectCommand)
+        .filter((call) => call.args[0].input.Key === `claims/${PACKAGE}`);
+      expect(claimWrites).toHaveLength(3);
+    });
+
+    it('throws when the claim write keeps meeting 409, for Lambda to retry later', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock.on(PutObjectCommand, { Key: `claims/${PACKAGE}` }).rejects(s3Error('ConditionalRequestConflict', 409));
+
+      await expect(cacheFromOrigin(PACKAGE, { ...deps(), claim })).rejects.toThrow('ConditionalRequestConflict');
+      expect(origin.requests).toHaveLength(0);
     });
 
     it('takes over an expired claim, conditionally on its ETag', async () => {

@@ -8,13 +8,17 @@ const s3ErrorStatus = (error: unknown): number | undefined =>
 export const isS3NotFound = (error: unknown): boolean => s3ErrorStatus(error) === 404;
 
 /**
- * S3 refused a conditional write: 412, the condition failed (the key exists,
- * or its ETag changed); 409, a concurrent conditional write on the same key.
+ * S3 refused a conditional write because the condition failed (412): the key
+ * exists, or its ETag changed. A lost race, final.
  */
-export const isS3ConditionRefused = (error: unknown): boolean => {
-  const status = s3ErrorStatus(error);
-  return status === 412 || status === 409;
-};
+export const isS3ConditionRefused = (error: unknown): boolean => s3ErrorStatus(error) === 412;
+
+/**
+ * S3 answered 409 ConditionalRequestConflict: another conditional operation on
+ * the key was in flight. Nothing was decided; AWS says to retry the write
+ * (a multipart upload: start it again).
+ */
+export const isS3ConditionalConflict = (error: unknown): boolean => s3ErrorStatus(error) === 409;
 
 /**
  * What a log line should say about an AWS SDK error beyond its name: an S3

@@ -21,7 +21,7 @@ import { triggerUpload } from './uploader-trigger.js';
  * - `stale`: repository metadata answered from the last complete snapshot (origin could not serve it);
  * - `stored`: origin has it and the cached copy (the snapshot) is the same;
  * - `miss`: not cached (or the snapshot is not of what origin serves now); the upload or snapshot was triggered
- *   when origin has it (an RPM's upload also when origin lost it: the uploader ends `origin-missing` then);
+ *   when origin has it (never when it does not: a made-up path costs no uploader run);
  * - `bypass`: not a cacheable file, or one whose path cannot be a cache key, or repository metadata
  *   the current snapshot does not hold (the cache keeps such files only as part of a snapshot);
  * - `fallback`: an S3 or Lambda error sent it to origin.
@@ -163,23 +163,19 @@ const fromCacheAlone = async (
 /**
  * HEAD-first: the origin HEAD, with the cache lookup (and the signing of a
  * stored copy's URL) running beside it, so a hit waits for nothing after the
- * HEAD. A cacheable file's upload is triggered as soon as S3 says "not
- * cached", while the HEAD is still out: a miss then costs one origin round
- * trip, not two.
+ * HEAD. The uploader is invoked only once the origin has confirmed the file
+ * (2xx) and the cache has no current copy: a made-up path costs no uploader
+ * run, and a miss costs one origin round trip plus one Invoke.
  */
 const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
   const { deps, target, origin } = asked;
   const { config, probeOrigin = headOrigin, health } = deps;
   const probed = timedProbe(probeOrigin, origin, config.originHeadTimeoutMs);
   const lookedUp = target.lookUp(asked.deadline);
-  const triggered: Promise<UploadTrigger> =
-    target.kind === 'file'
-      ? lookedUp.then((lookup) => (lookup.copy.kind === 'stored' ? 'not-needed' : trigger(asked)))
-      : Promise.resolve('not-needed');
   const signed = lookedUp.then((lookup) => (lookup.copy.kind === 'stored' ? sign(asked, lookup.copy.key) : undefined));
   // Awaited only when the stored copy is served, where a signing failure is thrown.
   signed.catch(() => undefined);
-  const [head, lookup, fileTrigger] = await Promise.all([probed, lookedUp, triggered]);
+  const [head, lookup] = await Promise.all([probed, lookedUp]);
   health?.noteProbe(head.result);
   const probe: ProbeFacts = {
     originStatus: head.result.status,
@@ -192,19 +188,19 @@ const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
     if (lookup.copy.kind === 'stored' && lookup.isCurrent(head.result.validators)) {
       return { outcome: 'stored', location: origin, uploadTriggered: false, ...probe };
     }
-    const snapshot = target.kind === 'repomd' ? await trigger(asked, head.result.validators ?? {}) : 'not-needed';
-    return {
-      outcome: target.uncachedAs,
-      location: origin,
-      ...triggerFacts(snapshot === 'not-needed' ? fileTrigger : snapshot),
-      ...probe,
-    };
+    const triggered =
+      target.kind === 'file'
+        ? await trigger(asked)
+        : target.kind === 'repomd'
+          ? await trigger(asked, head.result.validators ?? {})
+          : 'not-needed';
+    return { outcome: target.uncachedAs, location: origin, ...triggerFacts(triggered), ...probe };
   }
   return (
     fromStoredCopy(asked, lookup, await signed, { head: head.result, probe }) ?? {
       outcome: target.uncachedAs,
       location: origin,
-      ...triggerFacts(fileTrigger),
+      uploadTriggered: false,
       ...probe,
     }
   );
@@ -220,8 +216,10 @@ const fromStoredCopy = (
   const facts = { ...probe, uploadTriggered: false, staleReason: 'origin-failed' } as const;
   if (lookup.copy.kind === 'absent') return { outcome: 'stale', location: undefined, ...facts };
   if (lookup.copy.kind !== 'stored' || signedUrl === undefined) return undefined;
-  // The origin lost it: the next requests in this container need not ask again.
-  if (head.status === 404 || head.status === 410) deps.memo?.lost.add(target.memoKey);
+  // The origin lost it: the next requests in this container need not ask again. Only for files:
+  // repository metadata changes, and a repomd.xml missing for a moment (a mirror mid-sync) comes back.
+  const lost = head.status === 404 || head.status === 410;
+  if (lost && target.kind === 'file') deps.memo?.lost.add(target.memoKey);
   return { outcome: target.servedAs, location: signedUrl, ...facts };
 };
 

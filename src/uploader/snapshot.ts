@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
 import { PutObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isS3ConditionRefused } from '../commons/aws-errors.js';
+import { isS3ConditionalConflict, isS3ConditionRefused } from '../commons/aws-errors.js';
 import { isCached } from '../commons/cache-store.js';
 import type { CacheConfig } from '../commons/config.js';
 import { originUrl } from '../commons/paths.js';
@@ -33,7 +33,7 @@ import { openOrigin } from './origin-get.js';
 import { type ListedFile, parseRepomd, RepomdError } from './repomd.js';
 import { putOnce } from './store-once.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
-import { IncompleteDownloadError } from './upload-errors.js';
+import { ConditionalWriteConflictError, IncompleteDownloadError } from './upload-errors.js';
 
 /**
  * - `stored`: a new snapshot is current;
@@ -332,6 +332,12 @@ const writeManifest = async (
     return true;
   } catch (error) {
     if (isS3ConditionRefused(error)) return false;
+    if (isS3ConditionalConflict(error)) {
+      // Nothing was decided: Lambda's retry finds this snapshot's files stored and writes the manifest again.
+      throw new ConditionalWriteConflictError(`a conflicting write to ${manifestKey(repoDir)} was in flight (S3 409)`, {
+        cause: error,
+      });
+    }
     throw error;
   }
 };

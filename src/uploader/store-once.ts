@@ -7,7 +7,8 @@
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { isS3ConditionRefused } from '../commons/aws-errors.js';
+import { isS3ConditionalConflict, isS3ConditionRefused } from '../commons/aws-errors.js';
+import { ConditionalWriteConflictError } from './upload-errors.js';
 
 const PART_SIZE = 5 * 1024 * 1024;
 /** Parts in flight; 2 doubles the wall time against a latency-bound S3. */
@@ -26,7 +27,9 @@ export interface StoreRequest {
 
 /**
  * Stores `body` under `key` unless the key exists by the time of the commit:
- * `lost-race` then (S3 412/409). Any other failure, the body's included, is thrown.
+ * `lost-race` then (S3 412). A 409 (a conflicting write in flight, nothing
+ * decided) is a ConditionalWriteConflictError, for a retry; any other failure,
+ * the body's included, is thrown as it is.
  */
 export const putOnce = async (s3: S3Client, request: StoreRequest): Promise<'stored' | 'lost-race'> => {
   const upload = new Upload({
@@ -48,6 +51,11 @@ export const putOnce = async (s3: S3Client, request: StoreRequest): Promise<'sto
     return 'stored';
   } catch (error) {
     if (isS3ConditionRefused(error)) return 'lost-race';
+    if (isS3ConditionalConflict(error)) {
+      throw new ConditionalWriteConflictError(`a conflicting write to ${request.key} was in flight (S3 409)`, {
+        cause: error,
+      });
+    }
     throw error;
   }
 };

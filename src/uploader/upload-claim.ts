@@ -3,10 +3,14 @@
  * Lambda containers downloads a file once. The claim is an S3 object under
  * `claims/` created with `If-None-Match: *`; it names its owner and when it
  * expires (when the owner's own Lambda timeout is over), so a claim whose
- * owner died is taken over, conditionally on its ETag, by the next uploader.
+ * owner died is taken over, conditionally on its ETag, by the next uploader,
+ * and a live claim of its own (Lambda's retry of a crashed run keeps the
+ * request id) by the run that made it.
  */
+
+import { setTimeout as wait } from 'node:timers/promises';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isS3ConditionRefused, isS3NotFound } from '../commons/aws-errors.js';
+import { isS3ConditionalConflict, isS3ConditionRefused, isS3NotFound } from '../commons/aws-errors.js';
 
 export const CLAIM_KEY_PREFIX = 'claims/';
 
@@ -50,7 +54,7 @@ const parseClaim = (text: string): ClaimBody | undefined => {
  */
 type ClaimState =
   | { readonly kind: 'free' }
-  | { readonly kind: 'live'; readonly owner: string; readonly expiresAt: number }
+  | { readonly kind: 'live'; readonly owner: string; readonly expiresAt: number; readonly etag: string | undefined }
   | { readonly kind: 'expired'; readonly etag: string }
   | { readonly kind: 'unverifiable' };
 
@@ -59,25 +63,36 @@ const CLAIM_ATTEMPTS = 3;
 
 type ClaimCondition = { IfNoneMatch: '*' } | { IfMatch: string };
 
-/** Writes the claim if `condition` holds; false when S3 refused it for the condition. */
+/** Pauses before each retry of a claim write S3 answered 409 (a conflicting write in flight). */
+const CONFLICT_BACKOFF_MS = [50, 200, 800] as const;
+
+/**
+ * Writes the claim if `condition` holds; false when S3 refused it for the
+ * condition (412). A 409 decided nothing: the write is tried again, as AWS
+ * says, after a short pause.
+ */
 const writeClaim = async (
   s3: S3Client,
   { bucket, key, body, condition }: { bucket: string; key: string; body: ClaimBody; condition: ClaimCondition },
 ): Promise<boolean> => {
-  try {
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: JSON.stringify(body),
-        ContentType: 'application/json',
-        ...condition,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isS3ConditionRefused(error)) return false;
-    throw error;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: JSON.stringify(body),
+          ContentType: 'application/json',
+          ...condition,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isS3ConditionRefused(error)) return false;
+      const pause = CONFLICT_BACKOFF_MS[attempt];
+      if (!isS3ConditionalConflict(error) || pause === undefined) throw error;
+      await wait(pause);
+    }
   }
 };
 
@@ -109,6 +124,10 @@ export const claimDownload = async (
         // Released between our write and our read: try again.
         continue;
       case 'live':
+        // Lambda's retry of a crashed run (out of memory, timed out) has the same request id: its own claim.
+        if (state.owner === owner && state.etag !== undefined && (await write({ IfMatch: state.etag }))) {
+          return claimed;
+        }
         return { claimed: false, heldBy: state.owner, expiresAt: state.expiresAt };
       case 'unverifiable':
         return { claimed: false, heldBy: 'a claim without an ETag', expiresAt: now() };
@@ -141,6 +160,6 @@ const readClaim = async (s3: S3Client, bucket: string, key: string, now: () => n
     throw error;
   }
   if (body !== undefined && body.expiresAt > now())
-    return { kind: 'live', owner: body.owner, expiresAt: body.expiresAt };
+    return { kind: 'live', owner: body.owner, expiresAt: body.expiresAt, etag };
   return etag === undefined ? { kind: 'unverifiable' } : { kind: 'expired', etag };
 };

@@ -18,3 +18,16 @@ export class IncompleteDownloadError extends Error {
     this.name = 'IncompleteDownloadError';
   }
 }
+
+/**
+ * S3 answered 409 ConditionalRequestConflict to the commit: another write to
+ * the key was in flight, and nothing was decided. The stream is spent, so the
+ * whole upload starts again on Lambda's retry (which finds the file cached if
+ * the other write committed it).
+ */
+export class ConditionalWriteConflictError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConditionalWriteConflictError';
+  }
+}
