@@ -168,10 +168,38 @@ describe('RpmVerifier', () => {
     },
   );
 
-  it('rejects trailing bytes after the payload', async () => {
+  it('rejects trailing bytes after the payload as soon as they arrive', async () => {
     const rpm = syntheticRpm();
 
-    await expect(verify(Buffer.concat([rpm, Buffer.from('x')]))).rejects.toThrow('the signature says');
+    await expect(verify(Buffer.concat([rpm, Buffer.from('x')]))).rejects.toThrow('the signature announces');
+  });
+
+  it('stops a body that never ends once it passes the size the signature announces', async () => {
+    const rpm = syntheticRpm({ payloadBytes: 1000 });
+    let sent = 0;
+    const endless = new Readable({
+      read() {
+        // The RPM, then zeros for ever: only the announced size can stop it.
+        const chunk = sent === 0 ? rpm : Buffer.alloc(64 * 1024);
+        sent += chunk.length;
+        this.push(chunk);
+      },
+    });
+
+    await expect(
+      pipeline(endless, new RpmVerifier(), new Writable({ write: (_chunk, _encoding, done) => done() })),
+    ).rejects.toThrow('the signature announces');
+    expect(sent).toBeLessThan(rpm.length + 1024 * 1024);
+  });
+
+  it.each([
+    ['signature', 96 + 8, 33, 'signature header sizes out of range (33 tags'],
+    ['signature', 96 + 12, 64 * 1024 * 1024 + 1, 'signature header sizes out of range'],
+  ] as const)('holds the %s header to what rpm accepts (%d: %d)', async (_which, offset, value, message) => {
+    const rpm = syntheticRpm();
+    rpm.writeUInt32BE(value, offset);
+
+    await expect(verify(rpm)).rejects.toThrow(message);
   });
 
   it.each([

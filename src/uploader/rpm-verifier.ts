@@ -21,9 +21,15 @@ const LEAD_MAGIC = 0xedabeedb;
 const HEADER_MAGIC = Buffer.from([0x8e, 0xad, 0xe8, 0x01]);
 const HEADER_INTRO_BYTES = 16;
 const INDEX_ENTRY_BYTES = 16;
-/** rpm itself refuses headers above these sizes; they also bound our memory. */
-const MAX_INDEX_ENTRIES = 0x10000;
-const MAX_HEADER_DATA_BYTES = 256 * 1024 * 1024;
+/**
+ * rpm itself refuses headers above these sizes (lib/header.c,
+ * hdrblobVerifyLengths: HEADER_TAGS_MAX, HEADER_DATA_MAX, and for the
+ * signature header 32 tags and 64 MiB); they also bound what is buffered here.
+ */
+const HEADER_LIMITS = {
+  header: { maxEntries: 0xffff, maxDataBytes: 0x0fffffff },
+  signature: { maxEntries: 32, maxDataBytes: 64 * 1024 * 1024 },
+} as const;
 
 // Signature header tags.
 const SIGTAG_SIZE = 1000;
@@ -152,6 +158,8 @@ export class RpmVerifier extends Transform {
   private readonly headerHash = { sha256: createHash('sha256'), sha1: createHash('sha1') };
   private readonly headerAndPayloadMd5 = createHash('md5');
   private headerAndPayloadBytes = 0;
+  /** Header+payload bytes the signature announces (LONGSIZE, else SIZE), once it is read. */
+  private announcedSize: number | undefined;
   private payloadHash: Hash | undefined;
   private expectedPayloadDigest: string | undefined;
 
@@ -201,6 +209,12 @@ export class RpmVerifier extends Transform {
 
   private countHeaderAndPayload(bytes: Buffer): void {
     this.headerAndPayloadBytes += bytes.length;
+    // An origin that never stops must not hold the uploader for its whole timeout.
+    if (this.announcedSize !== undefined && this.headerAndPayloadBytes > this.announcedSize) {
+      throw new RpmVerificationError(
+        `more than the ${this.announcedSize} bytes of header and payload the signature announces`,
+      );
+    }
     this.headerAndPayloadMd5.update(bytes);
   }
 
@@ -220,6 +234,7 @@ export class RpmVerifier extends Transform {
       case 'signature': {
         const indexBytes = this.signatureIndexEntries * INDEX_ENTRY_BYTES;
         this.signature = new HeaderTags(section.subarray(0, indexBytes), section.subarray(indexBytes));
+        this.announcedSize = this.signature.int(SIGTAG_LONGSIZE) ?? this.signature.int(SIGTAG_SIZE);
         const padding = (8 - ((section.length - indexBytes) % 8)) % 8;
         if (padding > 0) this.expect('signature-padding', padding);
         else this.expect('header-intro', HEADER_INTRO_BYTES);
@@ -251,11 +266,12 @@ export class RpmVerifier extends Transform {
     this.needed = bytes;
   }
 
-  private readIntro(intro: Buffer, what: string): { entries: number; dataBytes: number } {
+  private readIntro(intro: Buffer, what: keyof typeof HEADER_LIMITS): { entries: number; dataBytes: number } {
     if (!intro.subarray(0, 4).equals(HEADER_MAGIC)) throw new RpmVerificationError(`bad ${what} header magic`);
     const entries = intro.readUInt32BE(8);
     const dataBytes = intro.readUInt32BE(12);
-    if (entries < 1 || entries > MAX_INDEX_ENTRIES || dataBytes > MAX_HEADER_DATA_BYTES) {
+    const { maxEntries, maxDataBytes } = HEADER_LIMITS[what];
+    if (entries < 1 || entries > maxEntries || dataBytes > maxDataBytes) {
       throw new RpmVerificationError(`${what} header sizes out of range (${entries} tags, ${dataBytes} bytes)`);
     }
     return { entries, dataBytes };
@@ -275,7 +291,7 @@ export class RpmVerifier extends Transform {
     if (this.stage !== 'payload' || signature === undefined) {
       throw new RpmVerificationError(`file ends inside the RPM ${this.stage}: truncated or not an RPM`);
     }
-    const expectedSize = signature.int(SIGTAG_LONGSIZE) ?? signature.int(SIGTAG_SIZE);
+    const expectedSize = this.announcedSize;
     if (expectedSize === undefined) throw new RpmVerificationError('the signature header gives no size');
     if (expectedSize !== this.headerAndPayloadBytes) {
       throw new RpmVerificationError(
