@@ -9,10 +9,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { type CliIo, runCli } from '../../src/cli/main.js';
 import { buildRpm, requireE2eTools, rpmFileName, type TestPackage } from '../helpers/rpm-fixtures.js';
-import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+import { stackS3Client, startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 const run = promisify(execFile);
 const PACKAGES_DIR = 'pub/fedora/linux/updates/44/Everything/noarch/Packages';
@@ -285,6 +286,29 @@ describe('rpm-cache warm', () => {
       `mismatch: sha256: lockfile ${wrong}, downloaded ${sha256(locked.get('warm-a')?.bytes ?? Buffer.alloc(0))}`,
     );
     expect(result.stdout).toMatch(/lost and failed:\n {2}failed {2}warm-a/);
+  });
+
+  it('checks the stored copy with --verify, not the origin’s, while the origin still serves the file', async () => {
+    await ensureCached('warm-b');
+    const path = locked.get('warm-b')?.path ?? '';
+    const s3 = stackS3Client(test.stack);
+    const original = await s3.send(new GetObjectCommand({ Bucket: test.stack.bucketName, Key: `cache/${path}` }));
+    const bytes = Buffer.from((await original.Body?.transformToByteArray()) ?? []);
+    // The stored copy goes bad; the origin still has the right file.
+    await s3.send(
+      new PutObjectCommand({ Bucket: test.stack.bucketName, Key: `cache/${path}`, Body: Buffer.from('not the rpm') }),
+    );
+    const lockfile = await writeLockfile('stored.lock.yaml', [entryOf('warm-b')]);
+
+    try {
+      const result = await warm(['--verify', lockfile]);
+
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(`mismatch: size: lockfile ${bytes.length}, downloaded 11`);
+    } finally {
+      await s3.send(new PutObjectCommand({ Bucket: test.stack.bucketName, Key: `cache/${path}`, Body: bytes }));
+      s3.destroy();
+    }
   });
 
   it('draws a progress bar with counts per state and the rate on a terminal', async () => {

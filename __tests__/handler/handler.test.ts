@@ -318,6 +318,30 @@ describe('handler Lambda (whole Middy chain)', () => {
       expect(requestLines()[0]).toMatchObject({ method: 'HEAD', outcome: 'hit', staleReason: 'origin-failed' });
     });
 
+    it('answers ?rpm-cache=stored with the stored copy, or a 404 saying there is none', async () => {
+      s3Mock.on(HeadObjectCommand).resolvesOnce({ ContentLength: 3 }).rejects(notFound());
+      const asked = (path: string) =>
+        handler(
+          httpApiEvent(path, { rawQueryString: 'rpm-cache=stored', queryStringParameters: { 'rpm-cache': 'stored' } }),
+          lambdaContext('rpm-cache-handler'),
+        ) as Promise<APIGatewayProxyStructuredResultV2>;
+
+      const stored = await asked(PACKAGE);
+      const none = await asked(freshPackage());
+
+      expect(stored).toMatchObject({
+        statusCode: 302,
+        headers: { 'X-Cache': 'hit', 'X-Cache-Origin-Status': 'not-asked' },
+      });
+      expect(String(stored.headers?.Location)).toContain('/cache/pub/fedora/Packages/d/');
+      expect(none).toMatchObject({
+        statusCode: 404,
+        headers: { 'X-Cache': 'miss', 'X-Cache-Origin-Status': 'not-asked' },
+        body: 'Not Found: the cache holds no copy of this file\n',
+      });
+      expect(origin.requests).toHaveLength(0);
+    });
+
     it('serves repomd.xml from the snapshot as stale', async () => {
       const response = await invoke(`${REPO}repodata/repomd.xml`);
 

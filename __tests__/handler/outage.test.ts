@@ -217,6 +217,34 @@ describe('decideRedirect during an outage', () => {
     });
   });
 
+  describe('the stored copy itself (?rpm-cache=stored)', () => {
+    it('is served without asking the origin, even while the origin has the file', async () => {
+      origin.files.set(PACKAGE, Buffer.from('rpm'));
+
+      const decision = await decideRedirect(PACKAGE, deps(), { want: 'stored' });
+
+      expect(decision).toMatchObject({ outcome: 'hit', originStatus: 'not-asked', cached: true });
+      expect(decision).not.toHaveProperty('staleReason');
+      expect(keyOf(decision.location)).toBe(`/rpm-cache-bucket/cache/${PACKAGE}`);
+      expect(origin.requests).toHaveLength(0);
+      expect(lambdaMock.calls()).toHaveLength(0);
+    });
+
+    it('is a 404 when the cache holds none', async () => {
+      s3Mock.on(HeadObjectCommand).rejects(notFound());
+
+      expect(await decideRedirect(PACKAGE, deps(), { want: 'stored' })).toEqual({
+        outcome: 'miss',
+        location: undefined,
+        notStored: true,
+        originStatus: 'not-asked',
+        cached: false,
+        uploadTriggered: false,
+      });
+      expect(origin.requests).toHaveLength(0);
+    });
+  });
+
   describe('an origin assumed offline', () => {
     it('after one HEAD timeout, answers from the cache at once without asking the origin', async () => {
       origin.defaultBehaviour = { kind: 'stall' };

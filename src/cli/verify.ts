@@ -1,13 +1,18 @@
 /**
- * `--verify`: downloads a package through the cache, following its redirect,
- * streaming it through SHA-256, and compares size and digest with the lockfile.
+ * `--verify`: downloads a package's stored copy through the cache (asked for
+ * with `?rpm-cache=stored`, so it is the cache's copy even while the origin
+ * serves the file), following its redirect, streaming it through SHA-256, and
+ * compares size and digest with the lockfile.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { LockedPackage } from './lockfile.js';
 
-/** Resolves to why the download does not match the lockfile, or undefined when it does. */
+/** The cache URL of a package's stored copy. */
+export const storedCopyUrl = (url: string): string => `${url}?rpm-cache=stored`;
+
+/** Resolves to why the stored copy does not match the lockfile, or undefined when it does. */
 export const verifyDownload = async (
   url: string,
   pkg: LockedPackage,
@@ -17,12 +22,17 @@ export const verifyDownload = async (
   let response: Response;
   try {
     // identity: the bytes hashed must be the bytes a client stores.
-    response = await fetchImpl(url, { redirect: 'follow', signal, headers: { 'accept-encoding': 'identity' } });
+    response = await fetchImpl(storedCopyUrl(url), {
+      redirect: 'follow',
+      signal,
+      headers: { 'accept-encoding': 'identity' },
+    });
   } catch (error) {
     return `download failed: ${error instanceof Error ? error.message : String(error)}`;
   }
   if (response.status !== 200 || response.body === null) {
     await response.body?.cancel();
+    if (response.status === 404 && response.headers.get('x-cache') !== null) return 'the cache holds no stored copy';
     return `download answered HTTP ${response.status}`;
   }
   const hash = createHash('sha256');

@@ -30,7 +30,7 @@ import { headOrigin } from './origin.js';
 import { OriginHealth } from './origin-health.js';
 import { createRedirectMemo } from './recent-keys.js';
 import { decideRedirect } from './redirect.js';
-import { notInSnapshotResponse, redactUrl, redirectResponse } from './responses.js';
+import { notFoundResponse, redactUrl, redirectResponse } from './responses.js';
 
 const config = parseHandlerConfig(process.env);
 const tracing = await loadTracing(process.env);
@@ -48,10 +48,11 @@ const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePath
   const path = validatedPath(context);
   // An event built by hand (a console test event) may lack the request context: a GET, then.
   const method = event.requestContext?.http?.method ?? 'GET';
+  const want = event.queryStringParameters?.['rpm-cache'] === 'stored' ? 'stored' : undefined;
   const decision = await decideRedirect(
     path,
     { config, s3, lambda, probeOrigin, memo, health },
-    { method, requestId: context.awsRequestId },
+    { method, requestId: context.awsRequestId, ...(want === undefined ? {} : { want }) },
   );
   countRequest(decision.outcome);
   if (decision.originHeadMs !== undefined) recordOriginHeadLatency(decision.originHeadMs);
@@ -64,7 +65,13 @@ const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePath
     location: redactUrl(decision.location),
     durationMs: Math.round(performance.now() - started),
   });
-  if (decision.location === undefined) return notInSnapshotResponse(decision.outcome, decision.originStatus);
+  if (decision.location === undefined) {
+    return notFoundResponse(
+      decision.notStored ? 'not-stored' : 'not-in-snapshot',
+      decision.outcome,
+      decision.originStatus,
+    );
+  }
   return redirectResponse(decision.location, decision.outcome, decision.originStatus);
 };
 

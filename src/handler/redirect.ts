@@ -31,14 +31,19 @@ export type CacheOutcome = 'hit' | 'stale' | 'stored' | 'miss' | 'bypass' | 'fal
 /**
  * What the handler knows of the origin for this request (`X-Cache-Origin-Status`):
  * the HEAD's status, `timeout` or `unreachable`; or, without asking it,
- * `assumed-offline` (a HEAD timed out lately) or `lost` (it answered 404/410 for this file lately).
+ * `assumed-offline` (a HEAD timed out lately), `lost` (it answered 404/410 for this file lately) or
+ * `not-asked` (the client asked for the stored copy itself).
  */
-export type OriginStatus = OriginHeadResult['status'] | 'assumed-offline' | 'lost';
+export type OriginStatus = OriginHeadResult['status'] | 'assumed-offline' | 'lost' | 'not-asked';
 
 export interface RedirectDecision {
   readonly outcome: Exclude<CacheOutcome, 'fallback'>;
-  /** Where to send the client; undefined for a 404 (a snapshot knows the origin had no such file). */
+  /**
+   * Where to send the client; undefined for a 404: a snapshot knows the origin had no such file, or
+   * the stored copy asked for does not exist (`notStored`).
+   */
   readonly location: string | undefined;
+  readonly notStored?: true;
   readonly originStatus?: OriginStatus;
   readonly originError?: string;
   readonly cached?: boolean;
@@ -74,6 +79,11 @@ export interface ClientRequest {
   readonly method?: string;
   /** Goes with the uploader's event, so one request can be followed across both functions. */
   readonly requestId?: string;
+  /**
+   * `stored`: the stored copy itself, without asking the origin (a 404 when there is none), so a
+   * copy can be checked while the origin still serves the file (`rpm-cache warm --verify`).
+   */
+  readonly want?: 'stored';
 }
 
 /**
@@ -149,11 +159,18 @@ const sign = ({ deps, method }: Asked, key: string): Promise<string> =>
  */
 const fromCacheAlone = async (
   asked: Asked,
-  originStatus: 'assumed-offline' | 'lost',
+  originStatus: 'assumed-offline' | 'lost' | 'not-asked',
 ): Promise<RedirectDecision | undefined> => {
   const { copy } = await asked.target.lookUp(asked.deadline);
-  const staleReason = originStatus === 'lost' ? 'origin-lost' : 'assumed-offline';
-  const served = { originStatus, cached: true, uploadTriggered: false, staleReason } as const;
+  // Asked for the stored copy itself, it is no stale answer: the origin was not consulted at all.
+  const staleReason: StaleReason | undefined =
+    originStatus === 'lost' ? 'origin-lost' : originStatus === 'assumed-offline' ? 'assumed-offline' : undefined;
+  const served = {
+    originStatus,
+    cached: true,
+    uploadTriggered: false,
+    ...(staleReason === undefined ? {} : { staleReason }),
+  } as const;
   if (copy.kind === 'stored')
     return { outcome: asked.target.servedAs, location: await sign(asked, copy.key), ...served };
   if (copy.kind === 'absent') return { outcome: 'stale', location: undefined, ...served };
@@ -255,6 +272,19 @@ export const decideRedirect = async (
     deps,
   };
 
+  if (request.want === 'stored') {
+    const stored = await fromCacheAlone(asked, 'not-asked');
+    return (
+      stored ?? {
+        outcome: target.uncachedAs,
+        location: undefined,
+        notStored: true,
+        originStatus: 'not-asked',
+        cached: false,
+        uploadTriggered: false,
+      }
+    );
+  }
   if (memo?.lost.has(target.memoKey) === true) {
     const remembered = await fromCacheAlone(asked, 'lost');
     if (remembered !== undefined) return remembered;

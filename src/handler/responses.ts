@@ -31,18 +31,26 @@ export const redirectResponse = (
   body: '',
 });
 
+/** Why there is nothing to redirect to, as the 404's body says it. */
+const NOT_FOUND_BODIES = {
+  'not-in-snapshot': 'Not Found: the origin did not have this file when the repository snapshot was taken\n',
+  'not-stored': 'Not Found: the cache holds no copy of this file\n',
+} as const;
+
 /**
  * A 404 for a file the repository snapshot knows the origin did not have
- * (repomd.xml's `.asc` or `.key`), answered while the origin cannot be asked:
- * a redirect to a hanging origin would make the client wait for nothing.
+ * (repomd.xml's `.asc` or `.key`), answered while the origin cannot be asked
+ * (a redirect to a hanging origin would make the client wait for nothing), or
+ * for a stored copy asked for (`?rpm-cache=stored`) that does not exist.
  */
-export const notInSnapshotResponse = (
+export const notFoundResponse = (
+  why: keyof typeof NOT_FOUND_BODIES,
   outcome: CacheOutcome,
   originStatus?: OriginStatus,
 ): APIGatewayProxyStructuredResultV2 => ({
   statusCode: 404,
   headers: { 'Content-Type': 'text/plain', ...labels(outcome, originStatus) },
-  body: 'Not Found: the origin did not have this file when the repository snapshot was taken\n',
+  body: NOT_FOUND_BODIES[why],
 });
 
 /**
