@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { type CliIo, runCli } from '../../src/cli/main.js';
+import { refusedBaseUrl } from '../helpers/origin-server.js';
 import { buildRpm, requireE2eTools, rpmFileName, type TestPackage } from '../helpers/rpm-fixtures.js';
 import { stackS3Client, startTestStack, type TestStack } from '../helpers/test-stack.js';
 
@@ -209,6 +210,37 @@ describe('rpm-cache warm', () => {
       await writeFile(path, text);
       return path;
     };
+  });
+
+  describe('a wrong or dead --cache: stops within seconds with the real reason, exit 2', () => {
+    it('names the refused address', async () => {
+      const dead = await refusedBaseUrl();
+      const lockfile = await writeLockfile('dead.lock.yaml', [entryOf('warm-a')]);
+      const stdout = new Captured(false);
+      const stderr = new Captured(false);
+      const started = Date.now();
+
+      const code = await runCli(['warm', '--cache', dead, lockfile], { stdout, stderr, env: {} });
+
+      expect(code).toBe(2);
+      expect(stderr.text).toBe(
+        `rpm-cache: cannot reach the cache at ${dead}: connect ECONNREFUSED ${new URL(dead).host}\n`,
+      );
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
+
+    it('says when what answers is not rpm-cache', async () => {
+      const lockfile = await writeLockfile('wrong.lock.yaml', [entryOf('warm-a')]);
+      const stdout = new Captured(false);
+      const stderr = new Captured(false);
+
+      // The origin itself, not the cache: it answers, without X-Cache.
+      const code = await runCli(['warm', '--cache', test.origin.baseUrl, lockfile], { stdout, stderr, env: {} });
+
+      expect(code).toBe(2);
+      expect(stderr.text).toMatch(/answered HTTP \d+ without X-Cache: is --cache the rpm-cache URL/);
+      expect(stdout.text).toBe('');
+    });
   });
 
   it('caches every package of a lockfile (newly-cached), then finds them cached, verified', async () => {

@@ -482,13 +482,15 @@ describe('cacheFromOrigin', () => {
       expect(takeover?.args[0].input.IfMatch).toBe('"own-etag"');
     });
 
-    it('retries a claim write S3 answered 409 (a conflicting write in flight), as AWS says', async () => {
+    it('writes again after a 409 (a conflicting write in flight) when the claim is still free, as AWS says', async () => {
       origin.files.set(PACKAGE, syntheticRpm());
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
         .rejectsOnce(s3Error('ConditionalRequestConflict', 409))
         .rejectsOnce(s3Error('ConditionalRequestConflict', 409))
-        .resolves({});
+        .resolves({})
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejects(s3Error('NoSuchKey', 404));
 
       expect((await cacheFromOrigin(PACKAGE, { ...deps(), claim })).outcome).toBe('stored');
       const claimWrites = s3Mock
@@ -497,11 +499,27 @@ describe('cacheFromOrigin', () => {
       expect(claimWrites).toHaveLength(3);
     });
 
-    it('throws when the claim write keeps meeting 409, for Lambda to retry later', async () => {
+    it('stands aside after a 409 when the write in flight was another uploader’s claim', async () => {
       origin.files.set(PACKAGE, syntheticRpm());
-      s3Mock.on(PutObjectCommand, { Key: `claims/${PACKAGE}` }).rejects(s3Error('ConditionalRequestConflict', 409));
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejects(s3Error('ConditionalRequestConflict', 409))
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .resolves({ Body: claimBody('request-0', 1_030_000), ETag: '"claim-etag"' });
 
-      await expect(cacheFromOrigin(PACKAGE, { ...deps(), claim })).rejects.toThrow('ConditionalRequestConflict');
+      expect(await cacheFromOrigin(PACKAGE, { ...deps(), claim })).toMatchObject({ outcome: 'claimed-elsewhere' });
+      expect(origin.requests).toHaveLength(0);
+    });
+
+    it('throws, for Lambda to retry later, when claim writes keep meeting 409 and the claim stays free', async () => {
+      origin.files.set(PACKAGE, syntheticRpm());
+      s3Mock
+        .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejects(s3Error('ConditionalRequestConflict', 409))
+        .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
+        .rejects(s3Error('NoSuchKey', 404));
+
+      await expect(cacheFromOrigin(PACKAGE, { ...deps(), claim })).rejects.toThrow('kept changing: 3 attempts');
       expect(origin.requests).toHaveLength(0);
     });
 

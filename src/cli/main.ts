@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type LockedPackage, LockfileError, readLockfiles } from './lockfile.js';
+import { CacheUnreachableError, checkCache } from './preflight.js';
 import {
   jsonReport,
   lineProgress,
@@ -14,7 +15,7 @@ import {
   summaryText,
   terminalProgress,
 } from './report.js';
-import { type WarmResult, warm } from './warm.js';
+import { cacheUrlOf, type WarmResult, warm } from './warm.js';
 
 export interface CliIo {
   readonly stdout: OutputStream;
@@ -82,6 +83,10 @@ const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promis
   const cacheUrl = cacheBaseUrl(flags.cache, io.env);
   // Every lockfile parses before the first request.
   const packages: LockedPackage[] = await readLockfiles(lockfiles);
+  const [first] = packages;
+  if (first !== undefined) {
+    await checkCache(cacheUrlOf(cacheUrl, first), io.signal === undefined ? {} : { signal: io.signal });
+  }
   const progress: ProgressReporter = flags.json
     ? silentProgress()
     : io.stdout.isTTY === true
@@ -165,7 +170,7 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
       // --help and --version end here too, with exit code 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (error instanceof LockfileError || error instanceof UsageError) {
+    if (error instanceof LockfileError || error instanceof UsageError || error instanceof CacheUnreachableError) {
       io.stderr.write(`rpm-cache: ${error.message}\n`);
       return EXIT.usage;
     }

@@ -63,36 +63,36 @@ const CLAIM_ATTEMPTS = 3;
 
 type ClaimCondition = { IfNoneMatch: '*' } | { IfMatch: string };
 
-/** Pauses before each retry of a claim write S3 answered 409 (a conflicting write in flight). */
-const CONFLICT_BACKOFF_MS = [50, 200, 800] as const;
+/** Pauses after a claim write S3 answered 409 (a conflicting write in flight), by attempt. */
+const CONFLICT_PAUSES_MS = [50, 200, 800] as const;
 
 /**
  * Writes the claim if `condition` holds; false when S3 refused it for the
- * condition (412). A 409 decided nothing: the write is tried again, as AWS
- * says, after a short pause.
+ * condition (412), or answered 409: another claim write was in flight and
+ * nothing was decided. After a short pause the caller reads the claim and,
+ * when it is still free, writes again, as AWS says to.
  */
 const writeClaim = async (
   s3: S3Client,
   { bucket, key, body, condition }: { bucket: string; key: string; body: ClaimBody; condition: ClaimCondition },
+  attempt: number,
 ): Promise<boolean> => {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: JSON.stringify(body),
-          ContentType: 'application/json',
-          ...condition,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isS3ConditionRefused(error)) return false;
-      const pause = CONFLICT_BACKOFF_MS[attempt];
-      if (!isS3ConditionalConflict(error) || pause === undefined) throw error;
-      await wait(pause);
-    }
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: JSON.stringify(body),
+        ContentType: 'application/json',
+        ...condition,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isS3ConditionRefused(error)) return false;
+    if (!isS3ConditionalConflict(error)) throw error;
+    await wait(CONFLICT_PAUSES_MS[Math.min(attempt, CONFLICT_PAUSES_MS.length - 1)]);
+    return false;
   }
 };
 
@@ -107,8 +107,9 @@ export const claimDownload = async (
   { owner, ttlMs, now = Date.now }: ClaimOptions,
 ): Promise<ClaimResult> => {
   const key = claimKey(path);
+  let attempt = 0;
   const write = (condition: ClaimCondition) =>
-    writeClaim(s3, { bucket, key, body: { owner, expiresAt: now() + ttlMs }, condition });
+    writeClaim(s3, { bucket, key, body: { owner, expiresAt: now() + ttlMs }, condition }, attempt);
   const claimed: ClaimResult = {
     claimed: true,
     release: async () => {
@@ -116,7 +117,7 @@ export const claimDownload = async (
     },
   };
 
-  for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt += 1) {
+  for (; attempt < CLAIM_ATTEMPTS; attempt += 1) {
     if (await write({ IfNoneMatch: '*' })) return claimed;
     const state = await readClaim(s3, bucket, key, now);
     switch (state.kind) {
