@@ -13,7 +13,7 @@ import { httpApiEvent } from './helpers/events.js';
 import { OriginServer } from './helpers/origin-server.js';
 import { RuntimeApiServer } from './helpers/runtime-api.js';
 import { S3RVER_CREDENTIALS, startS3rver } from './helpers/s3rver.js';
-import { syntheticRpm } from './helpers/synthetic-rpm.js';
+import { syntheticRpmFor } from './helpers/synthetic-rpm.js';
 
 const run = promisify(execFile);
 
@@ -310,7 +310,7 @@ describe('container image', () => {
 
       it('streams an RPM into S3 with the uploader (LAMBDA_HANDLER=uploader)', async () => {
         const path = 'pub/fedora/Packages/i/image-upload-1.0-1.noarch.rpm';
-        const rpm = syntheticRpm({ payloadBytes: 50_000 });
+        const rpm = syntheticRpmFor(path, { payloadBytes: 50_000 });
         origin.files.set(path, rpm);
         const fn = await startFunction('uploader', 'rpm-cache-uploader');
 

@@ -16,7 +16,7 @@ import { FaultServer } from './helpers/fault-server.js';
 import type { LogLine } from './helpers/logs.js';
 import { repository } from './helpers/repository.js';
 import { S3RVER_CREDENTIALS, startS3rver } from './helpers/s3rver.js';
-import { syntheticRpm } from './helpers/synthetic-rpm.js';
+import { syntheticRpmFor } from './helpers/synthetic-rpm.js';
 import { startTestStack, type TestStack } from './helpers/test-stack.js';
 
 const BUCKET = 'rpm-cache-queries';
@@ -76,10 +76,10 @@ describe('Logs Insights queries against real log lines', () => {
     const corrupt = 'pub/fedora/Packages/q/query-corrupt-1.0-1.noarch.rpm';
     const failing = 'pub/fedora/Packages/q/query-failing-1.0-1.noarch.rpm';
     const fallback = 'pub/fedora/Packages/q/query-fallback-1.0-1.noarch.rpm';
-    test.origin.files.set(stored, syntheticRpm({ payloadBytes: 20_000 }));
+    test.origin.files.set(stored, syntheticRpmFor(stored, { payloadBytes: 20_000 }));
     test.origin.files.set(corrupt, Buffer.from('<html>mirror error page</html>'));
-    test.origin.files.set(failing, syntheticRpm({ payloadBytes: 1000 }));
-    test.origin.files.set(fallback, syntheticRpm({ payloadBytes: 1000 }));
+    test.origin.files.set(failing, syntheticRpmFor(failing, { payloadBytes: 1000 }));
+    test.origin.files.set(fallback, syntheticRpmFor(fallback, { payloadBytes: 1000 }));
 
     await get(stored); // miss: the upload stores it
     await get(corrupt); // miss: the upload refuses it

@@ -12,7 +12,7 @@ import { lambdaContext } from './helpers/lambda-context.js';
 import { loadHandler, loadUploader, uniquePackagePath } from './helpers/lambdas.js';
 import { captureLogs, type EmfLine } from './helpers/logs.js';
 import { OriginServer } from './helpers/origin-server.js';
-import { syntheticRpm } from './helpers/synthetic-rpm.js';
+import { syntheticRpmFor } from './helpers/synthetic-rpm.js';
 
 /** Each metric written, with its unit, value and dimensions. */
 const flatten = (lines: readonly EmfLine[]) =>
@@ -170,7 +170,7 @@ describe('metrics', () => {
 
   it('counts a stored upload and the bytes it stored', async () => {
     const path = freshPackage();
-    const rpm = syntheticRpm();
+    const rpm = syntheticRpmFor(path);
     origin.files.set(path, rpm);
     s3Mock.on(HeadObjectCommand).rejects(notFound());
     s3Mock.on(PutObjectCommand).resolves({});

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { identityOfFileName } from '../../src/uploader/rpm-name.js';
 
 /**
  * Builds a small but well-formed RPM in memory (lead, signature header with
@@ -71,6 +72,11 @@ const lead = (): Buffer => {
 };
 
 export interface SyntheticRpmOptions {
+  /**
+   * The file name it is served under (`N-V-R.A.rpm`): its header names that package, as the uploader
+   * checks. Default `synthetic-1.0-1.noarch.rpm`.
+   */
+  readonly fileName?: string;
   readonly payloadBytes?: number;
   readonly payload?: Buffer;
   /** Leave the payload digest out of the main header (older RPMs). */
@@ -96,6 +102,7 @@ export const PAYLOAD_DIGEST_ALGORITHM_IDS = { md5: 1, sha1: 2, sha256: 8, sha384
 export const syntheticRpmPrefix = (
   payloadChunks: () => Iterable<Buffer>,
   {
+    fileName = 'synthetic-1.0-1.noarch.rpm',
     withoutPayloadDigest = false,
     longSize = false,
     withoutMd5 = false,
@@ -109,11 +116,19 @@ export const syntheticRpmPrefix = (
     payloadSha256.update(chunk);
     payloadBytes += chunk.length;
   }
+  const identity = identityOfFileName(fileName);
+  if (identity === undefined) throw new Error(`${fileName} is not N-V-R.A.rpm`);
+  const { name, version, release, arch } = identity;
+  const source = arch === 'src' || arch === 'nosrc';
   const header = headerBlob([
-    { tag: 1000, type: 6, value: 'synthetic' },
-    { tag: 1001, type: 6, value: '1.0' },
-    { tag: 1002, type: 6, value: '1' },
+    { tag: 1000, type: 6, value: name },
+    { tag: 1001, type: 6, value: version },
+    { tag: 1002, type: 6, value: release },
     { tag: 1004, type: 6, value: 'rpm-cache test package' },
+    // A source package has no SOURCERPM; its ARCH is the build host's.
+    { tag: 1022, type: 6, value: source ? 'x86_64' : arch },
+    ...(source ? [] : [{ tag: 1044, type: 6, value: `${name}-${version}-${release}.src.rpm` } as const]),
+    ...(arch === 'nosrc' ? [{ tag: 1051, type: 4, value: 0 } as const] : []),
     ...(withoutPayloadDigest
       ? []
       : [
@@ -141,3 +156,7 @@ export const syntheticRpm = ({
   payload = randomBytes(payloadBytes),
   ...options
 }: SyntheticRpmOptions = {}): Buffer => Buffer.concat([syntheticRpmPrefix(() => [payload], options), payload]);
+
+/** A synthetic RPM whose header names the package `path` announces. */
+export const syntheticRpmFor = (path: string, options: Omit<SyntheticRpmOptions, 'fileName'> = {}): Buffer =>
+  syntheticRpm({ ...options, fileName: path.slice(path.lastIndexOf('/') + 1) });

@@ -1,4 +1,4 @@
-import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 const BURST = 50;
@@ -10,7 +10,7 @@ describe(`a burst of ${BURST} requests for one uncached RPM through the local st
   beforeAll(async () => {
     testStack = await startTestStack();
     // Served slowly, so the burst is over while the one download still runs.
-    testStack.origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 2 * 1024 * 1024 }));
+    testStack.origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE, { payloadBytes: 2 * 1024 * 1024 }));
     testStack.origin.behaviours.set(PACKAGE, { kind: 'slow', chunks: 4, delayMs: 100 });
   });
 

@@ -2,7 +2,7 @@
  * Each function's first invocation in the local stack is a cold start, and
  * only that one, as in Lambda, where each function has containers of its own.
  */
-import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 describe('cold_start in the local stack', () => {
@@ -17,8 +17,14 @@ describe('cold_start in the local stack', () => {
   });
 
   it('is true on the first invocation of the handler and of the uploader, false after', async () => {
-    test.origin.files.set('pub/c/cold-1.0-1.noarch.rpm', syntheticRpm({ payloadBytes: 1000 }));
-    test.origin.files.set('pub/c/cold-2.0-1.noarch.rpm', syntheticRpm({ payloadBytes: 1000 }));
+    test.origin.files.set(
+      'pub/c/cold-1.0-1.noarch.rpm',
+      syntheticRpmFor('pub/c/cold-1.0-1.noarch.rpm', { payloadBytes: 1000 }),
+    );
+    test.origin.files.set(
+      'pub/c/cold-2.0-1.noarch.rpm',
+      syntheticRpmFor('pub/c/cold-2.0-1.noarch.rpm', { payloadBytes: 1000 }),
+    );
 
     await fetch(`${test.stack.url}/pub/c/cold-1.0-1.noarch.rpm`, { redirect: 'manual' });
     await test.stack.drain();

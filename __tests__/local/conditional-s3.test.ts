@@ -13,7 +13,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { lambdaContext } from '../../src/local/lambda-service.js';
-import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 import { stackS3Client, startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 const BUCKET = 'rpm-cache';
@@ -124,7 +124,7 @@ describe('local S3 conditional writes', () => {
 
   it('two uploaders started together for one key: one origin GET, one object, the other stands aside', async () => {
     const path = 'pub/Packages/r/race-1.0-1.noarch.rpm';
-    const rpm = syntheticRpm({ payloadBytes: 200_000 });
+    const rpm = syntheticRpmFor(path, { payloadBytes: 200_000 });
     test.origin.files.set(path, rpm);
     test.origin.behaviours.set(path, { kind: 'slow', chunks: 5, delayMs: 100 });
     const { handler: uploader } = await import('../../src/uploader/uploader.js');

@@ -5,7 +5,7 @@ import type { LocalStack } from '../../src/local/stack.js';
 import { captureLogs } from '../helpers/logs.js';
 import { OriginServer } from '../helpers/origin-server.js';
 import { S3RVER_CREDENTIALS, startS3rver } from '../helpers/s3rver.js';
-import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 
 const PACKAGE = 'pub/Packages/e/external-1.0-1.noarch.rpm';
 
@@ -54,7 +54,7 @@ describe('local stack with AWS_ENDPOINT_URL_S3 set', () => {
   });
 
   it('caches into it and redirects hits to it', async () => {
-    const rpm = syntheticRpm({ payloadBytes: 10_000 });
+    const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 10_000 });
     origin.files.set(PACKAGE, rpm);
 
     await fetch(`${stack.url}/${PACKAGE}`, { redirect: 'manual' });

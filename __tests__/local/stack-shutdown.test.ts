@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 /** Files s3rver keeps for objects, relative to its data directory. */
@@ -22,7 +22,7 @@ describe('local stack, stopping', () => {
   afterAll(() => test.close());
 
   it('finishes an in-flight upload before stopping, so nothing is left half-written', async () => {
-    const slowRpm = syntheticRpm({ payloadBytes: 300_000 });
+    const slowRpm = syntheticRpmFor('pub/Packages/s/slow-1.0-1.noarch.rpm', { payloadBytes: 300_000 });
     test.origin.files.set('pub/Packages/s/slow-1.0-1.noarch.rpm', slowRpm);
     test.origin.behaviours.set('pub/Packages/s/slow-1.0-1.noarch.rpm', { kind: 'slow', chunks: 6, delayMs: 100 });
 

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { LocalStack } from '../../src/local/stack.js';
 import type { OriginServer } from '../helpers/origin-server.js';
-import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
 
 /** A raw request, so the path goes on the wire exactly as written. */
@@ -31,7 +31,7 @@ describe('local stack', () => {
   let work: string;
   let origin: OriginServer;
   let stack: LocalStack;
-  const rpm = syntheticRpm({ payloadBytes: 200_000 });
+  const rpm = syntheticRpmFor('pub/Packages/a/app-1.0-1.noarch.rpm', { payloadBytes: 200_000 });
 
   beforeAll(async () => {
     testStack = await startTestStack({ ORIGIN_HEAD_TIMEOUT: '1' });

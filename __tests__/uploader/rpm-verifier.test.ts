@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { RpmVerificationError, RpmVerifier } from '../../src/uploader/rpm-verifier.js';
 import { PAYLOAD_DIGEST_ALGORITHM_IDS, syntheticRpm } from '../helpers/synthetic-rpm.js';
 
-/** Streams `bytes` through a verifier in chunks of the given sizes (the rest in one). */
-const verify = async (bytes: Buffer, chunkSizes: readonly number[] = []): Promise<Buffer> => {
+/** Streams `bytes` through a verifier (for `fileName`, when given) in chunks of the given sizes (the rest in one). */
+const verify = async (bytes: Buffer, chunkSizes: readonly number[] = [], fileName?: string): Promise<Buffer> => {
   const chunks: Buffer[] = [];
   let offset = 0;
   for (const size of chunkSizes) {
@@ -18,7 +18,7 @@ const verify = async (bytes: Buffer, chunkSizes: readonly number[] = []): Promis
   const out: Buffer[] = [];
   await pipeline(
     Readable.from(chunks),
-    new RpmVerifier(),
+    new RpmVerifier(fileName),
     new Writable({
       write(chunk: Buffer, _encoding, callback) {
         out.push(chunk);
@@ -215,5 +215,51 @@ describe('RpmVerifier', () => {
     rpm.writeUInt32BE(0x7fffffff, 96 + 12);
 
     await expect(verify(rpm)).rejects.toThrow('out of range');
+  });
+
+  describe('the package its file name announces (N-V-R.A.rpm)', () => {
+    const FIXTURE = 'demo-c++-1.0^20260101git-1.noarch.rpm';
+    const real = readFileSync(new URL(`../fixtures/${FIXTURE}`, import.meta.url));
+
+    it('passes a real RPM under its own name', async () => {
+      expect(await verify(real, [], FIXTURE)).toEqual(real);
+    });
+
+    it.each([
+      ['another package', 'bash-5.3.0-2.fc44.x86_64.rpm'],
+      ['another version', 'demo-c++-1.1-1.noarch.rpm'],
+      ['another release', 'demo-c++-1.0^20260101git-2.noarch.rpm'],
+      ['another arch', 'demo-c++-1.0^20260101git-1.x86_64.rpm'],
+      ['its source package', 'demo-c++-1.0^20260101git-1.src.rpm'],
+    ])('refuses a valid RPM served under the name of %s, before its payload', async (_name, fileName) => {
+      await expect(verify(real, [], fileName)).rejects.toThrow(
+        `the file holds demo-c++-1.0^20260101git-1.noarch.rpm, not the ${fileName} its name announces`,
+      );
+    });
+
+    it.each([
+      ['a source package', 'hello-2.12-1.fc44.src.rpm'],
+      ['a nosrc package', 'hello-2.12-1.fc44.nosrc.rpm'],
+      ['a name with dashes and a dotted release', 'python3-foo-bar-1.2.3-4.el9_2.1.aarch64.rpm'],
+    ])('passes %s under its own name', async (_name, fileName) => {
+      const rpm = syntheticRpm({ fileName });
+
+      expect(await verify(rpm, [], fileName)).toEqual(rpm);
+    });
+
+    it('refuses a binary package served as its source package', async () => {
+      const rpm = syntheticRpm({ fileName: 'hello-2.12-1.fc44.x86_64.rpm' });
+
+      await expect(verify(rpm, [], 'hello-2.12-1.fc44.src.rpm')).rejects.toThrow(
+        'the file holds hello-2.12-1.fc44.x86_64.rpm',
+      );
+    });
+
+    it.each(['package-latest.rpm', 'google-chrome-stable_current_x86_64.rpm'])(
+      'checks %s, whose name follows no convention, on its digests alone',
+      async (fileName) => {
+        expect(await verify(real, [], fileName)).toEqual(real);
+      },
+    );
   });
 });

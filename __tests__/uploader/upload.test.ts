@@ -19,7 +19,7 @@ import { cacheFromOrigin, IncompleteDownloadError, OriginUnavailableError } from
 import { ConditionalWriteConflictError } from '../../src/uploader/upload-errors.js';
 import { notFound, s3Error } from '../helpers/aws.js';
 import { OriginServer, refusedBaseUrl } from '../helpers/origin-server.js';
-import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 
 const PACKAGE = 'pub/Packages/d/demo-c++-1.0^20260101git-1.noarch.rpm';
 const MiB = 1024 * 1024;
@@ -60,7 +60,7 @@ describe('cacheFromOrigin', () => {
   });
 
   it('stores a small file with one conditional PutObject of exactly the origin bytes', async () => {
-    const rpm = syntheticRpm({ payloadBytes: 64 * 1024 });
+    const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 64 * 1024 });
     origin.files.set(PACKAGE, rpm);
 
     const result = await cacheFromOrigin(PACKAGE, deps());
@@ -84,7 +84,7 @@ describe('cacheFromOrigin', () => {
   });
 
   it('streams a large file in parts and commits it once, conditionally', async () => {
-    const rpm = syntheticRpm({ payloadBytes: 12 * MiB + 123 });
+    const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 12 * MiB + 123 });
     origin.files.set(PACKAGE, rpm);
 
     const result = await cacheFromOrigin(PACKAGE, deps());
@@ -110,7 +110,7 @@ describe('cacheFromOrigin', () => {
 
   describe('compression', () => {
     it('asks for the file uncompressed, so an origin that honours Accept-Encoding sends the real bytes', async () => {
-      const rpm = syntheticRpm({ payloadBytes: 20_000 });
+      const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 20_000 });
       origin.behaviours.set(PACKAGE, {
         kind: 'custom',
         respond: (request, response) => {
@@ -136,7 +136,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('stores a file sent with Content-Encoding: identity, which is no encoding at all', async () => {
-      const rpm = syntheticRpm({ payloadBytes: 2000 });
+      const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 2000 });
       origin.behaviours.set(PACKAGE, {
         kind: 'custom',
         respond: (_request, response) => {
@@ -149,7 +149,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('refuses, without a retry, an origin that compresses anyway: those bytes are not the file', async () => {
-      const rpm = syntheticRpm({ payloadBytes: 20_000 });
+      const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 20_000 });
       origin.behaviours.set(PACKAGE, {
         kind: 'custom',
         respond: (_request, response) => {
@@ -168,7 +168,7 @@ describe('cacheFromOrigin', () => {
 
   describe('redirects', () => {
     it('follows a redirect on the origin itself and logs where the bytes came from', async () => {
-      const rpm = syntheticRpm({ payloadBytes: 1000 });
+      const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 1000 });
       origin.files.set('mirror/x.rpm', rpm);
       origin.behaviours.set(PACKAGE, { kind: 'status', status: 302, headers: { location: '/mirror/x.rpm' } });
 
@@ -181,7 +181,7 @@ describe('cacheFromOrigin', () => {
     it('does not follow a redirect to another host over plain http, nor store what is there', async () => {
       const elsewhere = await OriginServer.start();
       try {
-        elsewhere.files.set('x.rpm', syntheticRpm({ payloadBytes: 1000 }));
+        elsewhere.files.set('x.rpm', syntheticRpmFor(PACKAGE, { payloadBytes: 1000 }));
         origin.behaviours.set(PACKAGE, {
           kind: 'status',
           status: 302,
@@ -249,7 +249,7 @@ describe('cacheFromOrigin', () => {
   });
 
   it('stores nothing when the connection drops mid-body of a small file', async () => {
-    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 100_000 }));
+    origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE, { payloadBytes: 100_000 }));
     origin.behaviours.set(PACKAGE, { kind: 'truncate', bytes: 40_000 });
 
     await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow(IncompleteDownloadError);
@@ -257,7 +257,7 @@ describe('cacheFromOrigin', () => {
   });
 
   it('aborts the multipart upload when the connection drops after some parts', async () => {
-    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 16 * MiB }));
+    origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE, { payloadBytes: 16 * MiB }));
     // Cut late enough that the first parts are out: the abort path is what is under test.
     origin.behaviours.set(PACKAGE, { kind: 'truncate', bytes: 11 * MiB, afterMs: 500 });
 
@@ -273,7 +273,7 @@ describe('cacheFromOrigin', () => {
   });
 
   it('gives up and stores nothing when origin stalls mid-body', async () => {
-    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 7 * MiB }));
+    origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE, { payloadBytes: 7 * MiB }));
     origin.behaviours.set(PACKAGE, { kind: 'stall-body', bytes: 6 * MiB });
 
     await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow('origin sent nothing for 300 ms');
@@ -282,7 +282,7 @@ describe('cacheFromOrigin', () => {
   });
 
   it('aborts the multipart upload when S3 fails a part, and throws the S3 error', async () => {
-    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 11 * MiB }));
+    origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE, { payloadBytes: 11 * MiB }));
     s3Mock.on(UploadPartCommand).rejects(s3Error('InternalError', 500));
 
     await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow('InternalError');
@@ -291,7 +291,7 @@ describe('cacheFromOrigin', () => {
   });
 
   it('treats 412 PreconditionFailed on commit as another uploader having won', async () => {
-    const rpm = syntheticRpm({ payloadBytes: 1000 });
+    const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 1000 });
     origin.files.set(PACKAGE, rpm);
     s3Mock.on(PutObjectCommand).rejects(s3Error('PreconditionFailed', 412));
 
@@ -303,14 +303,14 @@ describe('cacheFromOrigin', () => {
   });
 
   it('throws 409 ConditionalRequestConflict on commit for a retry: nothing was decided, the file may be stored nowhere', async () => {
-    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 1000 }));
+    origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE, { payloadBytes: 1000 }));
     s3Mock.on(PutObjectCommand).rejects(s3Error('ConditionalRequestConflict', 409));
 
     await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow(ConditionalWriteConflictError);
   });
 
   it('aborts the multipart upload and throws for a retry when the commit meets a 409', async () => {
-    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 11 * MiB }));
+    origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE, { payloadBytes: 11 * MiB }));
     s3Mock.on(CompleteMultipartUploadCommand).rejects(s3Error('ConditionalRequestConflict', 409));
 
     await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow(ConditionalWriteConflictError);
@@ -318,7 +318,7 @@ describe('cacheFromOrigin', () => {
   });
 
   it('aborts the multipart upload when the commit loses the race', async () => {
-    origin.files.set(PACKAGE, syntheticRpm({ payloadBytes: 11 * MiB }));
+    origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE, { payloadBytes: 11 * MiB }));
     s3Mock.on(CompleteMultipartUploadCommand).rejects(s3Error('PreconditionFailed', 412));
 
     expect((await cacheFromOrigin(PACKAGE, deps())).outcome).toBe('lost-race');
@@ -346,7 +346,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('refuses an RPM whose payload was altered', async () => {
-      const rpm = syntheticRpm({ payloadBytes: 50_000 });
+      const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 50_000 });
       rpm[rpm.length - 10] = (rpm[rpm.length - 10] ?? 0) ^ 0xff;
       origin.files.set(PACKAGE, rpm);
 
@@ -354,7 +354,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('refuses a large altered RPM after its parts went up, and aborts the multipart upload', async () => {
-      const rpm = syntheticRpm({ payloadBytes: 11 * MiB });
+      const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 11 * MiB });
       rpm[rpm.length - 1] = (rpm[rpm.length - 1] ?? 0) ^ 0x01;
       origin.files.set(PACKAGE, rpm);
 
@@ -364,7 +364,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('refuses an RPM cut short under a matching, wrong Content-Length', async () => {
-      const rpm = syntheticRpm({ payloadBytes: 20_000 });
+      const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 20_000 });
       origin.behaviours.set(PACKAGE, {
         kind: 'custom',
         respond: (_request, response) => {
@@ -378,7 +378,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('throws a retryable error when the connection closes before the announced length', async () => {
-      const rpm = syntheticRpm({ payloadBytes: 20_000 });
+      const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 20_000 });
       origin.behaviours.set(PACKAGE, {
         kind: 'custom',
         respond: (request) => {
@@ -419,7 +419,7 @@ describe('cacheFromOrigin', () => {
       sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify({ owner, expiresAt }))]));
 
     it('claims the download, downloads once, then releases the claim', async () => {
-      const rpm = syntheticRpm();
+      const rpm = syntheticRpmFor(PACKAGE);
       origin.files.set(PACKAGE, rpm);
 
       const result = await cacheFromOrigin(PACKAGE, { ...deps(), claim });
@@ -436,7 +436,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('looks again once it holds the claim: a file committed meanwhile is not downloaded twice', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       // Not cached at the first look; committed by the previous claim holder before our claim.
       s3Mock.on(HeadObjectCommand).rejectsOnce(notFound()).resolves({ ContentLength: 10 });
 
@@ -450,7 +450,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('leaves the download to the live holder of the claim, without asking origin', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
         .rejects(s3Error('PreconditionFailed', 412))
@@ -466,7 +466,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('takes over its own live claim (Lambda retried a crashed run with the same request id)', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}`, IfNoneMatch: '*' })
         .rejects(s3Error('PreconditionFailed', 412))
@@ -483,7 +483,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('writes again after a 409 (a conflicting write in flight) when the claim is still free, as AWS says', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
         .rejectsOnce(s3Error('ConditionalRequestConflict', 409))
@@ -500,7 +500,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('stands aside after a 409 when the write in flight was another uploader’s claim', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
         .rejects(s3Error('ConditionalRequestConflict', 409))
@@ -512,7 +512,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('throws, for Lambda to retry later, when claim writes keep meeting 409 and the claim stays free', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
         .rejects(s3Error('ConditionalRequestConflict', 409))
@@ -524,7 +524,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('takes over an expired claim, conditionally on its ETag', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}`, IfNoneMatch: '*' })
         .rejects(s3Error('PreconditionFailed', 412))
@@ -541,7 +541,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('backs off when another uploader takes over the expired claim first', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
         .rejects(s3Error('PreconditionFailed', 412))
@@ -553,7 +553,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('writes the claim as JSON naming its owner and expiry', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
 
       await cacheFromOrigin(PACKAGE, { ...deps(), claim });
 
@@ -570,7 +570,7 @@ describe('cacheFromOrigin', () => {
       ['an owner of the wrong type', JSON.stringify({ owner: 7, expiresAt: 9_999_999 })],
       ['an expiry of the wrong type', JSON.stringify({ owner: 'x', expiresAt: 'later' })],
     ])('takes over a claim whose body is %s, as an expired one', async (_name, body) => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}`, IfNoneMatch: '*' })
         .rejects(s3Error('PreconditionFailed', 412))
@@ -581,7 +581,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('treats a claim expiring exactly now as expired', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}`, IfNoneMatch: '*' })
         .rejects(s3Error('PreconditionFailed', 412))
@@ -592,7 +592,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('stands aside for a claim it cannot take over safely (no ETag)', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
         .rejects(s3Error('PreconditionFailed', 412))
@@ -607,7 +607,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('says who took over and until when, when another uploader took over first', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
         .rejects(s3Error('PreconditionFailed', 412))
@@ -621,7 +621,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('tries again when the claim is released between its write and its read, three times at most', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
         .rejects(s3Error('PreconditionFailed', 412))
@@ -637,7 +637,7 @@ describe('cacheFromOrigin', () => {
     });
 
     it('claims on the second attempt when the first holder released in between', async () => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}` })
         .rejectsOnce(s3Error('PreconditionFailed', 412))
@@ -652,7 +652,7 @@ describe('cacheFromOrigin', () => {
       ['the claim write', PutObjectCommand],
       ['the claim read', GetObjectCommand],
     ])('throws an S3 failure of %s, for a retry', async (_name, command) => {
-      origin.files.set(PACKAGE, syntheticRpm());
+      origin.files.set(PACKAGE, syntheticRpmFor(PACKAGE));
       s3Mock.on(PutObjectCommand, { Key: `claims/${PACKAGE}` }).rejects(s3Error('PreconditionFailed', 412));
       s3Mock.on(command, { Key: `claims/${PACKAGE}` }).rejects(s3Error('InternalError', 500));
 

@@ -5,7 +5,7 @@ import { lambdaContext, TEST_REQUEST_ID } from '../helpers/lambda-context.js';
 import { loadUploader } from '../helpers/lambdas.js';
 import { captureLogs } from '../helpers/logs.js';
 import { OriginServer } from '../helpers/origin-server.js';
-import { syntheticRpm } from '../helpers/synthetic-rpm.js';
+import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 
 const PACKAGE = 'pub/Packages/l/libstdc++-15.1.1-2.fc44.x86_64.rpm';
 
@@ -47,7 +47,7 @@ describe('uploader Lambda (whole Middy chain)', () => {
   });
 
   it('claims the download, stores the file and logs one line with the outcome', async () => {
-    const rpm = syntheticRpm();
+    const rpm = syntheticRpmFor(PACKAGE);
     origin.files.set(PACKAGE, rpm);
 
     const result = await invoke({ path: PACKAGE });

@@ -7,6 +7,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { fileNameOf, identityOfFileName, type RpmIdentity } from './rpm-name.js';
 
 /** The file is not a complete, unaltered RPM. Permanent for that origin response. */
 export class RpmVerificationError extends Error {
@@ -38,6 +39,15 @@ const SIGTAG_SHA1 = 269;
 const SIGTAG_SHA256 = 273;
 const SIGTAG_MD5 = 1004;
 // Main header tags.
+const RPMTAG_NAME = 1000;
+const RPMTAG_VERSION = 1001;
+const RPMTAG_RELEASE = 1002;
+const RPMTAG_ARCH = 1022;
+/** Present in binary packages only: rpm tells a source package by its absence. */
+const RPMTAG_SOURCERPM = 1044;
+/** A source package that leaves sources or patches out is a `nosrc` package. */
+const RPMTAG_NOSOURCE = 1051;
+const RPMTAG_NOPATCH = 1052;
 const RPMTAG_PAYLOADDIGEST = 5092;
 const RPMTAG_PAYLOADDIGESTALGO = 5093;
 
@@ -82,6 +92,10 @@ class HeaderTags {
       };
       this.entries.set(entry.tag, entry);
     }
+  }
+
+  has(tag: number): boolean {
+    return this.entries.has(tag);
   }
 
   private entry(tag: number, type: number): IndexEntry | undefined {
@@ -146,6 +160,8 @@ type Stage = 'lead' | 'signature-intro' | 'signature' | 'signature-padding' | 'h
  * not a complete RPM matching its own size and digests.
  */
 export class RpmVerifier extends Transform {
+  /** What the file name says the package is; its header must agree (undefined: the name follows no convention). */
+  private readonly announced: RpmIdentity | undefined;
   private stage: Stage = 'lead';
   /** Bytes the current stage still needs before it can be parsed. */
   private needed = LEAD_BYTES;
@@ -162,6 +178,15 @@ export class RpmVerifier extends Transform {
   private announcedSize: number | undefined;
   private payloadHash: Hash | undefined;
   private expectedPayloadDigest: string | undefined;
+
+  /**
+   * @param fileName the name the file was asked for (`N-V-R.A.rpm`): a valid RPM of another package
+   * served under it is refused. A name that does not follow the convention is not checked.
+   */
+  constructor(fileName?: string) {
+    super();
+    this.announced = fileName === undefined ? undefined : identityOfFileName(fileName);
+  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
@@ -252,6 +277,7 @@ export class RpmVerifier extends Transform {
       case 'header': {
         const indexBytes = this.headerIndexEntries * INDEX_ENTRY_BYTES;
         this.header = new HeaderTags(section.subarray(0, indexBytes), section.subarray(indexBytes));
+        this.checkIdentity(this.header);
         this.startPayloadDigest(this.header);
         this.stage = 'payload';
         return;
@@ -275,6 +301,27 @@ export class RpmVerifier extends Transform {
       throw new RpmVerificationError(`${what} header sizes out of range (${entries} tags, ${dataBytes} bytes)`);
     }
     return { entries, dataBytes };
+  }
+
+  /** Before a payload byte is stored: the header names the package the file name announces. */
+  private checkIdentity(header: HeaderTags): void {
+    if (this.announced === undefined) return;
+    const source = !header.has(RPMTAG_SOURCERPM);
+    const inside: RpmIdentity = {
+      name: header.string(RPMTAG_NAME) ?? '',
+      version: header.string(RPMTAG_VERSION) ?? '',
+      release: header.string(RPMTAG_RELEASE) ?? '',
+      arch: source
+        ? header.has(RPMTAG_NOSOURCE) || header.has(RPMTAG_NOPATCH)
+          ? 'nosrc'
+          : 'src'
+        : (header.string(RPMTAG_ARCH) ?? ''),
+    };
+    if (fileNameOf(inside) !== fileNameOf(this.announced)) {
+      throw new RpmVerificationError(
+        `the file holds ${fileNameOf(inside)}, not the ${fileNameOf(this.announced)} its name announces`,
+      );
+    }
   }
 
   private startPayloadDigest(header: HeaderTags): void {

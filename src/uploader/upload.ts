@@ -101,7 +101,10 @@ const checkedBody = (
     originFailure = error;
   });
   const guard = new LengthGuard(parseContentLength(response.headers.get('content-length')), idleTimeoutMs);
-  const body = isRpm(path) ? pipeline(source, guard, new RpmVerifier(), () => {}) : pipeline(source, guard, () => {});
+  const fileName = path.slice(path.lastIndexOf('/') + 1);
+  const body = isRpm(path)
+    ? pipeline(source, guard, new RpmVerifier(fileName), () => {})
+    : pipeline(source, guard, () => {});
   return { body, guard, originFailure: () => originFailure };
 };
 
