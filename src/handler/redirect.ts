@@ -167,13 +167,13 @@ const fromCacheAlone = async (
     originStatus === 'lost' ? 'origin-lost' : originStatus === 'assumed-offline' ? 'assumed-offline' : undefined;
   const served = {
     originStatus,
-    cached: true,
     uploadTriggered: false,
     ...(staleReason === undefined ? {} : { staleReason }),
   } as const;
-  if (copy.kind === 'stored')
-    return { outcome: asked.target.servedAs, location: await sign(asked, copy.key), ...served };
-  if (copy.kind === 'absent') return { outcome: 'stale', location: undefined, ...served };
+  if (copy.kind === 'stored') {
+    return { outcome: asked.target.servedAs, location: await sign(asked, copy.key), cached: true, ...served };
+  }
+  if (copy.kind === 'absent') return { outcome: 'stale', location: undefined, cached: false, ...served };
   return undefined;
 };
 
