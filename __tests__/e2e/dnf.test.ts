@@ -8,10 +8,10 @@
  * order (`--randomize`). The per-container memo means an RPM is uploaded once
  * per run, so the one scenario that needs RPMs never seen has its own.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { dnf as runDnf } from '../helpers/package-clients.js';
 import {
   buildRpm,
   createRepo,
@@ -61,30 +61,10 @@ describe('dnf through the local stack', () => {
   const origin = () => test.origin;
 
   /** Runs dnf in a fresh installroot (no cached metadata) and reports exit code and output. */
-  const dnf = (args: string[]): Promise<DnfRun> => {
+  const dnf = async (args: string[]): Promise<DnfRun> => {
     runs += 1;
     const installroot = join(test.work, `installroot-${runs}`);
-    return new Promise((resolve) => {
-      execFile(
-        'dnf',
-        [
-          `--installroot=${installroot}`,
-          '--releasever=44',
-          '--setopt=install_weak_deps=False',
-          '--setopt=timeout=3',
-          '--setopt=retries=1',
-          '--setopt=*.gpgcheck=0',
-          '--nodocs',
-          '-y',
-          ...args,
-        ],
-        { timeout: 120_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } },
-        (error, stdout, stderr) => {
-          const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-          resolve({ code, output: `${stdout}${stderr}`, installroot });
-        },
-      );
-    });
+    return { ...(await runDnf(installroot, args)), installroot };
   };
 
   /** Core dnf's download (no dnf-plugins-core): resolve and fetch into `destdir`, install nothing. */
