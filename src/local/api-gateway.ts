@@ -30,22 +30,33 @@ const flattenHeaders = (headers: IncomingHttpHeaders): Record<string, string> =>
   return flat;
 };
 
+/** decodeURIComponent, or a MalformedRequestError naming what could not be decoded. */
+const decodeOnce = (text: string): string => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new MalformedRequestError(`malformed percent-encoding in ${JSON.stringify(text)}`);
+  }
+};
+
 /**
- * The payload 2.0 event for `request`. Like API Gateway, the path parameter is
- * URL-decoded exactly once (`%2b` and `+` both become `+`), and `GET /` has no
- * path parameter. A path with broken percent-encoding is refused, as API
- * Gateway refuses it.
+ * The payload 2.0 event for `request`, with the path as a real HTTP API hands
+ * it over. Published captures of real HTTP API events (GitHub hotsock/voker,
+ * `vokerhttp/testdata/ingress-paths.json`) show the path decoded twice:
+ * `%20` arrives as a space, `%2F` as `/`, `%252F` as `/`, `%2525` as `%`; a
+ * `%3F` decoded the first time cuts the path there (`%253F` arrives as `?`);
+ * and `%25done`, which the second decoding cannot read, is refused by API
+ * Gateway itself. `rawPath` holds the decoded path too, `GET /` has no path
+ * parameter, and a path this cannot decode is refused (400).
  */
 export const toHttpApiEvent = (request: HttpRequestLine, now = new Date()): APIGatewayProxyEventV2 => {
   const queryStart = request.target.indexOf('?');
-  const rawPath = queryStart === -1 ? request.target : request.target.slice(0, queryStart);
+  const target = queryStart === -1 ? request.target : request.target.slice(0, queryStart);
   const rawQueryString = queryStart === -1 ? '' : request.target.slice(queryStart + 1);
-  let decodedPath: string;
-  try {
-    decodedPath = decodeURIComponent(rawPath);
-  } catch {
-    throw new MalformedRequestError(`malformed percent-encoding in ${JSON.stringify(rawPath)}`);
-  }
+  const onceDecoded = decodeOnce(target);
+  const cut = onceDecoded.indexOf('?');
+  const decodedPath = decodeOnce(cut === -1 ? onceDecoded : onceDecoded.slice(0, cut));
+  const rawPath = decodedPath;
   const path = decodedPath.replace(/^\//, '');
   const headers = flattenHeaders(request.headers);
   const cookies = request.headers.cookie?.split(';').map((cookie) => cookie.trim());
