@@ -31,6 +31,17 @@ describe('redirectRefusal: where a redirect from the origin may lead', () => {
     ['an IPv4-mapped private address', 'https://[::ffff:10.0.0.1]/x.rpm', /internal/],
     ['localhost', 'https://localhost/x.rpm', /internal/],
     ['credentials', 'https://user:pw@mirror.example/x.rpm', /credentials/],
+    ['credentials on the origin’s own host', 'https://user:pw@dl.fedoraproject.org/x.rpm', /credentials/],
+    ['a name that does not resolve (fail closed)', 'https://nowhere.example/x.rpm', /unresolvable/],
+    ['an IPv4-compatible IPv6 address', 'https://[::7f00:1]/x.rpm', /internal/],
+    ['a NAT64 address', 'https://[64:ff9b::a00:1]/x.rpm', /internal/],
+    ['a 6to4 address', 'https://[2002:a00:1::1]/x.rpm', /internal/],
+    ['the benchmarking network', 'https://198.18.0.1/x.rpm', /internal/],
+    ['the IETF protocol assignments', 'https://192.0.0.8/x.rpm', /internal/],
+    ['a multicast address', 'https://224.0.0.1/x.rpm', /internal/],
+    ['a reserved address', 'https://240.0.0.1/x.rpm', /internal/],
+    ['the broadcast address', 'https://255.255.255.255/x.rpm', /internal/],
+    ['an IPv6 multicast address', 'https://[ff02::1]/x.rpm', /internal/],
     ['ftp', 'ftp://mirror.example/x.rpm', /only https/],
   ])('refuses %s', async (_case, target, reason) => {
     expect(await redirectRefusal(new URL(target), PUBLIC_ORIGIN, dns)).toMatch(reason);

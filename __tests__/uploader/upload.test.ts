@@ -178,6 +178,19 @@ describe('cacheFromOrigin', () => {
       });
     });
 
+    it('reports where the bytes came from without the query a mirror’s redirect may carry (tokens)', async () => {
+      origin.files.set('mirror/x.rpm', syntheticRpmFor(PACKAGE));
+      origin.behaviours.set(PACKAGE, {
+        kind: 'status',
+        status: 302,
+        headers: { location: '/mirror/x.rpm?token=secret#part' },
+      });
+
+      const result = await cacheFromOrigin(PACKAGE, deps());
+
+      expect(result).toMatchObject({ outcome: 'stored', sourceUrl: `${origin.baseUrl}/mirror/x.rpm` });
+    });
+
     it('does not follow a redirect to another host over plain http, nor store what is there', async () => {
       const elsewhere = await OriginServer.start();
       try {

@@ -29,15 +29,22 @@ const internalAddresses = (): BlockList => {
     ['127.0.0.0', 8],
     ['169.254.0.0', 16],
     ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
     ['192.168.0.0', 16],
+    ['198.18.0.0', 15],
+    // Multicast and reserved, up to and including the broadcast address.
+    ['224.0.0.0', 3],
   ] as const) {
     list.addSubnet(network, prefix, 'ipv4');
   }
   for (const [network, prefix] of [
-    ['::', 128],
-    ['::1', 128],
+    // Unspecified, loopback and IPv4-compatible (::a.b.c.d).
+    ['::', 96],
+    ['64:ff9b::', 96],
+    ['2002::', 16],
     ['fc00::', 7],
     ['fe80::', 10],
+    ['ff00::', 8],
   ] as const) {
     list.addSubnet(network, prefix, 'ipv6');
   }
@@ -55,12 +62,17 @@ const lookupAll: AddressLookup = async (hostname) => {
 
 const bareHost = (url: URL): string => url.hostname.replace(/^\[|\]$/g, '');
 
-/** Whether `url`'s host is, or resolves to, an internal address. */
-const isInternal = async (url: URL, resolve: AddressLookup): Promise<boolean> => {
+/**
+ * Whether `url`'s host is, or resolves to, an internal address; `unresolved`
+ * is the answer for a name that does not resolve (for a redirect target:
+ * true, the check fails closed).
+ */
+const isInternal = async (url: URL, resolve: AddressLookup, unresolved: boolean): Promise<boolean> => {
   const host = bareHost(url);
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   const family = isIP(host);
   const addresses = family === 0 ? await resolve(host).catch(() => []) : [host];
+  if (addresses.length === 0) return unresolved;
   const blocked = internalAddresses();
   return addresses.some((address) => {
     // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is judged as the IPv4 address it carries.
@@ -76,12 +88,14 @@ export const redirectRefusal = async (
   origin: URL,
   resolve: AddressLookup = lookupAll,
 ): Promise<string | undefined> => {
+  // Before anything is sent, even on the origin's own host: credentials would go out with the request.
+  if (target.username !== '' || target.password !== '') return 'redirect with credentials refused';
   if (target.protocol === origin.protocol && target.host === origin.host) return undefined;
   if (target.protocol !== 'https:')
     return `redirect to ${target.protocol}//${target.host} refused: only https leaves the origin's host`;
-  if (target.username !== '' || target.password !== '') return 'redirect with credentials refused';
-  if ((await isInternal(target, resolve)) && !(await isInternal(origin, resolve))) {
-    return `redirect to ${target.host} refused: an internal (loopback, private or link-local) address`;
+  // Only an origin that really is internal (the local stack) may send us to internal hosts.
+  if ((await isInternal(target, resolve, true)) && !(await isInternal(origin, resolve, false))) {
+    return `redirect to ${target.host} refused: an internal (loopback, private, link-local, reserved) or unresolvable address`;
   }
   return undefined;
 };

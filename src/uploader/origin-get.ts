@@ -19,6 +19,14 @@ export type OriginAnswer =
     };
 
 /** Opens the origin's GET of `url`, waiting at most `idleTimeoutMs` for its headers. */
+/** A URL without its query and fragment: a mirror's redirect may carry tokens, and this one is logged. */
+const withoutQuery = (url: string): string => {
+  const parsed = new URL(url);
+  parsed.search = '';
+  parsed.hash = '';
+  return parsed.href;
+};
+
 export const openOrigin = async (
   url: string,
   request: AbortController,
@@ -56,6 +64,6 @@ export const openOrigin = async (
   return {
     kind: 'body',
     response: response as Response & { body: WebReadableStream<Uint8Array> },
-    sourceUrl: answer.url,
+    sourceUrl: withoutQuery(answer.url),
   };
 };
