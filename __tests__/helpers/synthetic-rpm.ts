@@ -87,6 +87,11 @@ export interface SyntheticRpmOptions {
   readonly withoutMd5?: boolean;
   /** The signature's header digest: SHA256 (default), or SHA1 only (old RPMs). */
   readonly headerDigest?: 'sha256' | 'sha1';
+  /**
+   * `v6`: as rpm 6 writes packages: no size, MD5 or SHA1 in the signature (SHA256 and SHA3-256 of
+   * the header), a SHA-256 and a SHA3-256 of the payload in the header, no PAYLOADDIGESTALGO.
+   */
+  readonly format?: 'v4' | 'v6';
   /** The payload digest's algorithm (RPMTAG_PAYLOADDIGESTALGO); sha256 by default. */
   readonly payloadDigestAlgorithm?: keyof typeof PAYLOAD_DIGEST_ALGORITHM_IDS;
 }
@@ -103,6 +108,7 @@ export const syntheticRpmPrefix = (
   payloadChunks: () => Iterable<Buffer>,
   {
     fileName = 'synthetic-1.0-1.noarch.rpm',
+    format = 'v4',
     withoutPayloadDigest = false,
     longSize = false,
     withoutMd5 = false,
@@ -110,10 +116,12 @@ export const syntheticRpmPrefix = (
     payloadDigestAlgorithm = 'sha256',
   }: Omit<SyntheticRpmOptions, 'payload' | 'payloadBytes'> = {},
 ): Buffer => {
-  const payloadSha256 = createHash(payloadDigestAlgorithm);
+  const payloadSha256 = createHash(format === 'v6' ? 'sha256' : payloadDigestAlgorithm);
+  const payloadSha3 = createHash('sha3-256');
   let payloadBytes = 0;
   for (const chunk of payloadChunks()) {
     payloadSha256.update(chunk);
+    payloadSha3.update(chunk);
     payloadBytes += chunk.length;
   }
   const identity = identityOfFileName(fileName);
@@ -129,23 +137,38 @@ export const syntheticRpmPrefix = (
     { tag: 1022, type: 6, value: source ? 'x86_64' : arch },
     ...(source ? [] : [{ tag: 1044, type: 6, value: `${name}-${version}-${release}.src.rpm` } as const]),
     ...(arch === 'nosrc' ? [{ tag: 1051, type: 4, value: 0 } as const] : []),
-    ...(withoutPayloadDigest
-      ? []
-      : [
+    ...(format === 'v6'
+      ? [
           { tag: 5092, type: 8, value: payloadSha256.digest('hex') } as const,
-          { tag: 5093, type: 4, value: PAYLOAD_DIGEST_ALGORITHM_IDS[payloadDigestAlgorithm] } as const,
-        ]),
+          { tag: 5123, type: 6, value: payloadSha3.digest('hex') } as const,
+        ]
+      : withoutPayloadDigest
+        ? []
+        : [
+            { tag: 5092, type: 8, value: payloadSha256.digest('hex') } as const,
+            { tag: 5093, type: 4, value: PAYLOAD_DIGEST_ALGORITHM_IDS[payloadDigestAlgorithm] } as const,
+          ]),
   ]);
   const md5 = createHash('md5').update(header);
   for (const chunk of payloadChunks()) md5.update(chunk);
   const size = header.length + payloadBytes;
-  const signature = headerBlob([
-    longSize ? { tag: 270, type: 5, value: BigInt(size) } : { tag: 1000, type: 4, value: size },
-    headerDigest === 'sha256'
-      ? { tag: 273, type: 6, value: createHash('sha256').update(header).digest('hex') }
-      : { tag: 269, type: 6, value: createHash('sha1').update(header).digest('hex') },
-    ...(withoutMd5 ? [] : [{ tag: 1004, type: 7, value: md5.digest() } as const]),
-  ]);
+  const signature = headerBlob(
+    format === 'v6'
+      ? [
+          { tag: 273, type: 6, value: createHash('sha256').update(header).digest('hex') },
+          { tag: 279, type: 6, value: createHash('sha3-256').update(header).digest('hex') },
+        ]
+      : v4Signature(),
+  );
+  function v4Signature(): Tag[] {
+    return [
+      longSize ? { tag: 270, type: 5, value: BigInt(size) } : { tag: 1000, type: 4, value: size },
+      headerDigest === 'sha256'
+        ? { tag: 273, type: 6, value: createHash('sha256').update(header).digest('hex') }
+        : { tag: 269, type: 6, value: createHash('sha1').update(header).digest('hex') },
+      ...(withoutMd5 ? [] : [{ tag: 1004, type: 7, value: md5.digest() } as const]),
+    ];
+  }
   const storeBytes = signature.readUInt32BE(12);
   const padding = Buffer.alloc((8 - (storeBytes % 8)) % 8);
   return Buffer.concat([lead(), signature, padding, header]);

@@ -143,11 +143,28 @@ describe('RpmVerifier', () => {
       },
     );
 
-    it('catches a truncated payload with the size alone (no MD5, no payload digest)', async () => {
+    it('refuses an RPM whose payload no digest covers (no MD5, no payload digest): its length proves nothing', async () => {
       const rpm = syntheticRpm({ payloadBytes: 3000, withoutMd5: true, withoutPayloadDigest: true });
 
-      await expect(verify(rpm)).resolves.toEqual(rpm);
-      await expect(verify(rpm.subarray(0, rpm.length - 1))).rejects.toThrow(RpmVerificationError);
+      await expect(verify(rpm)).rejects.toThrow('no digest covers the payload');
+    });
+
+    describe('rpm 6 (v6) packages: no size, no MD5, no SHA1; SHA-256 and SHA3-256', () => {
+      const v6 = () => syntheticRpm({ payloadBytes: 3000, format: 'v6' });
+
+      it('verifies one by what it carries', async () => {
+        const rpm = v6();
+
+        await expect(verify(rpm)).resolves.toEqual(rpm);
+      });
+
+      it.each([
+        ['a changed payload byte', (rpm: Buffer) => flipped(rpm, -100), /payload (digest|SHA3-256)/],
+        ['a changed header byte', (rpm: Buffer) => flipped(rpm, headerTextByte(rpm)), /header SHA/],
+        ['a truncated payload', (rpm: Buffer) => rpm.subarray(0, rpm.length - 1), /payload (digest|SHA3-256)/],
+      ])('catches %s', async (_name, alter, reason) => {
+        await expect(verify(alter(v6()))).rejects.toThrow(reason);
+      });
     });
   });
 

@@ -37,6 +37,8 @@ const SIGTAG_SIZE = 1000;
 const SIGTAG_LONGSIZE = 270;
 const SIGTAG_SHA1 = 269;
 const SIGTAG_SHA256 = 273;
+/** rpm 6 (v6 packages): SHA3-256 of the main header, beside SHA256; v6 signatures carry no size tags. */
+const SIGTAG_SHA3_256 = 279;
 const SIGTAG_MD5 = 1004;
 // Main header tags.
 const RPMTAG_NAME = 1000;
@@ -50,6 +52,8 @@ const RPMTAG_NOSOURCE = 1051;
 const RPMTAG_NOPATCH = 1052;
 const RPMTAG_PAYLOADDIGEST = 5092;
 const RPMTAG_PAYLOADDIGESTALGO = 5093;
+/** rpm 6: SHA3-256 of the payload as stored (v6 packages always carry it, beside PAYLOADDIGEST/PAYLOADSHA256). */
+const RPMTAG_PAYLOADSHA3_256 = 5123;
 
 // Tag types.
 const TYPE_INT32 = 4;
@@ -149,9 +153,12 @@ class HeaderTags {
  * | `header`            | 16 per tag + data          | PAYLOADDIGEST, PAYLOADDIGESTALGO       | SHA256/SHA1, MD5, SIZE  |
  * | `payload`           | the rest, to the end       | (streamed through)                     | payload digest, MD5, SIZE |
  *
- * At the end: header+payload bytes must equal SIZE (or LONGSIZE); the main
- * header's SHA256 (SHA1 in old RPMs) must match; MD5 of header+payload, when
- * the signature has it; the payload digest, when the header has it.
+ * At the end: header+payload bytes must equal SIZE (or LONGSIZE) when the
+ * signature gives one (rpm 6's v6 signatures do not: their payload digests
+ * catch a truncation); the main header's SHA256 and SHA3-256 (SHA1 in old
+ * RPMs) must match; MD5 of header+payload, when the signature has it; the
+ * payload digest and SHA3-256, when the header has them. Some digest must
+ * cover the payload: its length alone proves nothing.
  */
 type Stage = 'lead' | 'signature-intro' | 'signature' | 'signature-padding' | 'header-intro' | 'header' | 'payload';
 
@@ -171,13 +178,19 @@ export class RpmVerifier extends Transform {
   private headerIndexEntries = 0;
   private signature: HeaderTags | undefined;
   private header: HeaderTags | undefined;
-  private readonly headerHash = { sha256: createHash('sha256'), sha1: createHash('sha1') };
+  private readonly headerHash = {
+    sha256: createHash('sha256'),
+    sha1: createHash('sha1'),
+    sha3: createHash('sha3-256'),
+  };
   private readonly headerAndPayloadMd5 = createHash('md5');
   private headerAndPayloadBytes = 0;
   /** Header+payload bytes the signature announces (LONGSIZE, else SIZE), once it is read. */
   private announcedSize: number | undefined;
   private payloadHash: Hash | undefined;
   private expectedPayloadDigest: string | undefined;
+  private payloadSha3: Hash | undefined;
+  private expectedPayloadSha3: string | undefined;
 
   /**
    * @param fileName the name the file was asked for (`N-V-R.A.rpm`): a valid RPM of another package
@@ -212,6 +225,7 @@ export class RpmVerifier extends Transform {
       if (this.stage === 'payload') {
         this.countHeaderAndPayload(rest);
         this.payloadHash?.update(rest);
+        this.payloadSha3?.update(rest);
         return;
       }
       const taken = rest.subarray(0, this.needed - this.pendingBytes);
@@ -221,6 +235,7 @@ export class RpmVerifier extends Transform {
       if (this.stage === 'header-intro' || this.stage === 'header') {
         this.headerHash.sha256.update(taken);
         this.headerHash.sha1.update(taken);
+        this.headerHash.sha3.update(taken);
         this.countHeaderAndPayload(taken);
       }
       if (this.pendingBytes === this.needed) {
@@ -325,6 +340,8 @@ export class RpmVerifier extends Transform {
   }
 
   private startPayloadDigest(header: HeaderTags): void {
+    this.expectedPayloadSha3 = header.string(RPMTAG_PAYLOADSHA3_256)?.toLowerCase();
+    if (this.expectedPayloadSha3 !== undefined) this.payloadSha3 = createHash('sha3-256');
     this.expectedPayloadDigest = header.string(RPMTAG_PAYLOADDIGEST)?.toLowerCase();
     if (this.expectedPayloadDigest === undefined) return;
     const algorithmId = header.int(RPMTAG_PAYLOADDIGESTALGO) ?? 8;
@@ -338,30 +355,49 @@ export class RpmVerifier extends Transform {
     if (this.stage !== 'payload' || signature === undefined) {
       throw new RpmVerificationError(`file ends inside the RPM ${this.stage}: truncated or not an RPM`);
     }
+    const md5 = signature.binary(SIGTAG_MD5);
+    // What cannot be verified is not stored: some digest must cover every payload byte.
+    if (this.payloadHash === undefined && this.payloadSha3 === undefined && md5 === undefined) {
+      throw new RpmVerificationError('no digest covers the payload (no payload digest, no MD5): it cannot be verified');
+    }
     const expectedSize = this.announcedSize;
-    if (expectedSize === undefined) throw new RpmVerificationError('the signature header gives no size');
-    if (expectedSize !== this.headerAndPayloadBytes) {
+    // v6 signatures carry no size: there, the payload digests (checked below) catch a truncation.
+    if (expectedSize === undefined && this.payloadHash === undefined && this.payloadSha3 === undefined) {
+      throw new RpmVerificationError('the signature header gives no size');
+    }
+    if (expectedSize !== undefined && expectedSize !== this.headerAndPayloadBytes) {
       throw new RpmVerificationError(
         `header and payload are ${this.headerAndPayloadBytes} bytes, the signature says ${expectedSize}`,
       );
     }
-    const sha256 = signature.string(SIGTAG_SHA256)?.toLowerCase();
-    const sha1 = signature.string(SIGTAG_SHA1)?.toLowerCase();
-    if (sha256 === undefined && sha1 === undefined) {
-      throw new RpmVerificationError('the signature header gives no header digest');
-    }
-    if (sha256 !== undefined && sha256 !== this.headerHash.sha256.digest('hex')) {
-      throw new RpmVerificationError('header SHA256 does not match the signature');
-    }
-    if (sha256 === undefined && sha1 !== undefined && sha1 !== this.headerHash.sha1.digest('hex')) {
-      throw new RpmVerificationError('header SHA1 does not match the signature');
-    }
-    const md5 = signature.binary(SIGTAG_MD5);
+    this.verifyHeaderDigests(signature);
     if (md5 !== undefined && !md5.equals(this.headerAndPayloadMd5.digest())) {
       throw new RpmVerificationError('header and payload MD5 does not match the signature');
     }
     if (this.payloadHash !== undefined && this.payloadHash.digest('hex') !== this.expectedPayloadDigest) {
       throw new RpmVerificationError('payload digest does not match the header');
+    }
+    if (this.payloadSha3 !== undefined && this.payloadSha3.digest('hex') !== this.expectedPayloadSha3) {
+      throw new RpmVerificationError('payload SHA3-256 does not match the header');
+    }
+  }
+
+  /** The main header against every digest of it the signature gives (SHA1 only when there is nothing stronger). */
+  private verifyHeaderDigests(signature: HeaderTags): void {
+    const sha256 = signature.string(SIGTAG_SHA256)?.toLowerCase();
+    const sha3 = signature.string(SIGTAG_SHA3_256)?.toLowerCase();
+    const sha1 = signature.string(SIGTAG_SHA1)?.toLowerCase();
+    if (sha256 === undefined && sha3 === undefined && sha1 === undefined) {
+      throw new RpmVerificationError('the signature header gives no header digest');
+    }
+    if (sha256 !== undefined && sha256 !== this.headerHash.sha256.digest('hex')) {
+      throw new RpmVerificationError('header SHA256 does not match the signature');
+    }
+    if (sha3 !== undefined && sha3 !== this.headerHash.sha3.digest('hex')) {
+      throw new RpmVerificationError('header SHA3-256 does not match the signature');
+    }
+    if (sha256 === undefined && sha3 === undefined && sha1 !== this.headerHash.sha1.digest('hex')) {
+      throw new RpmVerificationError('header SHA1 does not match the signature');
     }
   }
 }
