@@ -5,6 +5,7 @@
  */
 import { setTimeout as wait } from 'node:timers/promises';
 import type { LockedPackage } from './lockfile.js';
+import { networkReason } from './preflight.js';
 import { verifyDownload } from './verify.js';
 
 /**
@@ -109,12 +110,6 @@ const requestSlots = (limit: number) => {
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   wait(ms, undefined, { signal }).catch(() => undefined);
 
-const describeError = (error: unknown): string => {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  if (typeof cause?.code === 'string') return cause.code;
-  return error instanceof Error ? error.message : String(error);
-};
-
 /** One HEAD to the cache about `url`; no answer is "ask again". */
 const askCache = async (fetchImpl: typeof fetch, url: string, stop: AbortSignal): Promise<Answer> => {
   try {
@@ -126,7 +121,7 @@ const askCache = async (fetchImpl: typeof fetch, url: string, stop: AbortSignal)
     await response.body?.cancel();
     return readAnswer(response);
   } catch (error) {
-    return { kind: 'again', why: `no answer from the cache (${describeError(error)})`, uploading: false };
+    return { kind: 'again', why: `no answer from the cache (${networkReason(error)})`, uploading: false };
   }
 };
 
