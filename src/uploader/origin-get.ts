@@ -1,8 +1,10 @@
 /**
  * The uploader's GET of one origin file: the body to store, or why there is none.
  */
+import { pipeline, Readable, type Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fetchFromOrigin, type OriginFetchResult } from '../commons/origin-fetch.js';
+import { LengthGuard, parseContentLength } from './length-guard.js';
 import { OriginUnavailableError } from './upload-errors.js';
 
 /**
@@ -18,7 +20,6 @@ export type OriginAnswer =
       readonly sourceUrl: string;
     };
 
-/** Opens the origin's GET of `url`, waiting at most `idleTimeoutMs` for its headers. */
 /** A URL without its query and fragment: a mirror's redirect may carry tokens, and this one is logged. */
 const withoutQuery = (url: string): string => {
   const parsed = new URL(url);
@@ -27,6 +28,7 @@ const withoutQuery = (url: string): string => {
   return parsed.href;
 };
 
+/** Opens the origin's GET of `url`, waiting at most `idleTimeoutMs` for its headers. */
 export const openOrigin = async (
   url: string,
   request: AbortController,
@@ -66,4 +68,24 @@ export const openOrigin = async (
     response: response as Response & { body: WebReadableStream<Uint8Array> },
     sourceUrl: withoutQuery(answer.url),
   };
+};
+
+/**
+ * The origin body, through the length guard and, when given, the file's own
+ * check (the RPM verifier, a repodata digest guard), and what broke the
+ * origin's side of it, if anything did.
+ */
+export const checkedBody = (
+  response: Response & { body: WebReadableStream<Uint8Array> },
+  idleTimeoutMs: number,
+  check?: Transform,
+) => {
+  const source = Readable.fromWeb(response.body);
+  let originFailure: unknown;
+  source.on('error', (error) => {
+    originFailure = error;
+  });
+  const guard = new LengthGuard(parseContentLength(response.headers.get('content-length')), idleTimeoutMs);
+  const body = check === undefined ? pipeline(source, guard, () => {}) : pipeline(source, guard, check, () => {});
+  return { body, guard, originFailure: () => originFailure };
 };

@@ -7,7 +7,6 @@
  * completed is never current; the previous one stays.
  */
 import { createHash } from 'node:crypto';
-import { pipeline, Readable } from 'node:stream';
 import { PutObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isS3ConditionalConflict, isS3ConditionRefused } from '../commons/aws-errors.js';
 import { isCached } from '../commons/cache-store.js';
@@ -28,10 +27,10 @@ import {
   validatorsOf,
 } from '../commons/repodata.js';
 import { DigestGuard, DigestMismatchError } from './digest-guard.js';
-import { LengthGuard, parseContentLength } from './length-guard.js';
-import { openOrigin } from './origin-get.js';
+import { checkedBody, openOrigin } from './origin-get.js';
 import { type ListedFile, parseRepomd, RepomdError } from './repomd.js';
 import { putOnce } from './store-once.js';
+import { DEFAULT_ORIGIN_IDLE_TIMEOUT_MS } from './upload.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
 import { ConditionalWriteConflictError, IncompleteDownloadError } from './upload-errors.js';
 
@@ -77,7 +76,6 @@ export interface SnapshotDependencies {
 export const MAX_REPOMD_BYTES = 1024 * 1024;
 /** A detached signature or an armored public key. */
 export const MAX_COMPANION_BYTES = 256 * 1024;
-const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 const TAGGING = (value: SnapshotTagValue) => `${SNAPSHOT_TAG}=${value}`;
 
@@ -130,7 +128,7 @@ const fetchSmall = async (url: string, maxBytes: number, idleTimeoutMs: number):
  * Origin failures other than 404/410 and S3 errors throw, for Lambda's retry.
  */
 export const takeSnapshot = async (path: string, deps: SnapshotDependencies): Promise<SnapshotResult> => {
-  const { config, s3, claim, originIdleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS } = deps;
+  const { config, s3, claim, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS } = deps;
   const repoDir = repodataPath(path)?.repoDir ?? '';
   let repomd: SmallFile;
   try {
@@ -208,7 +206,7 @@ const storeSnapshot = async (plan: SnapshotPlan, deps: SnapshotDependencies): Pr
     const fetched = await fetchSmall(
       originUrl(config.originBaseUrl, `${repoDir}${companion}`),
       MAX_COMPANION_BYTES,
-      deps.originIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      deps.originIdleTimeoutMs ?? DEFAULT_ORIGIN_IDLE_TIMEOUT_MS,
     );
     if (fetched.kind === 'missing') {
       absent.push(companion);
@@ -252,7 +250,7 @@ const storeListedFile = async (
   file: ListedFile,
   key: string,
   repoDir: string,
-  { config, s3, partSize, originIdleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS }: SnapshotDependencies,
+  { config, s3, partSize, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS }: SnapshotDependencies,
 ): Promise<number> => {
   if (await isCached(s3, config.bucketName, key)) return file.size ?? 0;
   const request = new AbortController();
@@ -264,9 +262,7 @@ const storeListedFile = async (
   if (answer.kind === 'encoded') {
     throw new SnapshotIncomplete(`${file.href}: origin sent Content-Encoding ${answer.encoding}`);
   }
-  const source = Readable.fromWeb(answer.response.body);
-  const guard = new LengthGuard(parseContentLength(answer.response.headers.get('content-length')), originIdleTimeoutMs);
-  const body = pipeline(source, guard, new DigestGuard(file), () => {});
+  const { body, guard } = checkedBody(answer.response, originIdleTimeoutMs, new DigestGuard(file));
   try {
     // lost-race: the key was committed meanwhile, by a run that verified the same bytes.
     await putOnce(s3, {

@@ -2,14 +2,11 @@
  * The uploader's use case: copy one file from origin into the cache, whole or
  * not at all. Takes its clients and config as arguments.
  */
-import { pipeline, Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isCached } from '../commons/cache-store.js';
 import type { CacheConfig } from '../commons/config.js';
 import { cacheKey, originUrl } from '../commons/paths.js';
-import { LengthGuard, parseContentLength } from './length-guard.js';
-import { openOrigin } from './origin-get.js';
+import { checkedBody, openOrigin } from './origin-get.js';
 import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
 import { putOnce } from './store-once.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
@@ -89,25 +86,6 @@ export const cacheFromOrigin = async (path: string, deps: UploadDependencies): P
   }
 };
 
-/** The origin body, through the length guard and (for an RPM) the verifier, and what broke it, if anything did. */
-const checkedBody = (
-  response: Response & { body: WebReadableStream<Uint8Array> },
-  path: string,
-  idleTimeoutMs: number,
-) => {
-  const source = Readable.fromWeb(response.body);
-  let originFailure: unknown;
-  source.on('error', (error) => {
-    originFailure = error;
-  });
-  const guard = new LengthGuard(parseContentLength(response.headers.get('content-length')), idleTimeoutMs);
-  const fileName = path.slice(path.lastIndexOf('/') + 1);
-  const body = isRpm(path)
-    ? pipeline(source, guard, new RpmVerifier(fileName), () => {})
-    : pipeline(source, guard, () => {});
-  return { body, guard, originFailure: () => originFailure };
-};
-
 const download = async (path: string, deps: UploadDependencies): Promise<UploadResult> => {
   const { config, s3, partSize, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS } = deps;
   const originRequest = new AbortController();
@@ -122,7 +100,12 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
   }
 
   const originStatus = origin.response.status;
-  const { body, guard, originFailure } = checkedBody(origin.response, path, originIdleTimeoutMs);
+  const fileName = path.slice(path.lastIndexOf('/') + 1);
+  const { body, guard, originFailure } = checkedBody(
+    origin.response,
+    originIdleTimeoutMs,
+    isRpm(path) ? new RpmVerifier(fileName) : undefined,
+  );
   try {
     const committed = await putOnce(s3, {
       bucket: config.bucketName,
