@@ -13,12 +13,15 @@ RUN node esbuild.config.mjs && rm dist/cli.mjs dist/cli.mjs.map
 FROM public.ecr.aws/lambda/nodejs:24
 # Memory (npm run bench): a 1 MiB young generation and fewer, smaller malloc arenas keep the
 # uploader's streaming garbage from piling up; an old generation bounded at 256 MB (the live JS
-# heap stays under 20 MB) makes V8 collect dead 5 MiB part buffers sooner (peak RSS at 1 GiB:
-# 156-167 MB without, 136-143 MB with); the handler allocates little and does not notice.
+# heap stays under 20 MB) makes V8 collect dead 5 MiB part buffers sooner; the handler allocates
+# little and does not notice. Lambda's bootstrap puts heap flags for the function's memory size
+# on node's command line, where they override NODE_OPTIONS: the exec wrapper (dist/, so
+# LAMBDA_TASK_ROOT) drops them, so these apply (uploader at 1 GiB, peak RSS: see README).
 ENV NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=256" \
     MALLOC_ARENA_MAX=2 \
     MALLOC_MMAP_THRESHOLD_=131072 \
-    MALLOC_TRIM_THRESHOLD_=131072
+    MALLOC_TRIM_THRESHOLD_=131072 \
+    AWS_LAMBDA_EXEC_WRAPPER=${LAMBDA_TASK_ROOT}/lambda-exec-wrapper.sh
 COPY --from=build /build/dist/ ${LAMBDA_TASK_ROOT}/
 # LAMBDA_HANDLER (handler | uploader) chooses the Lambda; see README.
 CMD ["index.handler"]

@@ -1,7 +1,7 @@
 // Bundles each Lambda with all its dependencies into one ESM file for Node 24.
 // Code splitting keeps Sentry in a chunk of its own, loaded only when SENTRY_DSN is set;
 // dist/index.mjs loads only the Lambda that LAMBDA_HANDLER names.
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 /**
@@ -97,6 +97,10 @@ const cli = await build({
   banner: { js: `#!/usr/bin/env node\n${LAMBDA_BUNDLE_OPTIONS.banner.js}` },
 });
 await chmod('dist/cli.mjs', 0o755);
+
+// The image's AWS_LAMBDA_EXEC_WRAPPER, beside the bundles in LAMBDA_TASK_ROOT (see the file and the Dockerfile).
+await copyFile('src/lambda-exec-wrapper.sh', 'dist/lambda-exec-wrapper.sh');
+await chmod('dist/lambda-exec-wrapper.sh', 0o755);
 
 // What each bundle imports and from which packages, for the tests (kept out of dist/ and the image).
 await mkdir('.build', { recursive: true });

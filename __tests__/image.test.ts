@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,9 @@ import { promisify } from 'node:util';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DockerfileParser } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
+import { FUNCTION_SIZES } from '../infra/lib/function-sizes.js';
 import { httpApiEvent } from './helpers/events.js';
+import { LAMBDA_BOOTSTRAP, lambdaStartEnvironment } from './helpers/lambda-start.js';
 import { OriginServer } from './helpers/origin-server.js';
 import { RuntimeApiServer } from './helpers/runtime-api.js';
 import { S3RVER_CREDENTIALS, startS3rver } from './helpers/s3rver.js';
@@ -193,7 +195,7 @@ describe('container image', () => {
       ).rejects.toThrow('LAMBDA_HANDLER="index.handler" is invalid; accepted values: handler, uploader');
     });
 
-    describe('started as Lambda starts it: the runtime interface client (aws-lambda-ric), CMD ["index.handler"]', () => {
+    describe('started as Lambda starts it: its bootstrap, the runtime interface client (aws-lambda-ric), CMD ["index.handler"]', () => {
       const BUCKET = 'rpm-cache-image';
       const RIC = resolve('node_modules/aws-lambda-ric/index.mjs');
       let work: string;
@@ -239,22 +241,28 @@ describe('container image', () => {
         await rm(work, { recursive: true, force: true });
       });
 
-      /** Starts the real runtime client in the task root, as the image's entrypoint does. */
+      /**
+       * Starts the real runtime client in the task root as Lambda does: through
+       * the bootstrap (heap flags for the function's memory size, the image's
+       * exec wrapper) with the image's ENV.
+       */
       const startFunction = async (lambdaHandler: string, functionName: string) => {
         const api = await RuntimeApiServer.start();
         const output: string[] = [];
-        const child = spawn(process.execPath, [RIC, 'index.handler'], {
+        const memoryMb =
+          lambdaHandler === 'uploader' ? FUNCTION_SIZES.uploader.memoryMb : FUNCTION_SIZES.handler.memoryMb;
+        const child = spawn(LAMBDA_BOOTSTRAP, [RIC, 'index.handler'], {
           cwd: taskRoot,
           stdio: ['ignore', 'pipe', 'pipe'],
           env: {
             PATH: process.env.PATH ?? '',
+            ...lambdaStartEnvironment(memoryMb, taskRoot),
             HOME: work,
             _HANDLER: 'index.handler',
             LAMBDA_TASK_ROOT: taskRoot,
             AWS_LAMBDA_RUNTIME_API: api.address,
             AWS_LAMBDA_FUNCTION_NAME: functionName,
             AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
             AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
             AWS_LAMBDA_LOG_STREAM_NAME: '2026/11/28/[$LATEST]0123456789abcdef',
             // Lambda sets it for on-demand functions; Powertools reports cold starts only then.
@@ -333,6 +341,41 @@ describe('container image', () => {
         const object = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `cache/${path}` }));
         expect(object.ContentLength).toBe(rpm.length);
         expect(fn.output()).toContain('"triggeredBy":"request-1"');
+      });
+
+      it("runs with the image's heap settings, not the ones the bootstrap computes from the memory size", async () => {
+        // What the bootstrap puts on the command line overrides NODE_OPTIONS unless the exec wrapper drops it.
+        const probe = join(work, 'heap-probe.mjs');
+        await writeFile(
+          probe,
+          `import v8 from 'node:v8';
+           process.stdout.write(JSON.stringify({
+             heapLimitMb: v8.getHeapStatistics().heap_size_limit / 2 ** 20,
+             execArgv: process.execArgv,
+             argv: process.argv.slice(2),
+           }));`,
+        );
+        const started = async (env: Record<string, string>) => {
+          const { stdout } = await run(LAMBDA_BOOTSTRAP, [probe, 'index.handler'], {
+            env: { PATH: process.env.PATH ?? '', ...env },
+          });
+          return JSON.parse(stdout) as { heapLimitMb: number; execArgv: string[]; argv: string[] };
+        };
+        const image = lambdaStartEnvironment(FUNCTION_SIZES.uploader.memoryMb, taskRoot);
+        const { AWS_LAMBDA_EXEC_WRAPPER: wrapper, ...withoutWrapper } = image;
+
+        const asShipped = await started(image);
+        const bootstrapAlone = await started(withoutWrapper);
+
+        expect(wrapper).toBe(join(taskRoot, 'lambda-exec-wrapper.sh'));
+        expect(image.NODE_OPTIONS).toContain('--max-old-space-size=256');
+        // 256 MB of old generation plus a young generation of 3 × 1 MiB semi-spaces.
+        expect(asShipped.heapLimitMb).toBeLessThan(300);
+        expect(asShipped.execArgv).toEqual(['--expose-gc', '--max-http-header-size', '81920']);
+        expect(asShipped.argv).toEqual(['index.handler']);
+        // 1024 MB: 922 MB of old generation, 51 MiB semi-spaces.
+        expect(bootstrapAlone.heapLimitMb).toBeGreaterThan(900);
+        expect(bootstrapAlone.execArgv).toContain('--max-old-space-size=922');
       });
 
       it('reports a failed start to the Runtime API (init error) instead of serving', async () => {

@@ -9,8 +9,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { LAMBDA_BOOTSTRAP, lambdaStartEnvironment } from '../__tests__/helpers/lambda-start.js';
+import { FUNCTION_SIZES } from '../infra/lib/function-sizes.js';
 import { median, type Row, ratio, shuffled } from './stats.js';
-import { imageEnvironment } from './transfer-env.js';
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 15);
@@ -20,11 +21,13 @@ interface Case {
   readonly name: string;
   readonly file: string;
   readonly env: Record<string, string>;
+  /** Whose memory size the bootstrap sizes the heap for. */
+  readonly lambda: keyof typeof FUNCTION_SIZES;
 }
 
-const importTime = async ({ file, env }: Case): Promise<number> => {
+const importTime = async ({ file, env, lambda }: Case): Promise<number> => {
   const { stdout } = await run(
-    process.execPath,
+    LAMBDA_BOOTSTRAP,
     [
       '--input-type=module',
       '-e',
@@ -33,8 +36,8 @@ const importTime = async ({ file, env }: Case): Promise<number> => {
     {
       env: {
         PATH: process.env.PATH ?? '',
-        // As the image runs it (its ENV), for the bare SDK as for the Lambdas.
-        ...imageEnvironment(),
+        // As Lambda starts the image (its ENV, the bootstrap's flags), for the bare SDK as for the Lambdas.
+        ...lambdaStartEnvironment(FUNCTION_SIZES[lambda].memoryMb),
         AWS_REGION: 'us-east-1',
         S3_BUCKET_NAME: 'bench',
         UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
@@ -86,16 +89,26 @@ export const measureColdStart = async (bareDir: string): Promise<Row[]> => {
     _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1',
   };
   const cases: Case[] = [
-    { name: 'bare handler SDK', file: resolve(bareDir, 'bare-handler.mjs'), env: {} },
-    { name: 'bare uploader SDK', file: resolve(bareDir, 'bare-uploader.mjs'), env: {} },
-    { name: 'handler', file: resolve('dist/handler.mjs'), env: {} },
-    { name: 'handler + SENTRY_DSN', file: resolve('dist/handler.mjs'), env: SENTRY },
-    { name: 'handler, tracing on', file: resolve('dist/handler.mjs'), env: TRACING },
-    { name: 'uploader', file: resolve('dist/uploader.mjs'), env: {} },
-    { name: 'uploader + SENTRY_DSN', file: resolve('dist/uploader.mjs'), env: SENTRY },
-    { name: 'uploader, tracing on', file: resolve('dist/uploader.mjs'), env: TRACING },
-    { name: 'index (LAMBDA_HANDLER=handler)', file: resolve('dist/index.mjs'), env: { LAMBDA_HANDLER: 'handler' } },
-    { name: 'index (LAMBDA_HANDLER=uploader)', file: resolve('dist/index.mjs'), env: { LAMBDA_HANDLER: 'uploader' } },
+    { name: 'bare handler SDK', file: resolve(bareDir, 'bare-handler.mjs'), env: {}, lambda: 'handler' },
+    { name: 'bare uploader SDK', file: resolve(bareDir, 'bare-uploader.mjs'), env: {}, lambda: 'uploader' },
+    { name: 'handler', file: resolve('dist/handler.mjs'), env: {}, lambda: 'handler' },
+    { name: 'handler + SENTRY_DSN', file: resolve('dist/handler.mjs'), env: SENTRY, lambda: 'handler' },
+    { name: 'handler, tracing on', file: resolve('dist/handler.mjs'), env: TRACING, lambda: 'handler' },
+    { name: 'uploader', file: resolve('dist/uploader.mjs'), env: {}, lambda: 'uploader' },
+    { name: 'uploader + SENTRY_DSN', file: resolve('dist/uploader.mjs'), env: SENTRY, lambda: 'uploader' },
+    { name: 'uploader, tracing on', file: resolve('dist/uploader.mjs'), env: TRACING, lambda: 'uploader' },
+    {
+      name: 'index (LAMBDA_HANDLER=handler)',
+      file: resolve('dist/index.mjs'),
+      env: { LAMBDA_HANDLER: 'handler' },
+      lambda: 'handler',
+    },
+    {
+      name: 'index (LAMBDA_HANDLER=uploader)',
+      file: resolve('dist/index.mjs'),
+      env: { LAMBDA_HANDLER: 'uploader' },
+      lambda: 'uploader',
+    },
   ];
   const times = new Map(cases.map((item) => [item.name, [] as number[]]));
   for (let round = 0; round < ROUNDS; round += 1) {

@@ -5,9 +5,10 @@
 import { fork } from 'node:child_process';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
+import { LAMBDA_BOOTSTRAP, lambdaStartEnvironment } from '../__tests__/helpers/lambda-start.js';
+import { FUNCTION_SIZES } from '../infra/lib/function-sizes.js';
 import { LATENCY_MS, startInvoke, startOrigin, startS3, urlOf } from './servers.js';
 import { median, percentile, type Row, ratio } from './stats.js';
-import { imageEnvironment } from './transfer-env.js';
 
 const ORIGIN_HEAD_TIMEOUT_S = 0.1;
 const GOAL = 1.1;
@@ -22,11 +23,14 @@ type Servers = { readonly origin: Server; readonly s3: Server; readonly invoke: 
 /** One handler container in a process of its own; resolves to what it measured. */
 const runWorker = (workerPath: string, { origin, s3, invoke }: Servers, extra: Record<string, string>) =>
   new Promise<Record<string, number[]>>((done, fail) => {
+    // As Lambda starts the handler: its bootstrap (which execs node, keeping the IPC channel), the image's ENV.
     const worker = fork(workerPath, {
+      execPath: LAMBDA_BOOTSTRAP,
+      execArgv: [],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: {
         PATH: process.env.PATH ?? '',
-        ...imageEnvironment(),
+        ...lambdaStartEnvironment(FUNCTION_SIZES.handler.memoryMb),
         BENCH_HANDLER_BUNDLE: resolve('dist/handler.mjs'),
         AWS_ENDPOINT_URL_S3: urlOf(s3),
         AWS_ENDPOINT_URL_LAMBDA: urlOf(invoke),

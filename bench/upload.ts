@@ -12,12 +12,13 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { LAMBDA_BOOTSTRAP, lambdaStartEnvironment } from '../__tests__/helpers/lambda-start.js';
+import { FUNCTION_SIZES } from '../infra/lib/function-sizes.js';
 import { S3RVER_CREDENTIALS } from '../src/local/s3-server.js';
 import { startEmbeddedS3 } from '../src/local/stack.js';
 import { benchRpm } from './rpms.js';
 import { urlOf } from './servers.js';
 import { median, type Row } from './stats.js';
-import { imageEnvironment } from './transfer-env.js';
 
 const run = promisify(execFile);
 const SIZES_MB = (process.env.BENCH_UPLOAD_SIZES_MB ?? '10 200 1024').split(/\s+/).map(Number);
@@ -75,7 +76,8 @@ export const startFileOrigin = async (files: readonly string[]) => {
 
 export const workerEnv = (origin: string, store: string, extra: Record<string, string> = {}) => ({
   PATH: process.env.PATH ?? '',
-  ...imageEnvironment(),
+  // As Lambda starts the uploader: the image's ENV and the bootstrap's heap flags for its memory size.
+  ...lambdaStartEnvironment(FUNCTION_SIZES.uploader.memoryMb),
   ORIGIN_HOST: origin,
   S3_BUCKET_NAME: 'bench',
   AWS_ENDPOINT_URL_S3: store,
@@ -95,7 +97,7 @@ export interface Transfer {
 }
 
 export const runTransfer = async (workerPath: string, env: Record<string, string>): Promise<Transfer> => {
-  const { stdout } = await run(process.execPath, [workerPath], { env, maxBuffer: 64 * 1024 * 1024, timeout: 900_000 });
+  const { stdout } = await run(LAMBDA_BOOTSTRAP, [workerPath], { env, maxBuffer: 64 * 1024 * 1024, timeout: 900_000 });
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Transfer;
 };
 

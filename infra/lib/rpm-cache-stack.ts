@@ -32,6 +32,7 @@ import {
 import type { Construct } from 'constructs';
 import { SNAPSHOT_TAG } from '../../src/commons/snapshot-tag.ts';
 import { createDashboard } from './dashboard.ts';
+import { FUNCTION_SIZES } from './function-sizes.ts';
 import { LOG_QUERIES } from './log-queries.ts';
 import type { DeploymentSettings } from './settings.ts';
 
@@ -41,18 +42,15 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const METRICS_NAMESPACE = 'RpmCache';
 export const SERVICE_NAME = 'rpm-cache';
 
-/**
- * Sizes, from `npm run bench` (see the README's Deploy section):
- * - handler: ~100 MB resident and a cold import of ~110-120 ms; 512 MB buys
- *   the CPU share that keeps the cold start short (Lambda's CPU grows with
- *   memory). API Gateway waits 30 s at most, so 29 s is the most it can use.
- * - uploader: peak RSS ~140 MB, flat in file size (5 MiB parts, 4 in
- *   flight); 1024 MB leaves room for the SDK and gives the SHA-256/MD5
- *   verification a fuller CPU. A 1 GiB RPM streams in well under the 15 min
- *   ceiling at the tens of MB/s Lambda reaches.
- */
-export const HANDLER_SIZE = Object.freeze({ memoryMb: 512, timeout: Duration.seconds(29) });
-export const UPLOADER_SIZE = Object.freeze({ memoryMb: 1024, timeout: Duration.minutes(15) });
+/** Each Lambda's size (see function-sizes.ts for why). */
+export const HANDLER_SIZE = Object.freeze({
+  memoryMb: FUNCTION_SIZES.handler.memoryMb,
+  timeout: Duration.seconds(FUNCTION_SIZES.handler.timeoutSeconds),
+});
+export const UPLOADER_SIZE = Object.freeze({
+  memoryMb: FUNCTION_SIZES.uploader.memoryMb,
+  timeout: Duration.seconds(FUNCTION_SIZES.uploader.timeoutSeconds),
+});
 /** Lambda's async retries, and how long an event may wait (the most Lambda allows). */
 export const UPLOADER_ASYNC = Object.freeze({ retryAttempts: 2, maxEventAge: Duration.hours(6) });
 
