@@ -329,7 +329,13 @@ describe('container image', () => {
         expect(stored).toEqual({
           requestId: expect.any(String),
           kind: 'response',
-          body: { outcome: 'stored', originStatus: 200, bytes: rpm.length, sourceUrl: `${origin.baseUrl}/${path}` },
+          body: {
+            outcome: 'stored',
+            originStatus: 200,
+            bytes: rpm.length,
+            sourceUrl: `${origin.baseUrl}/${path}`,
+            repositoryCheck: { result: 'no-snapshot' },
+          },
         });
         expect(rejected.body).toEqual({ outcome: 'rejected', reason: 'event.path is missing or not a string' });
         const s3 = new S3Client({

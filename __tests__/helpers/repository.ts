@@ -7,6 +7,8 @@ export interface RepositoryOptions {
   readonly signature?: Buffer;
   /** A `<revision>`, so two versions of the same files differ. */
   readonly revision?: string;
+  /** What the listed files' names end with (`xml.gz` unless told): how they are compressed. */
+  readonly extension?: string;
 }
 
 /**
@@ -18,12 +20,12 @@ export interface RepositoryOptions {
 export const repository = (
   repoDir: string,
   listed: Readonly<Record<string, Buffer>>,
-  { simpleNames = false, signature, revision = '1' }: RepositoryOptions = {},
+  { simpleNames = false, signature, revision = '1', extension = 'xml.gz' }: RepositoryOptions = {},
 ): Map<string, Buffer> => {
   const files = new Map<string, Buffer>();
   const entries = Object.entries(listed).map(([type, bytes]) => {
     const checksum = createHash('sha256').update(bytes).digest('hex');
-    const href = `repodata/${simpleNames ? '' : `${checksum}-`}${type}.xml.gz`;
+    const href = `repodata/${simpleNames ? '' : `${checksum}-`}${type}.${extension}`;
     files.set(`${repoDir}${href}`, bytes);
     return [
       `  <data type="${type}">`,

@@ -20,8 +20,8 @@ describe('parseRepomd', () => {
     );
 
     expect(await parseRepomd(xml, 'pub/repo/')).toEqual([
-      { href: `repodata/${SHA256}-primary.xml.gz`, algorithm: 'sha256', checksum: SHA256, size: 42 },
-      { href: 'repodata/comps.xml', algorithm: 'sha1', checksum: '12'.repeat(20) },
+      { type: 'primary', href: `repodata/${SHA256}-primary.xml.gz`, algorithm: 'sha256', checksum: SHA256, size: 42 },
+      { type: 'group', href: 'repodata/comps.xml', algorithm: 'sha1', checksum: '12'.repeat(20) },
     ]);
   });
 

@@ -45,6 +45,8 @@ describe('cacheFromOrigin', () => {
   beforeEach(async () => {
     s3Mock.reset();
     s3Mock.on(HeadObjectCommand).rejects(notFound());
+    // No repository snapshot above any file (the listing check has one in snapshot.test.ts).
+    s3Mock.on(GetObjectCommand).rejects(notFound());
     s3Mock.on(PutObjectCommand).resolves({ ETag: '"etag"' });
     s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
     s3Mock
@@ -69,6 +71,7 @@ describe('cacheFromOrigin', () => {
       outcome: 'stored',
       originStatus: 200,
       bytes: rpm.length,
+      repositoryCheck: { result: 'no-snapshot' },
       sourceUrl: `${origin.baseUrl}/pub/Packages/d/demo-c++-1.0%5E20260101git-1.noarch.rpm`,
     });
     const puts = s3Mock.commandCalls(PutObjectCommand);
@@ -93,6 +96,7 @@ describe('cacheFromOrigin', () => {
       outcome: 'stored',
       originStatus: 200,
       bytes: rpm.length,
+      repositoryCheck: { result: 'no-snapshot' },
       sourceUrl: `${origin.baseUrl}/pub/Packages/d/demo-c++-1.0%5E20260101git-1.noarch.rpm`,
     });
     expect(s3Mock.commandCalls(CreateMultipartUploadCommand)[0]?.args[0].input.ContentType).toBe('application/x-rpm');
@@ -312,6 +316,7 @@ describe('cacheFromOrigin', () => {
       outcome: 'lost-race',
       originStatus: 200,
       bytes: rpm.length,
+      repositoryCheck: { result: 'no-snapshot' },
     });
   });
 

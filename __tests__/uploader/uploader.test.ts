@@ -1,4 +1,4 @@
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { notFound } from '../helpers/aws.js';
 import { lambdaContext, TEST_REQUEST_ID } from '../helpers/lambda-context.js';
@@ -37,6 +37,7 @@ describe('uploader Lambda (whole Middy chain)', () => {
   beforeEach(() => {
     s3Mock.reset();
     s3Mock.on(HeadObjectCommand).rejects(notFound());
+    s3Mock.on(GetObjectCommand).rejects(notFound());
     s3Mock.on(PutObjectCommand).resolves({});
     origin.reset();
     logs = captureLogs();
@@ -57,6 +58,7 @@ describe('uploader Lambda (whole Middy chain)', () => {
       originStatus: 200,
       bytes: rpm.length,
       sourceUrl: `${origin.baseUrl}/pub/Packages/l/libstdc++-15.1.1-2.fc44.x86_64.rpm`,
+      repositoryCheck: { result: 'no-snapshot' },
     });
     expect(cacheWrites().map((call) => call.args[0].input.Key)).toEqual([`cache/${PACKAGE}`]);
     const claim = s3Mock.commandCalls(PutObjectCommand).find((call) => call.args[0].input.Key === `claims/${PACKAGE}`);

@@ -71,14 +71,14 @@ export const openOrigin = async (
 };
 
 /**
- * The origin body, through the length guard and, when given, the file's own
- * check (the RPM verifier, a repodata digest guard), and what broke the
- * origin's side of it, if anything did.
+ * The origin body, through the length guard and the file's own checks, in
+ * order (the RPM verifier and its repository's listing, a repodata digest
+ * guard), and what broke the origin's side of it, if anything did.
  */
 export const checkedBody = (
   response: Response & { body: WebReadableStream<Uint8Array> },
   idleTimeoutMs: number,
-  check?: Transform,
+  checks: readonly Transform[] = [],
 ) => {
   const source = Readable.fromWeb(response.body);
   let originFailure: unknown;
@@ -86,6 +86,7 @@ export const checkedBody = (
     originFailure = error;
   });
   const guard = new LengthGuard(parseContentLength(response.headers.get('content-length')), idleTimeoutMs);
-  const body = check === undefined ? pipeline(source, guard, () => {}) : pipeline(source, guard, check, () => {});
+  pipeline([source, guard, ...checks], () => {});
+  const body: Transform = checks.at(-1) ?? guard;
   return { body, guard, originFailure: () => originFailure };
 };

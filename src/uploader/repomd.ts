@@ -8,6 +8,8 @@ import { repodataPath } from '../commons/repodata.js';
 
 /** One `<data>` entry of repomd.xml. */
 export interface ListedFile {
+  /** What the file holds (`primary`, `filelists`, `updateinfo`, ...), or `#<n>` when `<data>` has no type. */
+  readonly type: string;
   /** The path inside the repository, e.g. `repodata/<sha256>-primary.xml.gz`. */
   readonly href: string;
   /** A Node hash name (`sha256`, `sha1`, ...). */
@@ -25,8 +27,8 @@ export class RepomdError extends Error {
   }
 }
 
-/** repomd.xml's checksum types, as Node names them (`sha` is createrepo's old name for SHA-1). */
-const ALGORITHMS: Readonly<Record<string, string>> = {
+/** repomd.xml's and primary.xml's checksum types, as Node names them (`sha` is createrepo's old name for SHA-1). */
+export const ALGORITHMS: Readonly<Record<string, string>> = {
   md5: 'md5',
   sha: 'sha1',
   sha1: 'sha1',
@@ -110,7 +112,7 @@ const listedFile = (entry: unknown, repoDir: string, index: number): ListedFile 
   if (sizeText !== undefined && !/^\d{1,15}$/.test(sizeText)) {
     throw new RepomdError(`<data type="${type}"> size ${JSON.stringify(sizeText)} is not a number of bytes`);
   }
-  return { href, algorithm, checksum: digest, ...(sizeText === undefined ? {} : { size: Number(sizeText) }) };
+  return { type, href, algorithm, checksum: digest, ...(sizeText === undefined ? {} : { size: Number(sizeText) }) };
 };
 
 /**

@@ -262,7 +262,7 @@ const storeListedFile = async (
   if (answer.kind === 'encoded') {
     throw new SnapshotIncomplete(`${file.href}: origin sent Content-Encoding ${answer.encoding}`);
   }
-  const { body, guard } = checkedBody(answer.response, originIdleTimeoutMs, new DigestGuard(file));
+  const { body, guard } = checkedBody(answer.response, originIdleTimeoutMs, [new DigestGuard(file)]);
   try {
     // lost-race: the key was committed meanwhile, by a run that verified the same bytes.
     await putOnce(s3, {

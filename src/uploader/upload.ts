@@ -6,7 +6,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { isCached } from '../commons/cache-store.js';
 import type { CacheConfig } from '../commons/config.js';
 import { cacheKey, originUrl } from '../commons/paths.js';
+import { ListingGuard, type RepositoryCheck } from './listing-guard.js';
 import { checkedBody, openOrigin } from './origin-get.js';
+import { repositoryListing } from './repository-listing.js';
 import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
 import { putOnce } from './store-once.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
@@ -30,6 +32,8 @@ export interface UploadResult {
   readonly reason?: string;
   /** Where the stored bytes came from: the origin URL, or where its redirects led. */
   readonly sourceUrl?: string;
+  /** How an RPM stands against the current snapshot of its repository (checked when it lists the RPM). */
+  readonly repositoryCheck?: RepositoryCheck;
   /** The verifier's own error for a `corrupt` RPM, with its stack, for reporting (not part of the Lambda's answer). */
   readonly verificationError?: RpmVerificationError;
 }
@@ -101,11 +105,17 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
 
   const originStatus = origin.response.status;
   const fileName = path.slice(path.lastIndexOf('/') + 1);
+  // The RPM's own digests, then what its repository's snapshot lists (looked up while the bytes stream).
+  const listingRequest = new AbortController();
+  const listingGuard = isRpm(path)
+    ? new ListingGuard(repositoryListing(s3, config.bucketName, path, listingRequest.signal))
+    : undefined;
   const { body, guard, originFailure } = checkedBody(
     origin.response,
     originIdleTimeoutMs,
-    isRpm(path) ? new RpmVerifier(fileName) : undefined,
+    listingGuard === undefined ? [] : [new RpmVerifier(fileName), listingGuard],
   );
+  const checked = () => (listingGuard?.check === undefined ? {} : { repositoryCheck: listingGuard.check });
   try {
     const committed = await putOnce(s3, {
       bucket: config.bucketName,
@@ -116,12 +126,14 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
     });
     if (committed === 'lost-race') {
       originRequest.abort();
+      listingRequest.abort();
       body.destroy();
-      return { outcome: 'lost-race', originStatus, bytes: guard.bytes };
+      return { outcome: 'lost-race', originStatus, bytes: guard.bytes, ...checked() };
     }
-    return { outcome: 'stored', originStatus, bytes: guard.bytes, sourceUrl: origin.sourceUrl };
+    return { outcome: 'stored', originStatus, bytes: guard.bytes, sourceUrl: origin.sourceUrl, ...checked() };
   } catch (error) {
     originRequest.abort();
+    listingRequest.abort();
     body.destroy();
     if (error instanceof RpmVerificationError) {
       return { outcome: 'corrupt', reason: error.message, verificationError: error, originStatus, bytes: guard.bytes };

@@ -1,0 +1,113 @@
+/**
+ * What the stored snapshot of an RPM's repository says the RPM is: its
+ * checksum and size in that snapshot's primary.xml, what dnf itself checks a
+ * download against. The repository is the nearest directory above the RPM that
+ * has a current snapshot; its primary.xml is read from the snapshot, never
+ * from the origin, so the answer is what a consistent repodata said.
+ */
+import { pipeline, Readable, type Transform } from 'node:stream';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type CurrentSnapshot, readCurrentSnapshot, repomdPath } from '../commons/repodata.js';
+import { findInPrimary, type PrimaryEntry } from './primary-scan.js';
+import { parseRepomd } from './repomd.js';
+
+/** How an RPM stands against its repository's snapshot, as logged and answered by the uploader. */
+export type RepositoryListing =
+  | { readonly result: 'no-snapshot' }
+  | { readonly result: 'listed'; readonly repository: string; readonly snapshot: string; readonly entry: PrimaryEntry }
+  | { readonly result: 'not-listed'; readonly repository: string; readonly snapshot: string }
+  | { readonly result: 'unreadable'; readonly repository: string; readonly snapshot: string; readonly reason: string };
+
+/** The directories above `path`, nearest first, each with its trailing slash (the origin's root is ''). */
+export const directoriesAbove = (path: string): string[] => {
+  const directories: string[] = [];
+  for (let slash = path.lastIndexOf('/'); slash >= 0; slash = path.lastIndexOf('/', slash - 1)) {
+    directories.push(path.slice(0, slash + 1));
+    if (slash === 0) break;
+  }
+  directories.push('');
+  return directories;
+};
+
+/** Decompressors for how createrepo_c compresses primary.xml; Node has no xz or bzip2. */
+const DECOMPRESSORS: Readonly<Record<string, () => Transform>> = {
+  '.gz': createGunzip,
+  '.zst': createZstdDecompress,
+};
+
+const compressionOf = (href: string): string | undefined => /\.[a-z0-9]+$/.exec(href)?.[0];
+
+const readObject = async (s3: S3Client, bucket: string, key: string, abortSignal: AbortSignal) => {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
+  if (object.Body === undefined) throw new Error(`s3://${bucket}/${key} has no body`);
+  return object.Body;
+};
+
+/** The entry of `href` in the primary.xml of `current`, the snapshot of `repoDir`. */
+const listingIn = async (
+  s3: S3Client,
+  bucket: string,
+  repoDir: string,
+  { manifest }: CurrentSnapshot,
+  href: string,
+  signal: AbortSignal,
+): Promise<RepositoryListing> => {
+  const at = { repository: repoDir, snapshot: manifest.id };
+  const unreadable = (reason: string): RepositoryListing => ({ result: 'unreadable', ...at, reason });
+  const repomdKey = manifest.files[repomdPath('')];
+  if (repomdKey === undefined) return unreadable('the manifest names no repomd.xml');
+  const repomd = await (await readObject(s3, bucket, repomdKey, signal)).transformToString();
+  const primary = (await parseRepomd(repomd, repoDir)).find((file) => file.type === 'primary');
+  if (primary === undefined) return unreadable('repomd.xml lists no primary');
+  const primaryKey = manifest.files[primary.href];
+  if (primaryKey === undefined) return unreadable(`the snapshot does not hold ${primary.href}`);
+  const compression = compressionOf(primary.href);
+  const decompressor = compression === '.xml' ? undefined : DECOMPRESSORS[compression ?? ''];
+  if (compression !== '.xml' && decompressor === undefined) {
+    return unreadable(`${primary.href} is compressed in a format Node cannot read`);
+  }
+  const body = Readable.fromWeb((await readObject(s3, bucket, primaryKey, signal)).transformToWebStream());
+  const text = decompressor === undefined ? body : pipeline(body, decompressor(), () => {});
+  try {
+    const entry = await findInPrimary(text, href);
+    return entry === undefined ? { result: 'not-listed', ...at } : { result: 'listed', ...at, entry };
+  } finally {
+    body.destroy();
+  }
+};
+
+/**
+ * How `path` stands against the current snapshot of the nearest repository
+ * above it. Never throws: what cannot be read (an S3 error, a primary.xml in
+ * an unknown compression or shape) is `unreadable`, with the reason, since
+ * the RPM's own digests are still checked and the check is an addition.
+ * `signal` stops the reading (the upload failed: nobody waits for the answer).
+ */
+export const repositoryListing = async (
+  s3: S3Client,
+  bucket: string,
+  path: string,
+  signal: AbortSignal,
+): Promise<RepositoryListing> => {
+  const directories = directoriesAbove(path);
+  let found: { repoDir: string; current: CurrentSnapshot } | undefined;
+  try {
+    // One GET per directory, all at once: a miss is a quick 404, and nearest wins.
+    const snapshots = await Promise.all(directories.map((repoDir) => readCurrentSnapshot(s3, bucket, repoDir, signal)));
+    const index = snapshots.findIndex((snapshot) => snapshot !== undefined);
+    const current = snapshots[index];
+    const repoDir = directories[index];
+    if (current !== undefined && repoDir !== undefined) found = { repoDir, current };
+  } catch (error) {
+    return { result: 'unreadable', repository: '', snapshot: '', reason: `reading manifests: ${String(error)}` };
+  }
+  if (found === undefined) return { result: 'no-snapshot' };
+  const { repoDir, current } = found;
+  try {
+    return await listingIn(s3, bucket, repoDir, current, path.slice(repoDir.length), signal);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { result: 'unreadable', repository: repoDir, snapshot: current.manifest.id, reason };
+  }
+};
