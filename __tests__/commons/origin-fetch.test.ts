@@ -1,4 +1,8 @@
-import { MAX_ORIGIN_REDIRECTS, redirectRefusal } from '../../src/commons/origin-fetch.js';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { fetchFromOrigin, MAX_ORIGIN_REDIRECTS, redirectRefusal } from '../../src/commons/origin-fetch.js';
 
 /** DNS as a table, so the policy is tested without a network. */
 const resolver = (table: Record<string, string[]>) => async (hostname: string) => table[hostname] ?? [];
@@ -56,5 +60,67 @@ describe('redirectRefusal: where a redirect from the origin may lead', () => {
 
   it('allows a handful of hops', () => {
     expect(MAX_ORIGIN_REDIRECTS).toBe(5);
+  });
+});
+
+describe('fetchFromOrigin: a redirect off the origin connects to the address that was checked', () => {
+  const tls = {
+    key: readFileSync('__tests__/fixtures/tls/mirror.key', 'utf8'),
+    cert: readFileSync('__tests__/fixtures/tls/mirror.crt', 'utf8'),
+  };
+  let origin: Server;
+  let mirror: HttpsServer;
+  let mirrorPort: number;
+
+  beforeAll(async () => {
+    mirror = createHttpsServer(tls, (request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' }).end(`mirror ${request.method} ${request.url}`);
+    });
+    await new Promise<void>((listening) => mirror.listen(0, '127.0.0.1', listening));
+    mirrorPort = (mirror.address() as AddressInfo).port;
+    // The origin (the local stack, so internal targets are allowed) sends every request to the mirror by name.
+    origin = createServer((request, response) => {
+      response.writeHead(302, { location: `https://mirror.test:${mirrorPort}${request.url}` }).end();
+    });
+    await new Promise<void>((listening) => origin.listen(0, '127.0.0.1', listening));
+  });
+
+  afterAll(async () => {
+    mirror.closeAllConnections();
+    origin.closeAllConnections();
+    await Promise.all([new Promise((closed) => mirror.close(closed)), new Promise((closed) => origin.close(closed))]);
+  });
+
+  it('asks DNS once and connects to that answer, whatever a second lookup would say (rebinding)', async () => {
+    const lookups: string[] = [];
+    // The first answer passes the check; any later one points elsewhere (and mirror.test resolves nowhere else).
+    const rebinding = async (hostname: string) => {
+      lookups.push(hostname);
+      return lookups.length === 1 ? ['127.0.0.1'] : ['10.66.66.66'];
+    };
+    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/pub/x.rpm`;
+
+    for (const method of ['GET', 'HEAD'] as const) {
+      lookups.length = 0;
+      const answer = await fetchFromOrigin(url, {
+        method,
+        signal: AbortSignal.timeout(5000),
+        resolve: rebinding,
+        tls: { ca: tls.cert },
+      });
+
+      expect('response' in answer && answer.response.status).toBe(200);
+      expect('response' in answer && answer.url).toBe(`https://mirror.test:${mirrorPort}/pub/x.rpm`);
+      if (method === 'GET' && 'response' in answer) expect(await answer.response.text()).toBe('mirror GET /pub/x.rpm');
+      expect(lookups).toEqual(['mirror.test']);
+    }
+  });
+
+  it('still checks the certificate against the name, not the address', async () => {
+    const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/pub/x.rpm`;
+
+    await expect(
+      fetchFromOrigin(url, { method: 'GET', signal: AbortSignal.timeout(5000), resolve: async () => ['127.0.0.1'] }),
+    ).rejects.toThrow();
   });
 });

@@ -6,7 +6,7 @@
  * public address; never more than MAX_ORIGIN_REDIRECTS hops, and never to a
  * loopback, private or link-local address unless the origin itself is one.
  */
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 export const MAX_ORIGIN_REDIRECTS = 5;
 
@@ -62,24 +62,58 @@ const lookupAll: AddressLookup = async (hostname) => {
 
 const bareHost = (url: URL): string => url.hostname.replace(/^\[|\]$/g, '');
 
-/**
- * Whether `url`'s host is, or resolves to, an internal address; `unresolved`
- * is the answer for a name that does not resolve (for a redirect target:
- * true, the check fails closed).
- */
-const isInternal = async (url: URL, resolve: AddressLookup, unresolved: boolean): Promise<boolean> => {
+/** The addresses `url`'s host stands for: itself when it is an address, else what it resolves to (none: unresolved). */
+const addressesOf = async (url: URL, resolve: AddressLookup): Promise<readonly string[]> => {
   const host = bareHost(url);
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  const family = isIP(host);
-  const addresses = family === 0 ? await resolve(host).catch(() => []) : [host];
-  if (addresses.length === 0) return unresolved;
+  return isIP(host) === 0 ? resolve(host).catch(() => []) : [host];
+};
+
+const isInternalAddress = (address: string): boolean => {
   const blocked = internalAddresses();
-  return addresses.some((address) => {
-    // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is judged as the IPv4 address it carries.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-    if (mapped !== undefined) return blocked.check(mapped, 'ipv4');
-    return blocked.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
-  });
+  // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is judged as the IPv4 address it carries.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped !== undefined) return blocked.check(mapped, 'ipv4');
+  return blocked.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+};
+
+const isLocalhostName = (url: URL): boolean => {
+  const host = bareHost(url);
+  return host === 'localhost' || host.endsWith('.localhost');
+};
+
+/** Whether the origin itself is internal (the local stack): then it may send us to internal hosts. */
+const isInternalOrigin = async (origin: URL, resolve: AddressLookup): Promise<boolean> =>
+  isLocalhostName(origin) || (await addressesOf(origin, resolve)).some(isInternalAddress);
+
+/**
+ * Where a redirect from the origin to `target` may go: refused (and why), or
+ * followed, on the origin's own host as the origin is, and elsewhere only to
+ * the addresses that were checked (`pinnedTo`): the hop connects to those,
+ * never to what a second lookup of the name might answer.
+ */
+export type RedirectDecision =
+  | { readonly refusal: string }
+  | { readonly pinnedTo?: readonly string[]; readonly refusal?: undefined };
+
+export const redirectDecision = async (
+  target: URL,
+  origin: URL,
+  resolve: AddressLookup = lookupAll,
+): Promise<RedirectDecision> => {
+  // Before anything is sent, even on the origin's own host: credentials would go out with the request.
+  if (target.username !== '' || target.password !== '') return { refusal: 'redirect with credentials refused' };
+  if (target.protocol === origin.protocol && target.host === origin.host) return {};
+  if (target.protocol !== 'https:') {
+    return { refusal: `redirect to ${target.protocol}//${target.host} refused: only https leaves the origin's host` };
+  }
+  const internalRefusal = {
+    refusal: `redirect to ${target.host} refused: an internal (loopback, private, link-local, reserved) or unresolvable address`,
+  };
+  const addresses = isLocalhostName(target) ? ['127.0.0.1', '::1'] : await addressesOf(target, resolve);
+  const internal = addresses.length === 0 || addresses.some(isInternalAddress);
+  // Only an origin that really is internal (the local stack) may send us to internal hosts; a name that does not resolve never passes.
+  if (internal && (addresses.length === 0 || !(await isInternalOrigin(origin, resolve)))) return internalRefusal;
+  return isIP(bareHost(target)) === 0 ? { pinnedTo: addresses } : {};
 };
 
 /** Why a redirect from the origin to `target` is not followed, or undefined when it may be. */
@@ -87,23 +121,35 @@ export const redirectRefusal = async (
   target: URL,
   origin: URL,
   resolve: AddressLookup = lookupAll,
-): Promise<string | undefined> => {
-  // Before anything is sent, even on the origin's own host: credentials would go out with the request.
-  if (target.username !== '' || target.password !== '') return 'redirect with credentials refused';
-  if (target.protocol === origin.protocol && target.host === origin.host) return undefined;
-  if (target.protocol !== 'https:')
-    return `redirect to ${target.protocol}//${target.host} refused: only https leaves the origin's host`;
-  // Only an origin that really is internal (the local stack) may send us to internal hosts.
-  if ((await isInternal(target, resolve, true)) && !(await isInternal(origin, resolve, false))) {
-    return `redirect to ${target.host} refused: an internal (loopback, private, link-local, reserved) or unresolvable address`;
-  }
-  return undefined;
+): Promise<string | undefined> => (await redirectDecision(target, origin, resolve)).refusal;
+
+/**
+ * A connection pool whose every connection goes to `addresses` (TLS still
+ * checks the certificate against the URL's host name). undici, Node's own
+ * fetch, is loaded with the first redirect that leaves the origin.
+ */
+const pinnedDispatcher = async (addresses: readonly string[], tls: PinnedTls | undefined) => {
+  const { Agent } = await import('undici');
+  const entries = addresses.map((address) => ({ address, family: isIP(address) }));
+  const lookup: LookupFunction = (_hostname, options, callback) => {
+    const [first] = entries;
+    if (options.all === true) callback(null, entries);
+    else if (first === undefined) callback(new Error('no checked address'), '', 0);
+    else callback(null, first.address, first.family);
+  };
+  return new Agent({ connect: { lookup, ...(tls?.ca === undefined ? {} : { ca: tls.ca }) } });
 };
+
+/** Certificates to trust on pinned connections besides the system's (tests: a local TLS mirror). */
+export interface PinnedTls {
+  readonly ca?: string;
+}
 
 export interface OriginFetchOptions {
   readonly method: 'HEAD' | 'GET';
   readonly signal: AbortSignal;
   readonly resolve?: AddressLookup;
+  readonly tls?: PinnedTls;
 }
 
 export type OriginFetchResult =
@@ -119,13 +165,22 @@ export type OriginFetchResult =
 export const fetchFromOrigin = async (url: string, options: OriginFetchOptions): Promise<OriginFetchResult> => {
   const origin = new URL(url);
   let current = origin;
+  let pinnedTo: readonly string[] | undefined;
   for (let hop = 0; ; hop += 1) {
-    const response = await fetch(current, {
-      method: options.method,
-      redirect: 'manual',
-      signal: options.signal,
-      headers: { 'accept-encoding': 'identity' },
-    });
+    const dispatcher = pinnedTo === undefined ? undefined : await pinnedDispatcher(pinnedTo, options.tls);
+    let response: Response;
+    try {
+      response = await fetch(current, {
+        method: options.method,
+        redirect: 'manual',
+        signal: options.signal,
+        headers: { 'accept-encoding': 'identity' },
+        ...(dispatcher === undefined ? {} : { dispatcher }),
+      });
+    } finally {
+      // Closes once the response (and its body) is done with: nothing else uses the pool.
+      dispatcher?.close().catch(() => undefined);
+    }
     const location = response.headers.get('location');
     if (!REDIRECT_STATUSES.has(response.status) || location === null) {
       return { response, url: current.href };
@@ -140,8 +195,9 @@ export const fetchFromOrigin = async (url: string, options: OriginFetchOptions):
     } catch {
       return { refusedRedirect: { status: response.status, reason: 'redirect to an invalid URL' } };
     }
-    const refusal = await redirectRefusal(target, origin, options.resolve);
-    if (refusal !== undefined) return { refusedRedirect: { status: response.status, reason: refusal } };
+    const decision = await redirectDecision(target, origin, options.resolve);
+    if (decision.refusal !== undefined) return { refusedRedirect: { status: response.status, reason: decision.refusal } };
     current = target;
+    pinnedTo = decision.pinnedTo;
   }
 };
