@@ -196,7 +196,9 @@ export const fetchFromOrigin = async (url: string, options: OriginFetchOptions):
       return { refusedRedirect: { status: response.status, reason: 'redirect to an invalid URL' } };
     }
     const decision = await redirectDecision(target, origin, options.resolve);
-    if (decision.refusal !== undefined) return { refusedRedirect: { status: response.status, reason: decision.refusal } };
+    if (decision.refusal !== undefined) {
+      return { refusedRedirect: { status: response.status, reason: decision.refusal } };
+    }
     current = target;
     pinnedTo = decision.pinnedTo;
   }
