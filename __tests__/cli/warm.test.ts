@@ -6,12 +6,15 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { type CliIo, runCli } from '../../src/cli/main.js';
+import { warm as warmPackages } from '../../src/cli/warm.js';
 import { refusedBaseUrl } from '../helpers/origin-server.js';
 import { buildRpm, requireE2eTools, rpmFileName, type TestPackage } from '../helpers/rpm-fixtures.js';
 import { stackS3Client, startTestStack, type TestStack } from '../helpers/test-stack.js';
@@ -390,6 +393,50 @@ describe('rpm-cache warm', () => {
       expect(result.stdout).toMatch(/failed +warm-stalled .*\(interrupted before it finished\)/);
       expect(result.stdout).toMatch(/^cached +warm-a /m);
     });
+  });
+
+  it('stops soon when the cache goes away mid-run, with the network error, instead of retrying until the deadline', async () => {
+    // A cache that answers the first ask ("uploading"), then is gone: every later connection is refused.
+    let asks = 0;
+    const dying = createServer((_request, response) => {
+      asks += 1;
+      response
+        .writeHead(302, { location: 'https://origin/x.rpm', 'x-cache': 'miss', 'x-cache-origin-status': '200' })
+        .end();
+      dying.close();
+      dying.closeAllConnections();
+    });
+    await new Promise<void>((listening) => dying.listen(0, '127.0.0.1', listening));
+    const port = (dying.address() as AddressInfo).port;
+    const finished: string[] = [];
+    const started = Date.now();
+
+    const results = await warmPackages(
+      [
+        {
+          url: `${PUBLIC_ORIGIN}/${PACKAGES_DIR}/g/gone-1.0-1.noarch.rpm`,
+          path: `${PACKAGES_DIR}/g/gone-1.0-1.noarch.rpm`,
+          name: 'gone',
+          origin: 'test.lock.yaml: arches[0].packages[0]',
+        },
+      ],
+      {
+        cacheUrl: `http://127.0.0.1:${port}`,
+        concurrency: 2,
+        deadlineMs: 60_000,
+        verify: false,
+        silenceLimitMs: 1000,
+        pollDelays: { firstMs: 100, factor: 1, maxMs: 100 },
+        onFinished: (result) => finished.push(result.state),
+      },
+    );
+
+    expect(asks).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(finished).toEqual(['failed']);
+    expect(results[0]?.reason).toBe(
+      `the cache stopped answering: no HTTP answer for 1 s, last no answer from the cache (connect ECONNREFUSED 127.0.0.1:${port})`,
+    );
   });
 
   describe('as the bundled command (dist/cli.mjs)', () => {

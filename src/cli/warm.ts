@@ -37,6 +37,12 @@ export interface WarmOptions {
   readonly pollDelays?: { readonly firstMs: number; readonly factor: number; readonly maxMs: number };
   readonly onFinished?: (result: WarmResult) => void;
   readonly fetch?: typeof fetch;
+  /**
+   * When no ask has had any HTTP answer for this long (the cache went away
+   * mid-run), the run stops: every unfinished package fails with the network
+   * error, rather than retrying until the deadline. Default 60 s.
+   */
+  readonly silenceLimitMs?: number;
 }
 
 /** Where the cache serves `pkg`: its path below the cache's base URL (which may carry a stage path). */
@@ -44,14 +50,15 @@ export const cacheUrlOf = (cacheUrl: string, pkg: LockedPackage): string =>
   `${cacheUrl.replace(/\/+$/, '')}${new URL(pkg.url).pathname}`;
 
 const DEFAULT_POLL = { firstMs: 2000, factor: 1.5, maxMs: 15_000 };
+const DEFAULT_SILENCE_LIMIT_MS = 60_000;
 /** One answer may take this long: API Gateway gives the handler 30 s. */
 const ASK_TIMEOUT_MS = 35_000;
 
 /** What one ask about a package concluded. */
 type Answer =
   | { readonly kind: 'done'; readonly state: 'cached' | 'lost' | 'skipped' | 'failed'; readonly reason?: string }
-  /** Ask again later; `why` says what is pending, for the deadline's message. */
-  | { readonly kind: 'again'; readonly why: string; readonly uploading: boolean };
+  /** Ask again later; `why` says what is pending, for the deadline's message; `unanswered`: no HTTP answer at all. */
+  | { readonly kind: 'again'; readonly why: string; readonly uploading: boolean; readonly unanswered?: boolean };
 
 const readAnswer = (response: Response): Answer => {
   const xCache = response.headers.get('x-cache');
@@ -121,7 +128,12 @@ const askCache = async (fetchImpl: typeof fetch, url: string, stop: AbortSignal)
     await response.body?.cancel();
     return readAnswer(response);
   } catch (error) {
-    return { kind: 'again', why: `no answer from the cache (${networkReason(error)})`, uploading: false };
+    return {
+      kind: 'again',
+      why: `no answer from the cache (${networkReason(error)})`,
+      uploading: false,
+      unanswered: true,
+    };
   }
 };
 
@@ -130,8 +142,22 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
   const { cacheUrl, verify, onFinished, fetch: fetchImpl = fetch } = options;
   const poll = options.pollDelays ?? DEFAULT_POLL;
   const deadline = AbortSignal.timeout(options.deadlineMs);
-  const stop = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
+  const silenced = new AbortController();
+  const stop = AbortSignal.any([deadline, silenced.signal, ...(options.signal === undefined ? [] : [options.signal])]);
   const slot = requestSlots(options.concurrency);
+  const silenceLimitMs = options.silenceLimitMs ?? DEFAULT_SILENCE_LIMIT_MS;
+  // The run starts right after the cache answered the preflight question.
+  let lastHttpAnswerAt = Date.now();
+  /** Notes an ask's outcome; stops the run once the cache has given no HTTP answer for silenceLimitMs. */
+  const heard = (answer: Answer) => {
+    if (answer.kind === 'done' || answer.unanswered !== true) {
+      lastHttpAnswerAt = Date.now();
+    } else if (Date.now() - lastHttpAnswerAt >= silenceLimitMs && !silenced.signal.aborted) {
+      silenced.abort(
+        `the cache stopped answering: no HTTP answer for ${Math.round(silenceLimitMs / 1000)} s, last ${answer.why}`,
+      );
+    }
+  };
 
   /** The result of a package the cache is done with; a cached one is downloaded again with --verify. */
   const finish = async (
@@ -157,6 +183,7 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
         stop.aborted ? Promise.resolve(undefined) : askCache(fetchImpl, cacheUrlOf(cacheUrl, pkg), stop),
       );
       if (answer === undefined) break;
+      heard(answer);
       if (answer.kind === 'done') return finish(pkg, answer, first);
       first = false;
       last = answer.why;
@@ -164,11 +191,12 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
       delayMs = Math.min(delayMs * poll.factor, poll.maxMs);
     }
     const interrupted = options.signal?.aborted === true && !deadline.aborted;
-    return {
-      package: pkg,
-      state: 'failed',
-      reason: interrupted ? 'interrupted before it finished' : `deadline passed: ${last}`,
-    };
+    const reason = interrupted
+      ? 'interrupted before it finished'
+      : silenced.signal.aborted
+        ? String(silenced.signal.reason)
+        : `deadline passed: ${last}`;
+    return { package: pkg, state: 'failed', reason };
   };
 
   return Promise.all(
