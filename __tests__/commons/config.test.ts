@@ -8,6 +8,7 @@ describe('parseCacheConfig', () => {
 
     expect(config).toEqual({
       originBaseUrl: 'https://dl.fedoraproject.org',
+      origins: [],
       bucketName: 'rpm-cache-bucket',
       cacheExtensions: ['.rpm'],
       presignedUrlExpirationSeconds: 3600,
@@ -37,6 +38,7 @@ describe('parseCacheConfig', () => {
 
     expect(config).toEqual({
       originBaseUrl: 'http://127.0.0.1:8081',
+      origins: [],
       bucketName: 'rpm-cache-bucket',
       cacheExtensions: ['.rpm', '.drpm', '.iso'],
       presignedUrlExpirationSeconds: 600,

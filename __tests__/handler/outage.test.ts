@@ -240,6 +240,7 @@ describe('decideRedirect during an outage', () => {
         originStatus: 'not-asked',
         cached: false,
         uploadTriggered: false,
+        origin: 'default',
       });
       expect(origin.requests).toHaveLength(0);
     });
@@ -249,12 +250,13 @@ describe('decideRedirect during an outage', () => {
     it('after one HEAD timeout, answers from the cache at once without asking the origin', async () => {
       origin.defaultBehaviour = { kind: 'stall' };
       const health = new OriginHealth(60_000);
-      const first = await decideRedirect(PACKAGE, { ...deps(), health });
+      const first = await decideRedirect(PACKAGE, { ...deps(), health: () => health });
       const headsBefore = origin.requestsFor('HEAD').length;
 
       const started = performance.now();
       const answers = [];
-      for (const path of [PACKAGE, REPOMD, PRIMARY]) answers.push(await decideRedirect(path, { ...deps(), health }));
+      for (const path of [PACKAGE, REPOMD, PRIMARY])
+        answers.push(await decideRedirect(path, { ...deps(), health: () => health }));
       const elapsed = performance.now() - started;
 
       expect(first).toMatchObject({ outcome: 'hit', originStatus: 'timeout' });
@@ -272,11 +274,14 @@ describe('decideRedirect during an outage', () => {
     it('sends what has no stored copy to origin, without a HEAD or an upload', async () => {
       origin.defaultBehaviour = { kind: 'stall' };
       const health = new OriginHealth(60_000);
-      await decideRedirect(PACKAGE, { ...deps(), health });
+      await decideRedirect(PACKAGE, { ...deps(), health: () => health });
       s3Mock.on(HeadObjectCommand).rejects(notFound());
       lambdaMock.resetHistory();
 
-      const decision = await decideRedirect(`${REPO}Packages/n/new-1.0-1.noarch.rpm`, { ...deps(), health });
+      const decision = await decideRedirect(`${REPO}Packages/n/new-1.0-1.noarch.rpm`, {
+        ...deps(),
+        health: () => health,
+      });
 
       expect(decision).toEqual({
         outcome: 'miss',
@@ -284,6 +289,7 @@ describe('decideRedirect during an outage', () => {
         originStatus: 'assumed-offline',
         cached: false,
         uploadTriggered: false,
+        origin: 'default',
       });
       expect(lambdaMock.calls()).toHaveLength(0);
     });
@@ -292,7 +298,7 @@ describe('decideRedirect during an outage', () => {
       origin.defaultBehaviour = { kind: 'status', status: 503 };
       const health = new OriginHealth(60_000);
 
-      await decideRedirect(PACKAGE, { ...deps(), health });
+      await decideRedirect(PACKAGE, { ...deps(), health: () => health });
 
       expect(health.assumedOffline()).toBe(false);
     });
@@ -300,13 +306,13 @@ describe('decideRedirect during an outage', () => {
     it('ends when the recovery probe gets an answer', async () => {
       origin.defaultBehaviour = { kind: 'stall' };
       const health = new OriginHealth(60_000);
-      await decideRedirect(PACKAGE, { ...deps(), health });
+      await decideRedirect(PACKAGE, { ...deps(), health: () => health });
       origin.defaultBehaviour = undefined;
       origin.files.set(PACKAGE, Buffer.from('rpm'));
 
-      await decideRedirect(PACKAGE, { ...deps(), health });
+      await decideRedirect(PACKAGE, { ...deps(), health: () => health });
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const after = await decideRedirect(PACKAGE, { ...deps(), health });
+      const after = await decideRedirect(PACKAGE, { ...deps(), health: () => health });
 
       expect(health.assumedOffline()).toBe(false);
       expect(after).toMatchObject({ outcome: 'stored', originStatus: 200 });

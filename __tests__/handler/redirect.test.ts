@@ -267,6 +267,7 @@ describe('decideRedirect', () => {
       outcome: 'bypass',
       location: `${origin.baseUrl}/pub/fedora/linux/updates/44/COPYING`,
       uploadTriggered: false,
+      origin: 'default',
     });
     expect(origin.requests).toHaveLength(0);
     expect(s3Mock.calls()).toHaveLength(0);

@@ -44,6 +44,7 @@ export class SettingsError extends Error {
 /** What each context key means, its default, and the variable it sets: the README's table. */
 export const SETTINGS_HELP = Object.freeze({
   originHost: 'ORIGIN_HOST (default dl.fedoraproject.org)',
+  origins: "ORIGINS, named origins and their mirrors: 'name=url[,mirror...] ...' (default: none)",
   cacheExtensions: 'CACHE_EXTENSIONS (default .rpm)',
   presignedUrlExpiration: 'PRESIGNED_URL_EXPIRATION, seconds (default 3600)',
   originHeadTimeout: 'ORIGIN_HEAD_TIMEOUT, seconds (default 5)',
@@ -98,6 +99,7 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
   const lambdaEnvironment: Record<string, string> = {};
   for (const [key, variable] of [
     ['originHost', 'ORIGIN_HOST'],
+    ['origins', 'ORIGINS'],
     ['cacheExtensions', 'CACHE_EXTENSIONS'],
     ['presignedUrlExpiration', 'PRESIGNED_URL_EXPIRATION'],
     ['originHeadTimeout', 'ORIGIN_HEAD_TIMEOUT'],

@@ -3,8 +3,10 @@
  * environment and an abort signal, and resolves to the exit status, so it is
  * tested in-process; `src/cli.ts` wires it to the process.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type LockedPackage, LockfileError, readLockfiles } from './lockfile.js';
+import { OriginOptionError, originMatcher } from './origin-match.js';
 import { CacheUnreachableError, checkCache } from './preflight.js';
 import {
   jsonReport,
@@ -15,6 +17,7 @@ import {
   summaryText,
   terminalProgress,
 } from './report.js';
+import { rewriteLockfile } from './rewrite.js';
 import { cacheUrlOf, type WarmResult, warm } from './warm.js';
 
 export interface CliIo {
@@ -28,7 +31,12 @@ export interface CliIo {
 /** Exit statuses. */
 export const EXIT = Object.freeze({ ok: 0, notAllCached: 1, usage: 2, interrupted: 130 });
 
-interface WarmFlags {
+interface OriginFlags {
+  readonly origins?: string;
+  readonly originHost?: string;
+}
+
+interface WarmFlags extends OriginFlags {
   readonly cache?: string;
   readonly concurrency: number;
   readonly deadline: number;
@@ -82,10 +90,11 @@ const cacheBaseUrl = (flag: string | undefined, env: CliIo['env']): string => {
 const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promise<number> => {
   const cacheUrl = cacheBaseUrl(flags.cache, io.env);
   // Every lockfile parses before the first request.
+  const origins = originMatcher(flags.origins, flags.originHost);
   const packages: LockedPackage[] = await readLockfiles(lockfiles);
-  const [first] = packages;
+  const first = packages.map((pkg) => cacheUrlOf(cacheUrl, pkg, origins)).find((url) => url !== undefined);
   if (first !== undefined) {
-    await checkCache(cacheUrlOf(cacheUrl, first), io.signal === undefined ? {} : { signal: io.signal });
+    await checkCache(first, io.signal === undefined ? {} : { signal: io.signal });
   }
   const progress: ProgressReporter = flags.json
     ? silentProgress()
@@ -99,6 +108,7 @@ const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promis
       concurrency: flags.concurrency,
       deadlineMs: Math.round(flags.deadline * 1000),
       verify: flags.verify,
+      ...(origins === undefined ? {} : { origins }),
       onFinished: (result) => progress.finished(result),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
     });
@@ -109,6 +119,49 @@ const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promis
   io.stdout.write(flags.json ? jsonReport(results) : summaryText(results, interrupted));
   if (interrupted) return EXIT.interrupted;
   return results.every((result) => result.state !== 'lost' && result.state !== 'failed') ? EXIT.ok : EXIT.notAllCached;
+};
+
+interface RewriteFlags extends OriginFlags {
+  readonly cache?: string;
+  readonly inPlace: boolean;
+  readonly check: boolean;
+}
+
+const runRewrite = async (lockfiles: string[], flags: RewriteFlags, io: CliIo): Promise<number> => {
+  const cacheUrl = cacheBaseUrl(flags.cache, io.env);
+  const origins = originMatcher(flags.origins, flags.originHost);
+  if (origins === undefined) {
+    throw new UsageError("rewrite needs the deployment's origins: pass --origins, --origin-host or both");
+  }
+  if (flags.inPlace && flags.check) throw new UsageError('--in-place and --check do not go together');
+  // Every lockfile is read and rewritten before anything is written.
+  const results = [];
+  for (const file of lockfiles) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new LockfileError(`${file}: cannot read it${code === undefined ? '' : ` (${code})`}`, { cause: error });
+    }
+    results.push({ file, ...rewriteLockfile(text, file, { cacheUrl, origins }) });
+  }
+  let notRewritten = false;
+  for (const { file, text, rewritten, unmatched } of results) {
+    for (const url of unmatched) io.stderr.write(`${file}: under none of the origins, left as it is: ${url}\n`);
+    if (flags.check) {
+      if (rewritten > 0) {
+        notRewritten = true;
+        io.stderr.write(`${file}: ${rewritten} URL(s) not rewritten to the cache yet\n`);
+      }
+    } else if (flags.inPlace) {
+      if (rewritten > 0) await writeFile(file, text);
+      io.stderr.write(`${file}: ${rewritten} URL(s) rewritten\n`);
+    } else {
+      io.stdout.write(text);
+    }
+  }
+  return notRewritten ? EXIT.notAllCached : EXIT.ok;
 };
 
 const program = (io: CliIo, setExit: (code: number) => void): Command => {
@@ -140,6 +193,14 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
       false,
     )
     .option('--json', 'print one JSON document at the end and nothing else on stdout', false)
+    .option(
+      '--origins <entries>',
+      "the deployment's ORIGINS ('name=url[,mirror...] ...'): a URL under one of an origin's URLs is asked as <name>/<rest>",
+    )
+    .option(
+      '--origin-host <url>',
+      "the deployment's ORIGIN_HOST: a URL under it is asked as <rest>; with either option, other URLs are skipped",
+    )
     .addHelpText(
       'after',
       [
@@ -153,6 +214,37 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
     )
     .action(async (lockfiles: string[], flags: WarmFlags) => {
       setExit(await runWarm(lockfiles, flags, io));
+    });
+  root
+    .command('rewrite')
+    .description(
+      "Print rpms.lock.yaml lockfiles with every package and source URL under one of the deployment's origins " +
+        'turned into a cache URL, everything else unchanged (for tools with no proxy setting, such as hermeto).',
+    )
+    .argument('<lockfile...>', 'rpms.lock.yaml files (rpm-lockfile-prototype)')
+    .option('--cache <url>', 'rpm-cache base URL the URLs should point at (default: $RPM_CACHE_URL)')
+    .option(
+      '--origins <entries>',
+      "the deployment's ORIGINS ('name=url[,mirror...] ...'): a URL under one of an origin's URLs becomes <cache>/<name>/<rest>",
+    )
+    .option('--origin-host <url>', "the deployment's ORIGIN_HOST: a URL under it becomes <cache>/<rest>")
+    .option('--in-place', 'write each lockfile back instead of printing it', false)
+    .option('--check', 'print nothing; exit 1 when a lockfile has URLs not rewritten yet (for CI)', false)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'URLs under none of the origins are left as they are and listed on stderr. Rewriting a',
+        'rewritten lockfile changes nothing. Exit status: 0 done; 1 with --check, something to',
+        'rewrite; 2 bad usage or a bad lockfile (nothing is written then).',
+        '',
+        'Example:',
+        '  rpm-cache rewrite --cache https://abc123.execute-api.eu-west-1.amazonaws.com \\',
+        "    --origins 'fedora=https://dl.fedoraproject.org/pub/fedora/linux' --in-place rpms.lock.yaml",
+      ].join('\n'),
+    )
+    .action(async (lockfiles: string[], flags: RewriteFlags) => {
+      setExit(await runRewrite(lockfiles, flags, io));
     });
   return root;
 };
@@ -170,7 +262,12 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
       // --help and --version end here too, with exit code 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (error instanceof LockfileError || error instanceof UsageError || error instanceof CacheUnreachableError) {
+    if (
+      error instanceof LockfileError ||
+      error instanceof UsageError ||
+      error instanceof CacheUnreachableError ||
+      error instanceof OriginOptionError
+    ) {
       io.stderr.write(`rpm-cache: ${error.message}\n`);
       return EXIT.usage;
     }

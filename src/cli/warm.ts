@@ -5,6 +5,7 @@
  */
 import { setTimeout as wait } from 'node:timers/promises';
 import type { LockedPackage } from './lockfile.js';
+import { cachePathFor, type OriginMatcher } from './origin-match.js';
 import { networkReason } from './preflight.js';
 import { verifyDownload } from './verify.js';
 
@@ -31,6 +32,8 @@ export interface WarmOptions {
   readonly concurrency: number;
   readonly deadlineMs: number;
   readonly verify: boolean;
+  /** The deployment's origins: each URL is asked at its origin's path (none: at the URL's own path). */
+  readonly origins?: OriginMatcher;
   /** Stops new requests (Ctrl-C); packages not finished end as `failed`, "interrupted". */
   readonly signal?: AbortSignal;
   /** Delays between asks about a package that is being cached: first, growth factor, most. */
@@ -45,9 +48,18 @@ export interface WarmOptions {
   readonly silenceLimitMs?: number;
 }
 
-/** Where the cache serves `pkg`: its path below the cache's base URL (which may carry a stage path). */
-export const cacheUrlOf = (cacheUrl: string, pkg: LockedPackage): string =>
-  `${cacheUrl.replace(/\/+$/, '')}${new URL(pkg.url).pathname}`;
+/**
+ * Where the cache serves `pkg`: below the cache's base URL (which may carry a
+ * stage path), at the path its origin gives it; undefined when `origins` is
+ * given and matches none.
+ */
+export const cacheUrlOf = (cacheUrl: string, pkg: LockedPackage, origins?: OriginMatcher): string | undefined => {
+  const path = cachePathFor(new URL(pkg.url), origins);
+  return path === undefined ? undefined : `${cacheUrl.replace(/\/+$/, '')}/${path}`;
+};
+
+/** Why a package is skipped when `--origins`/`--origin-host` match none of its URL. */
+export const UNMATCHED_REASON = 'its URL is under none of the origins given (--origins, --origin-host)';
 
 const DEFAULT_POLL = { firstMs: 2000, factor: 1.5, maxMs: 15_000 };
 const DEFAULT_SILENCE_LIMIT_MS = 60_000;
@@ -162,6 +174,7 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
   /** The result of a package the cache is done with; a cached one is downloaded again with --verify. */
   const finish = async (
     pkg: LockedPackage,
+    url: string,
     answer: Extract<Answer, { kind: 'done' }>,
     first: boolean,
   ): Promise<WarmResult> => {
@@ -170,21 +183,21 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
     }
     const state = first ? 'cached' : 'newly-cached';
     if (!verify) return { package: pkg, state };
-    const mismatch = await slot(() => verifyDownload(cacheUrlOf(cacheUrl, pkg), pkg, stop, fetchImpl));
+    const mismatch = await slot(() => verifyDownload(url, pkg, stop, fetchImpl));
     return mismatch === undefined ? { package: pkg, state } : { package: pkg, state: 'failed', reason: mismatch };
   };
 
   const warmOne = async (pkg: LockedPackage): Promise<WarmResult> => {
+    const url = cacheUrlOf(cacheUrl, pkg, options.origins);
+    if (url === undefined) return { package: pkg, state: 'skipped', reason: UNMATCHED_REASON };
     let first = true;
     let delayMs = poll.firstMs;
     let last = 'never asked';
     while (!stop.aborted) {
-      const answer = await slot(() =>
-        stop.aborted ? Promise.resolve(undefined) : askCache(fetchImpl, cacheUrlOf(cacheUrl, pkg), stop),
-      );
+      const answer = await slot(() => (stop.aborted ? Promise.resolve(undefined) : askCache(fetchImpl, url, stop)));
       if (answer === undefined) break;
       heard(answer);
-      if (answer.kind === 'done') return finish(pkg, answer, first);
+      if (answer.kind === 'done') return finish(pkg, url, answer, first);
       first = false;
       last = answer.why;
       await sleep(delayMs, stop);

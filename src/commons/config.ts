@@ -11,9 +11,24 @@ export class ConfigError extends Error {
   }
 }
 
+/** One `ORIGINS` entry: a name and the base URLs that serve the same tree (routing: origins.ts). */
+export interface NamedOrigin {
+  readonly name: string;
+  /** Base URLs without a trailing slash: the first, then its mirrors. */
+  readonly urls: readonly [string, ...string[]];
+}
+
+/** The origin name of paths that go to `ORIGIN_HOST`, in logs and metrics. */
+export const DEFAULT_ORIGIN_NAME = 'default';
+
+/** What an `ORIGINS` name must look like (`default` is taken by `ORIGIN_HOST`). */
+export const ORIGIN_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+
 export interface CacheConfig {
-  /** Base URL of the origin mirror, without a trailing slash. */
+  /** Base URL of the origin mirror (`ORIGIN_HOST`), without a trailing slash: paths no named origin claims. */
   readonly originBaseUrl: string;
+  /** `ORIGINS`: named origins, each with its mirrors (empty: `ORIGIN_HOST` serves every path). */
+  readonly origins: readonly NamedOrigin[];
   readonly bucketName: string;
   /** File name suffixes that are cached, e.g. `.rpm`. */
   readonly cacheExtensions: readonly string[];
@@ -48,6 +63,8 @@ export const MAX_MEMORY_SECONDS = 86_400;
 export const MAX_PRESIGNED_URL_EXPIRATION = 604_800;
 /** API Gateway gives the whole request 30 s; the HEAD must leave room for S3. */
 export const MAX_ORIGIN_HEAD_TIMEOUT = 25;
+/** With mirrors a request may wait for two HEADs (the first URL, then the mirrors at once): both within 30 s. */
+export const MAX_ORIGIN_HEAD_TIMEOUT_WITH_MIRRORS = 14;
 
 const invalid = (variable: string, value: string, why: string, options?: ErrorOptions): ConfigError =>
   new ConfigError(`${variable}=${JSON.stringify(value)} is invalid: ${why}`, options);
@@ -73,6 +90,29 @@ const required = (env: Environment, variable: string): string => {
 };
 
 /**
+ * A base URL: http(s), no credentials, query or fragment, no trailing slash.
+ * `refuse` makes the error that names the variable (never the credentials).
+ */
+const parseBaseUrl = (value: string, refuse: (why: string, options?: ErrorOptions) => ConfigError): string => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (error) {
+    throw refuse('not a URL', { cause: error });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw refuse('only http and https origins are supported');
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw refuse('credentials in the origin URL would leak into redirects');
+  }
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
+    throw refuse('a base URL cannot carry a query or fragment');
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+};
+
+/**
  * Turns `ORIGIN_HOST` into a base URL. A bare host (optionally with a port)
  * means HTTPS; a full `http(s)://` URL is taken as a base URL and may carry a
  * path prefix, but no credentials, query or fragment.
@@ -92,22 +132,42 @@ export const parseOriginHost = (value: string): string => {
     }
     return parseOriginHost(`https://${value}`);
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch (error) {
-    throw invalid(variable, shown, 'not a URL', { cause: error });
+  return parseBaseUrl(value, (why, options) => invalid(variable, shown, why, options));
+};
+
+/**
+ * Parses `ORIGINS`: whitespace-separated `name=url[,url...]` entries, each
+ * URL `http(s)://host[:port][/base/path]`, the ones after the first its
+ * mirrors. Errors name the entry, its credentials hidden.
+ */
+export const parseOrigins = (value: string): readonly NamedOrigin[] => {
+  const origins: NamedOrigin[] = [];
+  for (const entry of value.split(/\s+/).filter((text) => text !== '')) {
+    const shown = entry
+      .split(',')
+      .map((part) => hideUserInfo(part.replace(/^([^=]*=)?/, '')))
+      .join(',');
+    const equals = entry.indexOf('=');
+    const name = equals < 0 ? '' : entry.slice(0, equals);
+    const label = `ORIGINS entry ${JSON.stringify(equals < 0 ? shown : `${name}=${shown}`)}`;
+    const refuse = (why: string, options?: ErrorOptions) => new ConfigError(`${label} is invalid: ${why}`, options);
+    if (equals < 0) throw refuse('expected name=url[,url...]');
+    if (!ORIGIN_NAME.test(name)) throw refuse(`the name must match ${ORIGIN_NAME.source}`);
+    if (name === DEFAULT_ORIGIN_NAME) throw refuse(`"${DEFAULT_ORIGIN_NAME}" names ORIGIN_HOST in logs and metrics`);
+    if (origins.some((origin) => origin.name === name)) throw refuse(`${name} is named twice`);
+    const urls = entry
+      .slice(equals + 1)
+      .split(',')
+      .map((url) => {
+        const refuseUrl = (why: string, options?: ErrorOptions) => refuse(`${hideUserInfo(url)}: ${why}`, options);
+        if (!/^https?:\/\//i.test(url)) throw refuseUrl('expected http(s)://host[:port][/base/path]');
+        return parseBaseUrl(url, refuseUrl);
+      });
+    const [first, ...mirrors] = urls;
+    if (first === undefined) throw refuse('no URL');
+    origins.push(Object.freeze({ name, urls: Object.freeze([first, ...mirrors]) as readonly [string, ...string[]] }));
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalid(variable, shown, 'only http and https origins are supported');
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw invalid(variable, shown, 'credentials in the origin URL would leak into redirects');
-  }
-  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
-    throw invalid(variable, shown, 'a base URL cannot carry a query or fragment');
-  }
-  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  return Object.freeze(origins);
 };
 
 export const parseCacheExtensions = (value: string): readonly string[] => {
@@ -130,7 +190,12 @@ export const parseCacheExtensions = (value: string): readonly string[] => {
 const parseNumber = (
   variable: string,
   value: string,
-  { integer, max, zeroAllowed = false }: { integer: boolean; max: number; zeroAllowed?: boolean },
+  {
+    integer,
+    max,
+    zeroAllowed = false,
+    why,
+  }: { integer: boolean; max: number; zeroAllowed?: boolean /** Why `max` is the limit. */; why?: string },
 ): number => {
   const pattern = integer ? /^\d+$/ : /^\d+(\.\d+)?$|^\.\d+$/;
   if (!pattern.test(value)) {
@@ -150,7 +215,8 @@ const parseNumber = (
     throw invalid(
       variable,
       value,
-      zeroAllowed ? `must be 0 (off) or greater, and at most ${max}` : `must be greater than 0 and at most ${max}`,
+      (zeroAllowed ? `must be 0 (off) or greater, and at most ${max}` : `must be greater than 0 and at most ${max}`) +
+        (why === undefined ? '' : ` (${why})`),
     );
   }
   return parsed;
@@ -184,8 +250,13 @@ export const parseCacheConfig = (env: Environment): CacheConfig => {
   const expiration = optional(env, 'PRESIGNED_URL_EXPIRATION');
   const timeout = optional(env, 'ORIGIN_HEAD_TIMEOUT');
   const sentryDsn = optional(env, 'SENTRY_DSN');
+  const originsValue = optional(env, 'ORIGINS');
+  const origins = originsValue === undefined ? [] : parseOrigins(originsValue);
+  const withMirrors = origins.find((origin) => origin.urls.length > 1);
+  const timeoutLimit = withMirrors === undefined ? MAX_ORIGIN_HEAD_TIMEOUT : MAX_ORIGIN_HEAD_TIMEOUT_WITH_MIRRORS;
   return Object.freeze({
     originBaseUrl: parseOriginHost(optional(env, 'ORIGIN_HOST') ?? DEFAULT_ORIGIN_HOST),
+    origins,
     bucketName: required(env, 'S3_BUCKET_NAME'),
     // Blank counts as unset here too, as for every other variable.
     cacheExtensions: parseCacheExtensions(optional(env, 'CACHE_EXTENSIONS') ?? DEFAULT_CACHE_EXTENSIONS),
@@ -202,7 +273,10 @@ export const parseCacheConfig = (env: Environment): CacheConfig => {
         ? DEFAULT_ORIGIN_HEAD_TIMEOUT
         : parseNumber('ORIGIN_HEAD_TIMEOUT', timeout, {
             integer: false,
-            max: MAX_ORIGIN_HEAD_TIMEOUT,
+            max: timeoutLimit,
+            ...(withMirrors === undefined
+              ? {}
+              : { why: `ORIGINS gives ${withMirrors.name} mirrors: a request may wait for two HEADs` }),
           })),
     sentryDsn: sentryDsn === undefined ? undefined : parseSentryDsn(sentryDsn),
     deploymentEnvironment: optional(env, 'CKI_DEPLOYMENT_ENVIRONMENT'),

@@ -14,6 +14,7 @@ import { parseHandlerConfig } from '../commons/config.js';
 import { createErrorReporter } from '../commons/error-reporting.js';
 import {
   countOfflineAnswer,
+  countOriginRequest,
   countRequest,
   countStaleAnswer,
   LOG_METRICS_OPTIONS,
@@ -27,7 +28,7 @@ import { createLambdaClient } from './lambda-client.js';
 import { originFallback } from './middlewares/origin-fallback.js';
 import { requestPath } from './middlewares/request-path.js';
 import { headOrigin } from './origin.js';
-import { OriginHealth } from './origin-health.js';
+import { originHealthByName } from './origin-health.js';
 import { createRedirectMemo } from './recent-keys.js';
 import { decideRedirect } from './redirect.js';
 import { notFoundResponse, redactUrl, redirectResponse } from './responses.js';
@@ -37,7 +38,7 @@ const tracing = await loadTracing(process.env);
 const s3 = createS3Client(process.env, HANDLER_CLIENT_SETTINGS, tracing.captureClient);
 const lambda = createLambdaClient(HANDLER_CLIENT_SETTINGS, tracing.captureClient);
 const memo = createRedirectMemo(Date.now, config.originLostTtlMs);
-const health = new OriginHealth(config.originOfflinePeriodMs);
+const health = originHealthByName(config.originOfflinePeriodMs);
 const reportError = createErrorReporter(config);
 
 const probeOrigin = (url: string, timeoutMs: number) =>
@@ -55,6 +56,7 @@ const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePath
     { method, requestId: context.awsRequestId, ...(want === undefined ? {} : { want }) },
   );
   countRequest(decision.outcome);
+  if (decision.origin !== undefined) countOriginRequest(decision.origin, decision.outcome);
   if (decision.originHeadMs !== undefined) recordOriginHeadLatency(decision.originHeadMs);
   if (decision.staleReason !== undefined) countStaleAnswer(decision.staleReason);
   if (decision.originStatus === 'assumed-offline') countOfflineAnswer();
@@ -90,6 +92,6 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Er
   .use(logMetrics(metrics, LOG_METRICS_OPTIONS))
   .use(inputOutputLogger({ logger: logInputOutput, omitPaths: NOT_LOGGED, mask: '[redacted]' }))
   .use(httpErrorHandler({ logger: false }))
-  .use(originFallback({ originBaseUrl: config.originBaseUrl, reportError }))
+  .use(originFallback({ origins: config, reportError }))
   .use(requestPath())
   .handler(redirectRequest);

@@ -52,3 +52,19 @@ export class OriginHealth {
       });
   }
 }
+
+/**
+ * Each origin's own health, by name (`ORIGINS`, and `default` for
+ * `ORIGIN_HOST`), made at its first request: one origin timing out says
+ * nothing of another. The names are the config's, so the map stays small.
+ */
+export const originHealthByName = (periodMs: number, now: () => number = Date.now) => {
+  const byName = new Map<string, OriginHealth>();
+  return (origin: string): OriginHealth => {
+    const known = byName.get(origin);
+    if (known !== undefined) return known;
+    const health = new OriginHealth(periodMs, now);
+    byName.set(origin, health);
+    return health;
+  };
+};

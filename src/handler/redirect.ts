@@ -6,7 +6,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { HandlerConfig } from '../commons/config.js';
 import type { StaleReason } from '../commons/metrics.js';
-import { originUrl } from '../commons/paths.js';
+import { type OriginRoute, originRoute } from '../commons/origins.js';
 import type { OriginValidators } from '../commons/repodata.js';
 import { headOrigin, type OriginHeadResult } from './origin.js';
 import type { OriginHealth } from './origin-health.js';
@@ -56,6 +56,11 @@ export interface RedirectDecision {
   readonly uncachedReason?: string;
   /** Why a stored copy was served instead of the origin's. */
   readonly staleReason?: StaleReason;
+  /** The origin's name (`ORIGINS`), or `default` (`ORIGIN_HOST`). */
+  readonly origin?: string;
+  /** Which mirror the client was sent to (1: the origin's second URL), when the first could not serve the file. */
+  readonly mirror?: number;
+  readonly mirrorHeadMs?: number;
 }
 
 export interface RedirectDependencies {
@@ -66,8 +71,8 @@ export interface RedirectDependencies {
   readonly probeOrigin?: (url: string, timeoutMs: number) => Promise<OriginHeadResult>;
   /** What this container remembers between requests (none: ask S3 and trigger every time). */
   readonly memo?: RedirectMemo;
-  /** Whether this container assumes the origin offline (none: ask it every time). */
-  readonly health?: OriginHealth;
+  /** Whether this container assumes an origin offline, by origin name (none: ask it every time). */
+  readonly health?: (origin: string) => OriginHealth;
 }
 
 /** What the handler needs of the request beyond its path. */
@@ -102,6 +107,8 @@ type ProbeFacts = Pick<RedirectDecision, 'originStatus' | 'originHeadMs' | 'cach
 /** One request as the steps below share it. */
 interface Asked {
   readonly path: string;
+  readonly route: OriginRoute;
+  /** The file at the origin's first URL. */
   readonly origin: string;
   readonly target: CacheTarget;
   readonly method: ClientMethod;
@@ -184,9 +191,9 @@ const fromCacheAlone = async (
  * (2xx) and the cache has no current copy: a made-up path costs no uploader
  * run, and a miss costs one origin round trip plus one Invoke.
  */
-const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
+const askOrigin = async (asked: Asked, health: OriginHealth | undefined): Promise<RedirectDecision> => {
   const { deps, target, origin } = asked;
-  const { config, probeOrigin = headOrigin, health } = deps;
+  const { config, probeOrigin = headOrigin } = deps;
   const probed = timedProbe(probeOrigin, origin, config.originHeadTimeoutMs);
   const lookedUp = target.lookUp(asked.deadline);
   const signed = lookedUp.then((lookup) => (lookup.copy.kind === 'stored' ? sign(asked, lookup.copy.key) : undefined));
@@ -214,13 +221,44 @@ const askOrigin = async (asked: Asked): Promise<RedirectDecision> => {
     return { outcome: target.uncachedAs, location: origin, ...triggerFacts(triggered), ...probe };
   }
   return (
-    fromStoredCopy(asked, lookup, await signed, { head: head.result, probe }) ?? {
+    fromStoredCopy(asked, lookup, await signed, { head: head.result, probe }) ??
+    (await fromMirror(asked, probe)) ?? {
       outcome: target.uncachedAs,
       location: origin,
       uploadTriggered: false,
       ...probe,
     }
   );
+};
+
+/**
+ * When the origin's first URL cannot serve a file and the cache has no copy:
+ * the first of its mirrors (in order) whose HEAD answers 2xx, all asked at
+ * once within one ORIGIN_HEAD_TIMEOUT, with the upload triggered for a file
+ * (the uploader downloads from whichever URL serves it). Undefined when no
+ * mirror is configured or none has it.
+ */
+const fromMirror = async (asked: Asked, probe: ProbeFacts): Promise<RedirectDecision | undefined> => {
+  const { deps, target, route } = asked;
+  const mirrors = route.urls.slice(1);
+  if (mirrors.length === 0) return undefined;
+  const { probeOrigin = headOrigin, config } = deps;
+  const started = performance.now();
+  const heads = mirrors.map((url) => probeOrigin(url, config.originHeadTimeoutMs));
+  for (const [index, head] of heads.entries()) {
+    if (!(await head).available) continue;
+    const mirrorHeadMs = Math.round(performance.now() - started);
+    const triggered = target.kind === 'file' ? await trigger(asked) : 'not-needed';
+    return {
+      outcome: target.uncachedAs,
+      location: mirrors[index],
+      ...triggerFacts(triggered),
+      ...probe,
+      mirror: index + 1,
+      mirrorHeadMs,
+    };
+  }
+  return undefined;
 };
 
 /** The answer when the origin cannot serve the file: the stored copy when there is one (undefined otherwise). */
@@ -250,8 +288,19 @@ export const decideRedirect = async (
   deps: RedirectDependencies,
   request: ClientRequest = {},
 ): Promise<RedirectDecision> => {
-  const { config, probeOrigin = headOrigin, memo, health } = deps;
-  const origin = originUrl(config.originBaseUrl, path);
+  const route = originRoute(deps.config, path);
+  const decision = await decideFor(path, route, deps, request);
+  return { ...decision, origin: route.origin };
+};
+
+const decideFor = async (
+  path: string,
+  route: OriginRoute,
+  deps: RedirectDependencies,
+  request: ClientRequest,
+): Promise<RedirectDecision> => {
+  const { config, probeOrigin = headOrigin, memo } = deps;
+  const [origin] = route.urls;
   const target = cacheTargetOf(path, deps);
   if (target.kind === 'bypass') {
     const { uncachedReason } = target;
@@ -262,15 +311,19 @@ export const decideRedirect = async (
       ...(uncachedReason ? { uncachedReason } : {}),
     };
   }
+  // With mirrors, a request may wait for the first URL's HEAD and then the mirrors'.
+  const heads = route.urls.length > 1 ? 2 : 1;
   const asked: Asked = {
     path,
+    route,
     origin,
     target,
     method: request.method === 'HEAD' ? 'HEAD' : 'GET',
-    deadline: AbortSignal.timeout(config.originHeadTimeoutMs + AWS_GRACE_MS),
+    deadline: AbortSignal.timeout(heads * config.originHeadTimeoutMs + AWS_GRACE_MS),
     requestId: request.requestId,
     deps,
   };
+  const health = deps.health?.(route.origin);
 
   if (request.want === 'stored') {
     const stored = await fromCacheAlone(asked, 'not-asked');
@@ -293,15 +346,16 @@ export const decideRedirect = async (
   if (health?.assumedOffline() === true) {
     health.probeInBackground(() => probeOrigin(origin, config.originHeadTimeoutMs));
     const fromCache = await fromCacheAlone(asked, 'assumed-offline');
+    const unasked = { originStatus: 'assumed-offline', cached: false } as const;
     return (
-      fromCache ?? {
+      fromCache ??
+      (await fromMirror(asked, unasked)) ?? {
         outcome: target.uncachedAs,
         location: origin,
-        originStatus: 'assumed-offline',
-        cached: false,
         uploadTriggered: false,
+        ...unasked,
       }
     );
   }
-  return askOrigin(asked);
+  return askOrigin(asked, health);
 };

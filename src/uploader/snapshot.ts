@@ -11,7 +11,7 @@ import { PutObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-s
 import { isS3ConditionalConflict, isS3ConditionRefused } from '../commons/aws-errors.js';
 import { isCached } from '../commons/cache-store.js';
 import type { CacheConfig } from '../commons/config.js';
-import { originUrl } from '../commons/paths.js';
+import { originRoute } from '../commons/origins.js';
 import {
   type CurrentSnapshot,
   manifestKey,
@@ -132,11 +132,7 @@ export const takeSnapshot = async (path: string, deps: SnapshotDependencies): Pr
   const repoDir = repodataPath(path)?.repoDir ?? '';
   let repomd: SmallFile;
   try {
-    repomd = await fetchSmall(
-      originUrl(config.originBaseUrl, repomdPath(repoDir)),
-      MAX_REPOMD_BYTES,
-      originIdleTimeoutMs,
-    );
+    repomd = await fetchSmall(originRoute(config, repomdPath(repoDir)).urls[0], MAX_REPOMD_BYTES, originIdleTimeoutMs);
   } catch (error) {
     if (error instanceof SnapshotIncomplete) return { outcome: 'corrupt', reason: error.message };
     throw error;
@@ -204,7 +200,7 @@ const storeSnapshot = async (plan: SnapshotPlan, deps: SnapshotDependencies): Pr
   const absent: string[] = [];
   for (const companion of REPOMD_COMPANIONS) {
     const fetched = await fetchSmall(
-      originUrl(config.originBaseUrl, `${repoDir}${companion}`),
+      originRoute(config, `${repoDir}${companion}`).urls[0],
       MAX_COMPANION_BYTES,
       deps.originIdleTimeoutMs ?? DEFAULT_ORIGIN_IDLE_TIMEOUT_MS,
     );
@@ -254,7 +250,7 @@ const storeListedFile = async (
 ): Promise<number> => {
   if (await isCached(s3, config.bucketName, key)) return file.size ?? 0;
   const request = new AbortController();
-  const url = originUrl(config.originBaseUrl, `${repoDir}${file.href}`);
+  const url = originRoute(config, `${repoDir}${file.href}`).urls[0];
   const answer = await openOrigin(url, request, originIdleTimeoutMs);
   if (answer.kind === 'missing') {
     throw new SnapshotIncomplete(`${file.href}: origin answered ${answer.status} (a mirror mid-sync?)`);

@@ -5,9 +5,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isCached } from '../commons/cache-store.js';
 import type { CacheConfig } from '../commons/config.js';
-import { cacheKey, originUrl } from '../commons/paths.js';
+import { originRoute } from '../commons/origins.js';
+import { cacheKey } from '../commons/paths.js';
 import { ListingGuard, type RepositoryCheck } from './listing-guard.js';
-import { checkedBody, openOrigin } from './origin-get.js';
+import { checkedBody, type OriginAnswer, openOrigin } from './origin-get.js';
 import { repositoryListing } from './repository-listing.js';
 import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
 import { putOnce } from './store-once.js';
@@ -90,10 +91,35 @@ export const cacheFromOrigin = async (path: string, deps: UploadDependencies): P
   }
 };
 
+/**
+ * The first of the origin's URLs (the first, then its mirrors in order) that
+ * serves the file. When none does: `missing` if every one answered 404/410,
+ * else the first failure is thrown, for Lambda's retry.
+ */
+const openFirstServing = async (urls: readonly string[], idleTimeoutMs: number) => {
+  let missing: OriginAnswer | undefined;
+  let failure: unknown;
+  for (const url of urls) {
+    const request = new AbortController();
+    try {
+      const answer = await openOrigin(url, request, idleTimeoutMs);
+      if (answer.kind !== 'missing') return { answer, request };
+      missing ??= answer;
+    } catch (error) {
+      if (!(error instanceof OriginUnavailableError)) throw error;
+      failure ??= error;
+    }
+  }
+  if (failure !== undefined) throw failure;
+  return { answer: missing ?? ({ kind: 'missing', status: 404 } as const), request: new AbortController() };
+};
+
 const download = async (path: string, deps: UploadDependencies): Promise<UploadResult> => {
   const { config, s3, partSize, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS } = deps;
-  const originRequest = new AbortController();
-  const origin = await openOrigin(originUrl(config.originBaseUrl, path), originRequest, originIdleTimeoutMs);
+  const { answer: origin, request: originRequest } = await openFirstServing(
+    originRoute(config, path).urls,
+    originIdleTimeoutMs,
+  );
   if (origin.kind === 'missing') return { outcome: 'origin-missing', originStatus: origin.status };
   if (origin.kind === 'encoded') {
     return {

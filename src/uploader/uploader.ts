@@ -11,6 +11,7 @@ import { UPLOADER_CLIENT_SETTINGS } from '../commons/clients.js';
 import { parseCacheConfig } from '../commons/config.js';
 import { createErrorReporter, reportSafely } from '../commons/error-reporting.js';
 import { countSnapshot, countUpload, LOG_METRICS_OPTIONS, metrics, recordBytesStored } from '../commons/metrics.js';
+import { originRoute } from '../commons/origins.js';
 import { logger } from '../commons/powertools.js';
 import { isSnapshotRequest } from '../commons/repodata.js';
 import { createS3Client } from '../commons/s3-client.js';
@@ -39,7 +40,12 @@ const snapshotRequest = async (path: string, context: CachePathContext): Promise
   const started = performance.now();
   const result = await takeSnapshot(path, { config, s3, claim: claimFor(context) });
   countSnapshot(result.outcome);
-  const line = { ...result, path, durationMs: Math.round(performance.now() - started) };
+  const line = {
+    ...result,
+    path,
+    origin: originRoute(config, path).origin,
+    durationMs: Math.round(performance.now() - started),
+  };
   if (result.outcome === 'incomplete' || result.outcome === 'corrupt') logger.warn('snapshot', line);
   else logger.info('snapshot', line);
   return result;
@@ -51,7 +57,12 @@ const uploadRequest = async (_event: unknown, context: CachePathContext): Promis
   if (isSnapshotRequest(path)) return snapshotRequest(path, context);
   const result = await cacheFromOrigin(path, { config, s3, claim: claimFor(context) });
   const { verificationError, ...answer } = result;
-  const line = { ...answer, path, durationMs: Math.round(performance.now() - started) };
+  const line = {
+    ...answer,
+    path,
+    origin: originRoute(config, path).origin,
+    durationMs: Math.round(performance.now() - started),
+  };
   countUpload(answer.outcome);
   if (answer.outcome === 'stored' && answer.bytes !== undefined) recordBytesStored(answer.bytes);
   if (answer.outcome !== 'corrupt') {

@@ -18,7 +18,7 @@ describe('originFallback middleware', () => {
   const chain = () =>
     middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext>()
       .use(httpErrorHandler({ logger: false }))
-      .use(originFallback({ originBaseUrl: 'https://dl.fedoraproject.org', reportError }))
+      .use(originFallback({ origins: { originBaseUrl: 'https://dl.fedoraproject.org', origins: [] }, reportError }))
       .use(requestPath())
       .handler(failingCore);
   let logs: ReturnType<typeof captureLogs>;

@@ -7,14 +7,14 @@ import { HttpError } from '@middy/util';
 import { awsErrorFacts } from '../../commons/aws-errors.js';
 import { type ErrorReporter, reportSafely } from '../../commons/error-reporting.js';
 import { countFallback, countRequest } from '../../commons/metrics.js';
-import { originUrl } from '../../commons/paths.js';
+import { type OriginsConfig, originRoute } from '../../commons/origins.js';
 import { logger } from '../../commons/powertools.js';
 import { redirectResponse } from '../responses.js';
 import type { HandlerMiddleware, HandlerOnError } from './chain.js';
 
 export interface OriginFallbackOptions {
-  /** Where a request goes when the cache fails: the configured origin. */
-  readonly originBaseUrl: string;
+  /** Where a request goes when the cache fails: its origin's first URL (`ORIGINS`, else `ORIGIN_HOST`). */
+  readonly origins: OriginsConfig;
   /** Reports each error that caused a fallback (Sentry, or nothing). */
   readonly reportError: ErrorReporter;
 }
@@ -30,22 +30,23 @@ const isClientError = (error: unknown): boolean =>
  * @example
  * middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext>()
  *   .use(httpErrorHandler({ logger: false }))
- *   .use(originFallback({ originBaseUrl: config.originBaseUrl, reportError }))
+ *   .use(originFallback({ origins: config, reportError }))
  *   .use(requestPath())
  *   .handler(redirectRequest);
  */
-export const originFallback = ({ originBaseUrl, reportError }: OriginFallbackOptions): HandlerMiddleware => {
+export const originFallback = ({ origins, reportError }: OriginFallbackOptions): HandlerMiddleware => {
   const originFallbackOnError: HandlerOnError = async (request) => {
     if (request.response !== undefined && request.response !== null) return;
     const { error } = request;
     const path = request.context.cachePath;
     if (isClientError(error) || path === undefined) return;
 
-    logger.error('request', { outcome: 'fallback', path, error, ...awsErrorFacts(error) });
+    const route = originRoute(origins, path);
+    logger.error('request', { outcome: 'fallback', path, origin: route.origin, error, ...awsErrorFacts(error) });
     countRequest('fallback');
     countFallback(error);
     await reportSafely(reportError, error, { path });
-    request.response = redirectResponse(originUrl(originBaseUrl, path), 'fallback');
+    request.response = redirectResponse(route.urls[0], 'fallback');
   };
   return { onError: originFallbackOnError };
 };

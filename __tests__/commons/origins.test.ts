@@ -1,0 +1,88 @@
+import fc from 'fast-check';
+import { ConfigError, parseCacheConfig, parseOrigins } from '../../src/commons/config.js';
+import { originRoute } from '../../src/commons/origins.js';
+import { cacheKey } from '../../src/commons/paths.js';
+
+const ORIGINS =
+  'fedora=https://dl.fedoraproject.org/pub/fedora/linux,https://mirror.example.edu/fedora/linux ' +
+  'epel=https://dl.fedoraproject.org/pub/epel\n  centos=http://mirror.stream.centos.org/';
+
+describe('ORIGINS', () => {
+  it('reads name=url[,url...] entries, whitespace-separated, the URLs after the first being mirrors', () => {
+    expect(parseOrigins(ORIGINS)).toEqual([
+      {
+        name: 'fedora',
+        urls: ['https://dl.fedoraproject.org/pub/fedora/linux', 'https://mirror.example.edu/fedora/linux'],
+      },
+      { name: 'epel', urls: ['https://dl.fedoraproject.org/pub/epel'] },
+      { name: 'centos', urls: ['http://mirror.stream.centos.org'] },
+    ]);
+  });
+
+  it.each([
+    ['fedora', 'ORIGINS entry "fedora" is invalid: expected name=url[,url...]'],
+    ['Fedora=https://x', 'ORIGINS entry "Fedora=https://x" is invalid: the name must match'],
+    ['default=https://x', '"default" names ORIGIN_HOST'],
+    ['a=https://x a=https://y', 'ORIGINS entry "a=https://y" is invalid: a is named twice'],
+    ['a=dl.fedoraproject.org', 'dl.fedoraproject.org: expected http(s)://host[:port][/base/path]'],
+    ['a=https://x,ftp://y', 'ftp://y: expected http(s)://host[:port][/base/path]'],
+    ['a=https://x?q=1', 'https://x?q=1: a base URL cannot carry a query or fragment'],
+    ['a=https://x,', ': expected http(s)://host[:port][/base/path]'],
+  ])('refuses %j, naming the entry', (value, message) => {
+    expect(() => parseOrigins(value)).toThrow(ConfigError);
+    expect(() => parseOrigins(value)).toThrow(message);
+  });
+
+  it('never shows credentials, in any URL of the entry', () => {
+    const refused = () => parseOrigins('a=https://x,https://user:secret@mirror.example/');
+    expect(refused).toThrow('ORIGINS entry "a=https://x,https://***@mirror.example/" is invalid');
+    expect(refused).not.toThrow(/secret/);
+  });
+
+  it('bounds ORIGIN_HEAD_TIMEOUT when an origin has mirrors: one request may wait for two HEADs', () => {
+    const env = { S3_BUCKET_NAME: 'b', ORIGINS: 'a=https://x,https://y', ORIGIN_HEAD_TIMEOUT: '20' };
+    expect(() => parseCacheConfig(env)).toThrow(
+      'ORIGIN_HEAD_TIMEOUT="20" is invalid: must be greater than 0 and at most 14 (ORIGINS gives a mirrors: a request may wait for two HEADs)',
+    );
+    expect(parseCacheConfig({ ...env, ORIGINS: 'a=https://x' }).originHeadTimeoutMs).toBe(20_000);
+  });
+});
+
+describe('originRoute', () => {
+  const config = parseCacheConfig({ S3_BUCKET_NAME: 'b', ORIGIN_HOST: 'dl.fedoraproject.org', ORIGINS });
+
+  it("sends a path whose first segment names an origin to that origin's URLs, the name taken off", () => {
+    expect(originRoute(config, 'fedora/updates/44/Everything/x86_64/Packages/g/g++-1.0^1-1.rpm')).toEqual({
+      origin: 'fedora',
+      urls: [
+        'https://dl.fedoraproject.org/pub/fedora/linux/updates/44/Everything/x86_64/Packages/g/g++-1.0%5E1-1.rpm',
+        'https://mirror.example.edu/fedora/linux/updates/44/Everything/x86_64/Packages/g/g++-1.0%5E1-1.rpm',
+      ],
+    });
+    expect(originRoute(config, 'centos/9-stream/BaseOS/x86_64/os/repodata/repomd.xml')).toEqual({
+      origin: 'centos',
+      urls: ['http://mirror.stream.centos.org/9-stream/BaseOS/x86_64/os/repodata/repomd.xml'],
+    });
+  });
+
+  it('sends every other path to ORIGIN_HOST whole, as without ORIGINS', () => {
+    const path = 'pub/fedora/linux/updates/44/Everything/x86_64/Packages/b/bash-5.2-1.fc44.x86_64.rpm';
+    const without = parseCacheConfig({ S3_BUCKET_NAME: 'b', ORIGIN_HOST: 'dl.fedoraproject.org' });
+
+    expect(originRoute(config, path)).toEqual({ origin: 'default', urls: [`https://dl.fedoraproject.org/${path}`] });
+    expect(originRoute(without, path)).toEqual(originRoute(config, path));
+    // A segment that only starts like a name is no name.
+    expect(originRoute(config, 'fedoras/x.rpm').origin).toBe('default');
+  });
+
+  it("keeps every path inside its origin's base (dot segments resolve within it) and its key under cache/<path>", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('..', '.', 'a', '%2e%2e', 'b c', 'x.rpm'), { maxLength: 8 }), (segments) => {
+        const path = ['epel', ...segments].join('/');
+        const [url] = originRoute(config, path).urls;
+        expect(url.startsWith('https://dl.fedoraproject.org/pub/epel/')).toBe(true);
+        expect(cacheKey(path)).toBe(`cache/${path}`);
+      }),
+    );
+  });
+});

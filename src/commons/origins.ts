@@ -1,0 +1,44 @@
+/**
+ * Several origins in one deployment (`ORIGINS`): which origin a request path
+ * goes to, and at which URLs (the first, then its mirrors in order).
+ *
+ * A path whose first segment names an origin (`epel/9/Everything/x86_64/...`)
+ * goes to that origin with the name taken off; every other path goes to
+ * `ORIGIN_HOST` whole, as it always has. The cache key is `cache/<path>` either
+ * way, so the named origin's files live under `cache/<name>/`, snapshots under
+ * `snapshots/.../<name>/`, and a deployment with `ORIGIN_HOST` alone stores
+ * exactly what it stored before.
+ */
+import { DEFAULT_ORIGIN_NAME, type NamedOrigin } from './config.js';
+import { originUrl } from './paths.js';
+
+export type { NamedOrigin };
+
+/** What routing needs of the configuration. */
+export interface OriginsConfig {
+  /** `ORIGIN_HOST`'s base URL: every path whose first segment names no origin. */
+  readonly originBaseUrl: string;
+  readonly origins: readonly NamedOrigin[];
+}
+
+/** Where one request path goes. */
+export interface OriginRoute {
+  /** The origin's name, or `default` for `ORIGIN_HOST` (logs and metrics). */
+  readonly origin: string;
+  /** The file's URLs: at the first base URL, then at each mirror. */
+  readonly urls: readonly [string, ...string[]];
+}
+
+/** The origin and URLs of a valid path (see `checkPath`). */
+export const originRoute = ({ originBaseUrl, origins }: OriginsConfig, path: string): OriginRoute => {
+  const slash = path.indexOf('/');
+  const first = slash < 0 ? path : path.slice(0, slash);
+  const named = origins.find((origin) => origin.name === first);
+  if (named === undefined) return { origin: DEFAULT_ORIGIN_NAME, urls: [originUrl(originBaseUrl, path)] };
+  const rest = slash < 0 ? '' : path.slice(slash + 1);
+  const [primary, ...mirrors] = named.urls;
+  return {
+    origin: named.name,
+    urls: [originUrl(primary, rest), ...mirrors.map((mirror) => originUrl(mirror, rest))],
+  };
+};
