@@ -170,6 +170,7 @@ const reportRunEnd = (report: RunReport): void => {
 /** The variables of ours the stack passes on to the Lambda code as given. */
 const PASSED_ON = [
   'ORIGIN_HOST',
+  'ORIGINS',
   'CACHE_EXTENSIONS',
   'PRESIGNED_URL_EXPIRATION',
   'ORIGIN_HEAD_TIMEOUT',
