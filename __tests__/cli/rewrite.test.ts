@@ -3,6 +3,8 @@
  * the origins' hosts, a mirror's host and an unknown host.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -129,6 +131,80 @@ describe('origin matching (warm and rewrite)', () => {
     expect(
       cachePathFor(new URL('https://dl.fedoraproject.org/pub/epel-next/x.rpm'), originMatcher(ORIGINS, undefined)),
     ).toBe(undefined);
+  });
+});
+
+describe('rpm-cache warm --origins --origin-host', () => {
+  let work: string;
+  let cache: Server;
+  const asked: string[] = [];
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'rpm-cache-warm-origins-'));
+    // A cache that has everything: it records which paths it was asked for.
+    cache = createServer((request, response) => {
+      asked.push(request.url ?? '');
+      response.writeHead(302, { location: 'https://s3/x', 'x-cache': 'hit', 'x-cache-origin-status': '404' }).end();
+    });
+    await new Promise<void>((listening) => cache.listen(0, '127.0.0.1', listening));
+  });
+
+  afterAll(async () => {
+    cache.closeAllConnections();
+    await new Promise((closed) => cache.close(closed));
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it("asks each URL at its origin's path (a mirror's too) and skips, never loses, what matches no origin", async () => {
+    const lockfile = join(work, 'rpms.lock.yaml');
+    await writeFile(lockfile, LOCKFILE);
+    const cacheUrl = `http://127.0.0.1:${(cache.address() as AddressInfo).port}`;
+    asked.length = 0;
+
+    const result = await cli([
+      'warm',
+      '--cache',
+      cacheUrl,
+      '--origins',
+      ORIGINS,
+      '--origin-host',
+      ORIGIN_HOST,
+      '--json',
+      lockfile,
+    ]);
+
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { packages: { name: string; state: string; reason?: string }[] };
+    expect(report.packages.map(({ name, state }) => [name, state])).toEqual([
+      ['bash', 'cached'],
+      ['g++', 'cached'],
+      ['htop', 'cached'],
+      ['z', 'skipped'],
+      ['zsh', 'cached'],
+    ]);
+    expect(report.packages.find((entry) => entry.name === 'z')?.reason).toContain('under none of the origins');
+    expect([...new Set(asked)].sort()).toEqual(
+      [
+        '/fedora/updates/44/Everything/x86_64/Packages/b/bash-5.2-1.fc44.x86_64.rpm',
+        '/fedora/updates/44/Everything/x86_64/Packages/g/g%2B%2B-15-1.fc44.x86_64.rpm',
+        '/epel/9/Everything/x86_64/Packages/h/htop-3.3-1.el9.x86_64.rpm',
+        '/pub/archive/fedora/linux/releases/38/Everything/source/tree/Packages/z/zsh-5.9-5.fc38.src.rpm',
+      ].sort(),
+    );
+  });
+
+  it('allows the same path under two origins with different checksums', async () => {
+    const twoOrigins = join(work, 'two.lock.yaml');
+    await writeFile(
+      twoOrigins,
+      LOCKFILE.replace(
+        EPEL,
+        'https://dl.fedoraproject.org/pub/epel/updates/44/Everything/x86_64/Packages/b/bash-5.2-1.fc44.x86_64.rpm',
+      ),
+    );
+    const cacheUrl = `http://127.0.0.1:${(cache.address() as AddressInfo).port}`;
+
+    expect((await cli(['warm', '--cache', cacheUrl, '--origins', ORIGINS, '--json', twoOrigins])).code).toBe(0);
   });
 });
 

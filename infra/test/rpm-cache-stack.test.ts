@@ -145,6 +145,7 @@ describe('the two functions', () => {
   it('get the configuration as the environment variables the code reads', () => {
     const { template } = synth({
       originHost: 'mirror.example.org',
+      origins: 'epel=https://dl.fedoraproject.org/pub/epel,https://mirror.example.edu/epel',
       cacheExtensions: '.rpm .drpm',
       presignedUrlExpiration: '600',
       originHeadTimeout: '2.5',
@@ -158,6 +159,7 @@ describe('the two functions', () => {
         Object.fromEntries(
           [
             'ORIGIN_HOST',
+            'ORIGINS',
             'CACHE_EXTENSIONS',
             'PRESIGNED_URL_EXPIRATION',
             'ORIGIN_HEAD_TIMEOUT',
@@ -168,6 +170,7 @@ describe('the two functions', () => {
         ),
         {
           ORIGIN_HOST: 'mirror.example.org',
+          ORIGINS: 'epel=https://dl.fedoraproject.org/pub/epel,https://mirror.example.edu/epel',
           CACHE_EXTENSIONS: '.rpm .drpm',
           PRESIGNED_URL_EXPIRATION: '600',
           ORIGIN_HEAD_TIMEOUT: '2.5',
@@ -502,6 +505,8 @@ describe('the image build context', () => {
 describe('settings from the context', () => {
   for (const [context, message] of [
     [{ originHost: 'https://user:secret@mirror.example' }, /ORIGIN_HOST/],
+    [{ origins: 'epel=https://user:secret@x' }, /ORIGINS entry "epel=https:\/\/\*\*\*@x" is invalid/],
+    [{ origins: 'a=https://x,https://y', originHeadTimeout: '20' }, /ORIGIN_HEAD_TIMEOUT="20" is invalid.*two HEADs/],
     [{ cacheExtensions: 'rpm' }, /CACHE_EXTENSIONS/],
     [{ presignedUrlExpiration: '999999999' }, /PRESIGNED_URL_EXPIRATION/],
     [{ originHeadTimeout: '60' }, /ORIGIN_HEAD_TIMEOUT/],
