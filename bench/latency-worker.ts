@@ -86,6 +86,9 @@ const cases: Record<string, () => Promise<unknown>> = {
   'origin 200, not cached (upload triggered)': () => expectOutcome(fresh('ok'), 'miss'),
   'origin 404, cached (presigned)': () => expectOutcome(fresh('gone/cached'), 'hit'),
   'origin timeout, cached': () => expectOutcome(fresh('stall/cached'), 'hit'),
+  // ORIGINS (see latency.ts): `mirrored` lost the file (404), `hanging` does not answer; both have a mirror that has it.
+  'first URL 404, mirror has it (upload triggered)': () => expectOutcome(fresh('mirrored'), 'miss'),
+  'first URL timeout, mirror has it (upload triggered)': () => expectOutcome(fresh('hanging'), 'miss'),
   'origin 404, cached, asked again': () => expectOutcome('gone/cached/Packages/l/lost-again-1.0-1.noarch.rpm', 'hit'),
   'not cacheable': () => expectOutcome(`ok/images/boot-${count++}.iso`, 'bypass'),
   'sequential reference: origin 200, cached': () => sequential(fresh('ok/cached'), 'none'),

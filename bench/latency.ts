@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { LAMBDA_BOOTSTRAP, lambdaStartEnvironment } from '../__tests__/helpers/lambda-start.js';
 import { FUNCTION_SIZES } from '../infra/lib/function-sizes.js';
+import { AWS_GRACE_MS } from '../src/handler/redirect.js';
 import { LATENCY_MS, startInvoke, startOrigin, startS3, urlOf } from './servers.js';
 import { median, percentile, type Row, ratio } from './stats.js';
 
@@ -55,7 +56,10 @@ export const measureLatency = async (workerPath: string): Promise<{ rows: Row[];
   const servers = { origin, s3, invoke };
   try {
     // Each decision path on its own: a stalled HEAD must not make the container assume the origin offline.
-    const times = await runWorker(workerPath, servers, { ORIGIN_OFFLINE_PERIOD: '0' });
+    const times = await runWorker(workerPath, servers, {
+      ORIGIN_OFFLINE_PERIOD: '0',
+      ORIGINS: `mirrored=${urlOf(origin)}/gone,${urlOf(origin)}/ok hanging=${urlOf(origin)}/stall,${urlOf(origin)}/ok`,
+    });
     const outageTotals: number[] = [];
     for (let round = 0; round < OUTAGE_ROUNDS; round += 1) {
       outageTotals.push(...((await runWorker(workerPath, servers, { BENCH_LATENCY_MODE: 'outage' })).total ?? []));
@@ -98,6 +102,25 @@ export const measureLatency = async (workerPath: string): Promise<{ rows: Row[];
       value: `${p50('origin timeout, cached').toFixed(1)} / ${p95('origin timeout, cached').toFixed(1)} ms`,
       goal: `p50 ≤ timeout + one S3 round trip (${timeoutBound} ms)`,
       holds: p50('origin timeout, cached') <= timeoutBound,
+    });
+    // Mirrors: the first URL's HEAD, then the mirrors' (all at once), then the Invoke.
+    const mirrored = 'first URL 404, mirror has it (upload triggered)';
+    const twoHeadsThenInvoke = 2 * bare + p50('bare Invoke');
+    rows.push({
+      section: 'handler latency',
+      figure: `${mirrored}: p50 / p95 vs 2 bare HEADs + bare Invoke (${twoHeadsThenInvoke.toFixed(1)} ms)`,
+      value: `${ratio(p50(mirrored), twoHeadsThenInvoke)} / ${ratio(p95(mirrored), twoHeadsThenInvoke)} (${p50(mirrored).toFixed(1)} ms)`,
+      goal: `p50 ≤ ${GOAL}×`,
+      holds: p50(mirrored) / twoHeadsThenInvoke <= GOAL,
+    });
+    const hanging = 'first URL timeout, mirror has it (upload triggered)';
+    const timeoutThenMirror = ORIGIN_HEAD_TIMEOUT_S * 1000 + bare + p50('bare Invoke');
+    rows.push({
+      section: 'handler latency',
+      figure: `${hanging.replace('timeout', `timeout (${ORIGIN_HEAD_TIMEOUT_S * 1000} ms)`)}: p50 / p95 vs timeout + bare HEAD + bare Invoke (${timeoutThenMirror.toFixed(1)} ms; never more than 2 timeouts + ${AWS_GRACE_MS} ms)`,
+      value: `${ratio(p50(hanging), timeoutThenMirror)} / ${ratio(p95(hanging), timeoutThenMirror)} (${p50(hanging).toFixed(1)} ms)`,
+      goal: `p50 ≤ ${GOAL}×`,
+      holds: p50(hanging) / timeoutThenMirror <= GOAL,
     });
     const lost = 'origin 404, cached, asked again';
     rows.push({
