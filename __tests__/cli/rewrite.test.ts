@@ -193,6 +193,35 @@ describe('rpm-cache warm --origins --origin-host', () => {
     );
   });
 
+  it('warms a rewritten lockfile at the same paths, given the cache itself as --origin-host', async () => {
+    const cacheUrl = `http://127.0.0.1:${(cache.address() as AddressInfo).port}`;
+    const rewritten = join(work, 'rewritten.lock.yaml');
+    const printed = await cli([
+      'rewrite',
+      '--cache',
+      cacheUrl,
+      '--origins',
+      ORIGINS,
+      '--origin-host',
+      ORIGIN_HOST,
+      join(work, 'rpms.lock.yaml'),
+    ]);
+    await writeFile(rewritten, printed.stdout);
+    asked.length = 0;
+
+    const result = await cli(['warm', '--cache', cacheUrl, '--origin-host', cacheUrl, '--json', rewritten]);
+
+    expect(result.code).toBe(0);
+    expect([...new Set(asked)].sort()).toEqual(
+      [
+        '/fedora/updates/44/Everything/x86_64/Packages/b/bash-5.2-1.fc44.x86_64.rpm',
+        '/fedora/updates/44/Everything/x86_64/Packages/g/g%2B%2B-15-1.fc44.x86_64.rpm',
+        '/epel/9/Everything/x86_64/Packages/h/htop-3.3-1.el9.x86_64.rpm',
+        '/pub/archive/fedora/linux/releases/38/Everything/source/tree/Packages/z/zsh-5.9-5.fc38.src.rpm',
+      ].sort(),
+    );
+  });
+
   it('allows the same path under two origins with different checksums', async () => {
     const twoOrigins = join(work, 'two.lock.yaml');
     await writeFile(
