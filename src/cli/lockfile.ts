@@ -120,6 +120,16 @@ export const parseLockfile = (text: string, file: string): LockedPackage[] => {
   return packages;
 };
 
+/** The text of a lockfile; a file that cannot be read is a LockfileError naming it. */
+export const readLockfileText = async (file: string): Promise<string> => {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new LockfileError(`${file}: cannot read it${code === undefined ? '' : ` (${code})`}`, { cause: error });
+  }
+};
+
 /**
  * Reads and parses every lockfile, then merges them: a URL listed several
  * times is warmed once; listed with different checksums or sizes, it is an error.
@@ -127,14 +137,7 @@ export const parseLockfile = (text: string, file: string): LockedPackage[] => {
 export const readLockfiles = async (files: readonly string[]): Promise<LockedPackage[]> => {
   const byUrl = new Map<string, LockedPackage>();
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new LockfileError(`${file}: cannot read it${code === undefined ? '' : ` (${code})`}`, { cause: error });
-    }
-    for (const found of parseLockfile(text, file)) {
+    for (const found of parseLockfile(await readLockfileText(file), file)) {
       const known = byUrl.get(found.url);
       if (known === undefined) {
         byUrl.set(found.url, found);

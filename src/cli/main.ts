@@ -3,9 +3,9 @@
  * environment and an abort signal, and resolves to the exit status, so it is
  * tested in-process; `src/cli.ts` wires it to the process.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type LockedPackage, LockfileError, readLockfiles } from './lockfile.js';
+import { type LockedPackage, LockfileError, readLockfiles, readLockfileText } from './lockfile.js';
 import { OriginOptionError, originMatcher } from './origin-match.js';
 import { CacheUnreachableError, checkCache } from './preflight.js';
 import {
@@ -137,14 +137,7 @@ const runRewrite = async (lockfiles: string[], flags: RewriteFlags, io: CliIo): 
   // Every lockfile is read and rewritten before anything is written.
   const results = [];
   for (const file of lockfiles) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new LockfileError(`${file}: cannot read it${code === undefined ? '' : ` (${code})`}`, { cause: error });
-    }
-    results.push({ file, ...rewriteLockfile(text, file, { cacheUrl, origins }) });
+    results.push({ file, ...rewriteLockfile(await readLockfileText(file), file, { cacheUrl, origins }) });
   }
   let notRewritten = false;
   for (const { file, text, rewritten, unmatched } of results) {
