@@ -16,12 +16,12 @@ FROM public.ecr.aws/lambda/nodejs:24
 # heap stays under 20 MB) makes V8 collect dead 5 MiB part buffers sooner; the handler allocates
 # little and does not notice. Lambda's bootstrap puts heap flags for the function's memory size
 # on node's command line, where they override NODE_OPTIONS: the exec wrapper (dist/, so
-# LAMBDA_TASK_ROOT) drops them, so these apply (uploader at 1 GiB, peak RSS: see README).
+# LAMBDA_TASK_ROOT) drops them, so these apply (uploader at 1 GiB, peak RSS: see docs/performance.md).
 ENV NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=256" \
     MALLOC_ARENA_MAX=2 \
     MALLOC_MMAP_THRESHOLD_=131072 \
     MALLOC_TRIM_THRESHOLD_=131072 \
     AWS_LAMBDA_EXEC_WRAPPER=${LAMBDA_TASK_ROOT}/lambda-exec-wrapper.sh
 COPY --from=build /build/dist/ ${LAMBDA_TASK_ROOT}/
-# LAMBDA_HANDLER (handler | uploader) chooses the Lambda; see README.
+# LAMBDA_HANDLER (handler | uploader) chooses the Lambda; see docs/configuration.md.
 CMD ["index.handler"]

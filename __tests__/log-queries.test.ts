@@ -1,6 +1,6 @@
 /**
  * The Logs Insights queries ops are given (infra/lib/log-queries.ts, saved in
- * the stack and printed in the README) read fields of the log lines. This runs
+ * the stack and printed in docs/operations.md) read fields of the log lines. This runs
  * the real handler and uploader through the local stack, with a real S3
  * server behind a proxy that can fail, captures their lines, and checks that
  * every field each query uses is on the lines it reads, with its type.
@@ -142,8 +142,8 @@ describe('Logs Insights queries against real log lines', () => {
       }
     });
 
-    it('is printed in the README exactly as saved in the stack', () => {
-      expect(readFileSync('README.md', 'utf8')).toContain(query.query);
+    it('is printed in docs/operations.md exactly as saved in the stack', () => {
+      expect(readFileSync('docs/operations.md', 'utf8')).toContain(query.query);
     });
   });
 

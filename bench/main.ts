@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: measures, in one run, each figure against its goal and
- * prints one table ("holds" / "short"); writes it to bench/results.md. It is
- * a measurement, not a test: it exits 0 unless it could not measure.
+ * prints one table ("holds" / "short"); writes it where git does not look
+ * (with `--save`, after a full run: to bench/results.md and the table in
+ * docs/performance.md). It is a measurement, not a test: it exits 0 unless it
+ * could not measure.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { measureBurst } from './burst.js';
 import { measureColdStart } from './cold-start.js';
@@ -70,9 +72,22 @@ const seconds = Math.round((Date.now() - started) / 1000);
 const short = rows.filter((row) => row.holds === false).length;
 const summary = `${rows.filter((row) => row.holds !== undefined).length - short} goals hold, ${short} short; ${seconds} s`;
 process.stdout.write(`${table}\n\n${summary}\n`);
-// Only a full run is the record of this machine.
-if (SECTIONS.every((name) => only.has(name)))
-  await writeFile(
-    'bench/results.md',
-    `# Benchmark results\n\nLatest \`npm run bench\` on this project's 2-core machine, ${new Date().toISOString().slice(0, 10)} (Node ${process.version}).\n\n${table}\n\n${summary}\n`,
-  );
+const results = `# Benchmark results\n\nLatest \`npm run bench\` on this project's 2-core machine, ${new Date().toISOString().slice(0, 10)} (Node ${process.version}).\n\n${table}\n\n${summary}\n`;
+const scratch = resolve(dir, 'results.md');
+await writeFile(scratch, results);
+process.stderr.write(`bench: results written to ${scratch}\n`);
+if (process.env.BENCH_SAVE === '1') {
+  // Only a full run is the record of this machine.
+  if (!SECTIONS.every((name) => only.has(name))) {
+    process.stderr.write('bench: --save needs a full run (no BENCH_ONLY): bench/results.md left as it was\n');
+  } else {
+    await writeFile('bench/results.md', results);
+    const docs = await readFile('docs/performance.md', 'utf8');
+    const marked = /(<!-- bench-results -->\n)[\s\S]*?(<!-- \/bench-results -->)/;
+    await writeFile('docs/performance.md', docs.replace(marked, `$1${table}\n\n${summary}\n$2`));
+    process.stderr.write('bench: saved to bench/results.md and docs/performance.md\n');
+  }
+}
+process.stderr.write(
+  'bench: the RPMs and the repository it built stay in node_modules/.cache/rpm-cache/ for the next run (rm -rf node_modules/.cache/rpm-cache removes them)\n',
+);

@@ -102,7 +102,7 @@ describe('npm start', () => {
 
     expect(await started.exited).not.toBe(0);
     expect(started.output()).toMatch(
-      /^rpm-cache: ORIGIN_HEAD_TIMEOUT="soon" is invalid: expected a positive number of seconds\. Fix the variable \(see README, Configuration\) and start again\.$/m,
+      /^rpm-cache: ORIGIN_HEAD_TIMEOUT="soon" is invalid: expected a positive number of seconds\. Fix the variable \(see docs\/configuration\.md\) and start again\.$/m,
     );
     expect(started.output()).not.toMatch(/^\s+at /m);
   }, 40_000);

@@ -1,6 +1,6 @@
 /**
  * The CDK app: `npm run synth` / `npx cdk deploy -c key=value ...` (see the
- * README's Deploy section). Synthesizes offline: the image is built at deploy.
+ * docs/deployment.md). Synthesizes offline: the image is built at deploy.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import cdkNag from 'cdk-nag';

@@ -1,5 +1,5 @@
 /**
- * Each Lambda's memory and timeout, from `npm run bench` (see the README's Deploy section).
+ * Each Lambda's memory and timeout, from `npm run bench` (see docs/deployment.md).
  * Plain numbers, without the CDK, so the benchmark and the image test start each
  * function with the memory size Lambda gives it (its bootstrap sizes the heap from it).
  * - handler: ~100 MB resident and a cold import of ~110-120 ms; 512 MB buys

@@ -1,6 +1,6 @@
 /**
  * CloudWatch Logs Insights queries for operating rpm-cache, saved in the
- * stack (Logs Insights > Saved queries) and shown in the README. Each names
+ * stack (Logs Insights > Saved queries) and shown in docs/operations.md. Each names
  * the log fields it relies on and their type; a test runs the real Lambdas
  * and checks that their log lines carry those fields with those types.
  */

@@ -41,7 +41,7 @@ export class SettingsError extends Error {
   }
 }
 
-/** What each context key means, its default, and the variable it sets: the README's table. */
+/** What each context key means, its default, and the variable it sets: the table in docs/deployment.md. */
 export const SETTINGS_HELP = Object.freeze({
   originHost: 'ORIGIN_HOST (default dl.fedoraproject.org)',
   origins: "ORIGINS, named origins and their mirrors: 'name=url[,mirror...] ...' (default: none)",

@@ -14,7 +14,7 @@ if (readable) readableLogs(process.stdout);
 /** One line for a start-up failure: what is wrong and what to do. */
 export const startupProblem = (error: unknown, env: NodeJS.ProcessEnv): string => {
   if (error instanceof ConfigError) {
-    return `${error.message}. Fix the variable (see README, Configuration) and start again.`;
+    return `${error.message}. Fix the variable (see docs/configuration.md) and start again.`;
   }
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (code === 'EADDRINUSE') {

@@ -14,7 +14,7 @@ import { LocalLambdaService, lambdaContext, type RunReport } from './lambda-serv
 import { S3RVER_CREDENTIALS, startS3rver } from './s3-server.js';
 
 export interface LocalStackOptions {
-  /** Variables as in Lambda (see README); the stack fills in its defaults. */
+  /** Variables as in Lambda (see docs/configuration.md); the stack fills in its defaults. */
   readonly env: Environment;
   /** Delays before uploader retries; Lambda waits about 1 and 2 minutes. */
   readonly retryDelaysMs?: readonly number[];
