@@ -21,8 +21,12 @@ const { AwsSolutionsChecks } = cdkNag;
 const run = promisify(execFile);
 const INFRA_DIR = new URL('..', import.meta.url).pathname;
 
+/** The feature flags and settings of infra/cdk.json, as `cdk synth` gives them to the app. */
+const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> })
+  .context;
+
 const synth = (context: Record<string, string> = {}) => {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'rpm-cache-cdk-')) });
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'rpm-cache-cdk-')), context: CDK_JSON_CONTEXT });
   const stack = new RpmCacheStack(app, 'RpmCache', { settings: parseSettings((key) => context[key]) });
   return { app, stack, template: Template.fromStack(stack) };
 };
@@ -269,15 +273,22 @@ describe('the HTTP API', () => {
   });
 });
 
-/** Asserts that `statements` are exactly `expected`, in order, each key matched exactly (matchers allowed). */
+/**
+ * Asserts that `statements` are exactly `expected`, in order, each key matched exactly (matchers
+ * allowed); the actions of a statement in any order (the CDK sorts them under the recommended flags).
+ */
 const assertStatements = (statements: Statement[], expected: object[]) => {
+  const sortedActions = (statement: object) =>
+    'Action' in statement && Array.isArray(statement.Action)
+      ? { ...statement, Action: [...statement.Action].sort() }
+      : statement;
   Template.fromJSON({
-    Resources: { Policy: { Type: 'Check', Properties: { Statement: statements } } },
-  }).hasResourceProperties('Check', { Statement: Match.exact(expected) });
+    Resources: { Policy: { Type: 'Check', Properties: { Statement: statements.map(sortedActions) } } },
+  }).hasResourceProperties('Check', { Statement: Match.exact(expected.map(sortedActions)) });
 };
 
 const bucketArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^CacheBucket'), 'Arn'] };
-const XRAY = { Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Effect: 'Allow', Resource: '*' };
+const XRAY = { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' };
 const logsOf = (prefix: string) => ({
   Sid: 'Logs',
   Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -317,7 +328,7 @@ describe('least privilege', () => {
       logsOf('UploaderLogs'),
       XRAY,
       {
-        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
         Effect: 'Allow',
         Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FailedUploads'), 'Arn'] },
       },
@@ -447,7 +458,7 @@ describe('operations', () => {
 
 describe('cdk-nag AwsSolutions', () => {
   const checked = (decorate?: (app: App, stack: RpmCacheStack) => void) => {
-    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'rpm-cache-nag-')) });
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'rpm-cache-nag-')), context: CDK_JSON_CONTEXT });
     const stack = new RpmCacheStack(app, 'RpmCache', { settings: parseSettings(() => undefined) });
     decorate?.(app, stack);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -542,5 +553,22 @@ describe('npm run synth', () => {
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
+  });
+
+  it('sets every feature flag the CDK recommends for a new app, and says where the template went', async () => {
+    const recommended = JSON.parse(
+      readFileSync(join(INFRA_DIR, 'node_modules', 'aws-cdk-lib', 'recommended-feature-flags.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    for (const [flag, value] of Object.entries(recommended)) assert.deepEqual(CDK_JSON_CONTEXT[flag], value, flag);
+
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+    const { stdout, stderr } = await run('npm', ['run', 'synth'], {
+      cwd: INFRA_DIR,
+      env: { ...env, AWS_EC2_METADATA_DISABLED: 'true' },
+      timeout: 120_000,
+    });
+
+    assert.match(stdout, /rpm-cache: template written to infra\/cdk\.out\/RpmCache\.template\.json/);
+    assert.doesNotMatch(`${stdout}${stderr}`, /feature flags are not configured/);
   });
 });
