@@ -22,8 +22,9 @@ const run = promisify(execFile);
 const INFRA_DIR = new URL('..', import.meta.url).pathname;
 
 /** The feature flags and settings of infra/cdk.json, as `cdk synth` gives them to the app. */
-const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> })
-  .context;
+const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }
+).context;
 
 const synth = (context: Record<string, string> = {}) => {
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'rpm-cache-cdk-')), context: CDK_JSON_CONTEXT });
