@@ -297,7 +297,7 @@ describe('rpm-cache warm', () => {
         sha256?: string;
       }[];
     };
-    expect(report.summary).toEqual({ cached: 1, 'newly-cached': 0, lost: 1, failed: 0, skipped: 0 });
+    expect(report.summary).toEqual({ cached: 1, 'newly-cached': 0, lost: 1, failed: 0, skipped: 0, total: 2 });
     expect(report.packages).toEqual([
       { ...entryOf('warm-a'), path: locked.get('warm-a')?.path, state: 'cached' },
       {
@@ -390,7 +390,10 @@ describe('rpm-cache warm', () => {
       expect(result.code).toBe(130);
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(result.stdout).toContain('interrupted: summary so far');
-      expect(result.stdout).toMatch(/failed +warm-stalled .*\(interrupted before it finished\)/);
+      // The reason keeps what it was waiting for.
+      expect(result.stdout).toMatch(
+        /failed +warm-stalled .*\(interrupted before it finished \(last: origin could not be asked \(timeout\)/,
+      );
       expect(result.stdout).toMatch(/^cached +warm-a /m);
     });
   });

@@ -85,8 +85,11 @@ const parseEntry = (entry: unknown, where: string): LockedPackage => {
   };
 };
 
-/** Parses the text of one lockfile; `file` names it in errors. */
-export const parseLockfile = (text: string, file: string): LockedPackage[] => {
+/** Something about a lockfile worth saying that is not an error (module metadata not warmed). */
+export type LockfileNote = (note: string) => void;
+
+/** Parses the text of one lockfile; `file` names it in errors and notes. */
+export const parseLockfile = (text: string, file: string, onNote: LockfileNote = () => undefined): LockedPackage[] => {
   let document: unknown;
   try {
     document = parseYaml(text);
@@ -108,6 +111,13 @@ export const parseLockfile = (text: string, file: string): LockedPackage[] => {
   const packages: LockedPackage[] = [];
   for (const [archIndex, arch] of arches.entries()) {
     if (!isRecord(arch)) throw new LockfileError(`${file}: arches[${archIndex}] is not a mapping`);
+    const modules = arch.module_metadata;
+    if (Array.isArray(modules) && modules.length > 0) {
+      onNote(
+        `${file}: arches[${archIndex}].module_metadata: ${modules.length} entr${modules.length === 1 ? 'y' : 'ies'} not warmed: ` +
+          "module metadata is no package; the cache keeps it with its repository's snapshot (asked through the cache)",
+      );
+    }
     for (const list of ['packages', 'source'] as const) {
       const entries = arch[list];
       if (entries === undefined || entries === null) continue;
@@ -134,10 +144,13 @@ export const readLockfileText = async (file: string): Promise<string> => {
  * Reads and parses every lockfile, then merges them: a URL listed several
  * times is warmed once; listed with different checksums or sizes, it is an error.
  */
-export const readLockfiles = async (files: readonly string[]): Promise<LockedPackage[]> => {
+export const readLockfiles = async (
+  files: readonly string[],
+  onNote: LockfileNote = () => undefined,
+): Promise<LockedPackage[]> => {
   const byUrl = new Map<string, LockedPackage>();
   for (const file of files) {
-    for (const found of parseLockfile(await readLockfileText(file), file)) {
+    for (const found of parseLockfile(await readLockfileText(file), file, onNote)) {
       const known = byUrl.get(found.url);
       if (known === undefined) {
         byUrl.set(found.url, found);

@@ -91,7 +91,7 @@ const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promis
   const cacheUrl = cacheBaseUrl(flags.cache, io.env);
   // Every lockfile parses before the first request.
   const origins = originMatcher(flags.origins, flags.originHost);
-  const packages: LockedPackage[] = await readLockfiles(lockfiles);
+  const packages: LockedPackage[] = await readLockfiles(lockfiles, (note) => io.stderr.write(`rpm-cache: ${note}\n`));
   const first = packages.map((pkg) => cacheUrlOf(cacheUrl, pkg, origins)).find((url) => url !== undefined);
   if (first !== undefined) {
     await checkCache(first, io.signal === undefined ? {} : { signal: io.signal });
@@ -100,7 +100,7 @@ const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promis
     ? silentProgress()
     : io.stdout.isTTY === true
       ? terminalProgress(io.stdout, packages.length)
-      : lineProgress(io.stdout);
+      : lineProgress(io.stdout, packages.length);
   let results: WarmResult[];
   try {
     results = await warm(packages, {

@@ -64,13 +64,37 @@ export const terminalProgress = (stream: OutputStream, total: number, now = Date
   };
 };
 
-/** One plain line per finished package, for logs and pipes. */
-export const lineProgress = (stream: OutputStream): ProgressReporter => ({
-  finished: (result) => {
-    stream.write(line(result));
-  },
-  stop: () => undefined,
-});
+/**
+ * One plain line per finished package, for logs and pipes, and while packages
+ * are still being cached, a line every `intervalMs` saying how far the run is
+ * (a pipe gets no bar, but is never silent for long).
+ */
+export const lineProgress = (
+  stream: OutputStream,
+  total: number,
+  { intervalMs = 30_000, now = Date.now }: { intervalMs?: number; now?: () => number } = {},
+): ProgressReporter => {
+  const started = now();
+  const results: WarmResult[] = [];
+  const status = () => {
+    const counts = countStates(results);
+    const seconds = Math.round((now() - started) / 1000);
+    const states = WARM_STATES.map((state) => `${state} ${counts[state]}`).join(', ');
+    stream.write(
+      `warming: ${results.length} of ${total} done after ${seconds} s (${states}); waiting for ${total - results.length}\n`,
+    );
+  };
+  const timer = setInterval(status, intervalMs);
+  // The timer never keeps the process alive on its own.
+  timer.unref();
+  return {
+    finished: (result) => {
+      results.push(result);
+      stream.write(line(result));
+    },
+    stop: () => clearInterval(timer),
+  };
+};
 
 export const silentProgress = (): ProgressReporter => ({ finished: () => undefined, stop: () => undefined });
 
@@ -100,7 +124,7 @@ export const summaryText = (results: readonly WarmResult[], interrupted: boolean
 export const jsonReport = (results: readonly WarmResult[]): string =>
   `${JSON.stringify(
     {
-      summary: countStates(results),
+      summary: { ...countStates(results), total: results.length },
       packages: results.map(({ package: pkg, state, reason }) => ({
         url: pkg.url,
         path: pkg.path,

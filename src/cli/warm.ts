@@ -205,7 +205,7 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
     }
     const interrupted = options.signal?.aborted === true && !deadline.aborted;
     const reason = interrupted
-      ? 'interrupted before it finished'
+      ? `interrupted before it finished (${first ? 'not asked yet' : `last: ${last}`})`
       : silenced.signal.aborted
         ? String(silenced.signal.reason)
         : `deadline passed: ${last}`;
