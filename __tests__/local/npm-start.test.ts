@@ -53,6 +53,45 @@ describe('npm start', () => {
     return { child, output: () => output, exited };
   };
 
+  /** `command` run by a shell under `script`, with a terminal (its stdin is the keyboard). */
+  const spawnTerminal = (command: string, env: Record<string, string>): Started => {
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? work,
+        TERM: 'xterm',
+        RPM_CACHE_DATA_DIR: join(work, 'data-tty'),
+        ORIGIN_HOST: origin.baseUrl,
+        ...env,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, output: () => output.replaceAll('\r', ''), exited };
+  };
+
+  const waitFor = async (condition: () => boolean) => {
+    for (let waited = 0; waited < 10_000 && !condition(); waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  /** A port nothing listens on now (PORT=0 on a terminal would not say which one it got any differently). */
+  const freePort = async (): Promise<number> => {
+    const server = createServer();
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((closed) => server.close(closed));
+    return port;
+  };
+
   const listeningUrl = async (started: Started): Promise<string> => {
     for (let waited = 0; waited < 30_000; waited += 100) {
       const match = /rpm-cache listening on (http:\/\/[^,]+),/.exec(started.output());
@@ -61,6 +100,27 @@ describe('npm start', () => {
     }
     throw new Error(`npm start did not come up:\n${started.output()}`);
   };
+
+  it('on a terminal, writes readable lines for warnings too (a 400), and leaves no npm spinner behind on Ctrl-C', async () => {
+    // `script` gives npm and the stack a terminal, as a person running npm start has.
+    const port = await freePort();
+    const started = spawnTerminal(`npm start`, { PORT: String(port) });
+    const url = await listeningUrl(started);
+    expect((await fetch(`${url}/`, { redirect: 'manual' })).status).toBe(400);
+    await waitFor(() => started.output().includes('bad-request'));
+
+    // Ctrl-C at the terminal: SIGINT to npm and the stack alike.
+    started.child.stdin?.write('\x03');
+    await started.exited;
+
+    const output = started.output();
+    const badRequest = output.split('\n').find((line) => line.includes('bad-request')) ?? '';
+    expect(badRequest).toMatch(/^\d\d:\d\d:\d\d WARN bad-request /);
+    expect(badRequest).not.toContain('{');
+    // Nothing after the stack's last line: npm's spinner (a braille or |/-\\ character, then an erase sequence) would be.
+    const last = 'finishing in-flight uploads and stopping';
+    expect(output.slice(output.lastIndexOf(last) + last.length).trim()).toBe('');
+  });
 
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'stops on %s sent to the npm pid, freeing its port',

@@ -108,3 +108,16 @@ export const readableLogs = (stream: Writable): void => {
   };
   stream.write = rewritten as typeof stream.write;
 };
+
+/**
+ * Readable lines on every one of `streams` that is a terminal, unless
+ * LOG_FORMAT=json: Powertools writes INFO to stdout but WARN and ERROR (a 400,
+ * a fallback) to stderr, and both reach the person at the terminal.
+ */
+export const readableOnTerminals = (
+  env: Readonly<Record<string, string | undefined>>,
+  ...streams: (Writable & { isTTY?: boolean })[]
+): void => {
+  if (env.LOG_FORMAT?.trim().toLowerCase() === 'json') return;
+  for (const stream of streams) if (stream.isTTY === true) readableLogs(stream);
+};

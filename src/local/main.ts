@@ -3,13 +3,12 @@
  * is one line naming it and the fix, and a non-zero exit, not a stack trace.
  */
 import { ConfigError } from '../commons/config.js';
-import { readableLogs } from './log-format.js';
+import { readableOnTerminals } from './log-format.js';
 import { startLocalStack } from './stack.js';
 
 // One JSON line per entry (Powertools' dev mode would indent each over ~19 lines).
 process.env.POWERTOOLS_DEV ??= 'false';
-const readable = process.stdout.isTTY === true && process.env.LOG_FORMAT?.trim().toLowerCase() !== 'json';
-if (readable) readableLogs(process.stdout);
+readableOnTerminals(process.env, process.stdout, process.stderr);
 
 /** One line for a start-up failure: what is wrong and what to do. */
 export const startupProblem = (error: unknown, env: NodeJS.ProcessEnv): string => {
