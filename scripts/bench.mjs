@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 
 const USAGE = `Usage: npm run bench [-- --save]
 
-Measures every performance figure against its goal in one run (about 6 minutes on 2 cores)
+Measures every performance figure against its goal in one run (about 6 to 7 minutes on 2 cores)
 and prints one table; exits 0 unless it could not measure. See docs/performance.md.
 
   --save    after a full run, also write the table to bench/results.md and docs/performance.md
