@@ -31,8 +31,14 @@ describe('npm start', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  const npmStart = (env: Record<string, string>): Started => {
-    const child = spawn('npm', ['start'], {
+  /** `command args` with the stack's environment, its output collected (a terminal's carriage returns dropped). */
+  const spawnCollected = (
+    command: string,
+    args: string[],
+    env: Record<string, string>,
+    stdin: 'ignore' | 'pipe' = 'ignore',
+  ): Started => {
+    const child = spawn(command, args, {
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? work,
@@ -40,42 +46,23 @@ describe('npm start', () => {
         ORIGIN_HOST: origin.baseUrl,
         ...env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdin, 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
+    const collect = (chunk: Buffer) => {
       output += chunk.toString('utf8');
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    return { child, output: () => output, exited };
-  };
-
-  /** `command` run by a shell under `script`, with a terminal (its stdin is the keyboard). */
-  const spawnTerminal = (command: string, env: Record<string, string>): Started => {
-    const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? work,
-        TERM: 'xterm',
-        RPM_CACHE_DATA_DIR: join(work, 'data-tty'),
-        ORIGIN_HOST: origin.baseUrl,
-        ...env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     return { child, output: () => output.replaceAll('\r', ''), exited };
   };
+
+  const npmStart = (env: Record<string, string>): Started => spawnCollected('npm', ['start'], env);
+
+  /** `command` run by a shell under `script`, with a terminal (its stdin is the keyboard). */
+  const spawnTerminal = (command: string, env: Record<string, string>): Started =>
+    spawnCollected('script', ['-qfec', command, '/dev/null'], { TERM: 'xterm', ...env }, 'pipe');
 
   const waitFor = async (condition: () => boolean) => {
     for (let waited = 0; waited < 10_000 && !condition(); waited += 50) {
