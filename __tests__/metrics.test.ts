@@ -46,6 +46,7 @@ describe('metrics', () => {
       UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
       ORIGIN_HOST: origin.baseUrl,
       ORIGIN_HEAD_TIMEOUT: '0.3',
+      ORIGINS: `named=${origin.baseUrl}/named-origin`,
     };
     handler = await loadHandler(env);
     uploader = await loadUploader(env);
@@ -69,6 +70,7 @@ describe('metrics', () => {
 
   const metricsWritten = () => flatten(logs.metrics());
   const named = (name: string) => metricsWritten().filter((metric) => metric.name === name);
+  const metricsNamed = named;
 
   it('counts a miss under its outcome, records the origin HEAD latency apart, in namespace RpmCache', async () => {
     const path = freshPackage();
@@ -94,6 +96,33 @@ describe('metrics', () => {
       }),
     ]);
     expect(JSON.stringify(logs.metrics())).not.toContain(path);
+  });
+
+  it('counts each answer and upload by origin name too, leaving Requests and Uploads by outcome alone', async () => {
+    const named = uniquePackagePath('named/Packages/n');
+    const unnamed = freshPackage();
+    origin.files.set(`named-origin/${named.slice('named/'.length)}`, syntheticRpmFor(named));
+    s3Mock.on(HeadObjectCommand).rejects(notFound());
+    s3Mock.on(PutObjectCommand).resolves({});
+
+    await handler(httpApiEvent(named), lambdaContext('rpm-cache-handler'));
+    await handler(httpApiEvent(unnamed), lambdaContext('rpm-cache-handler'));
+    await uploader({ path: named }, lambdaContext('rpm-cache-uploader'));
+
+    expect(metricsNamed('RequestsByOrigin').map((metric) => metric.dimensions)).toEqual([
+      { service: 'rpm-cache', Origin: 'named', Outcome: 'miss' },
+      { service: 'rpm-cache', Origin: 'default', Outcome: 'miss' },
+    ]);
+    expect(metricsNamed('UploadsByOrigin').map((metric) => metric.dimensions)).toEqual([
+      { service: 'rpm-cache', Origin: 'named', Outcome: 'stored' },
+    ]);
+    expect(metricsNamed('Requests').map((metric) => metric.dimensions)).toEqual([
+      { service: 'rpm-cache', Outcome: 'miss' },
+      { service: 'rpm-cache', Outcome: 'miss' },
+    ]);
+    expect(metricsNamed('Uploads').map((metric) => metric.dimensions)).toEqual([
+      { service: 'rpm-cache', Outcome: 'stored' },
+    ]);
   });
 
   it('counts a bypass, with no origin latency', async () => {

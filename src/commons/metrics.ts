@@ -19,8 +19,8 @@
  *   offline (`assumed-offline`) or had lost the file lately (`origin-lost`);
  * - `OriginAssumedOffline` (Count): requests answered without asking the
  *   origin because a HEAD timed out lately (the alarm watches it);
- * - `RequestsByOrigin` (Count) by `Origin` (an `ORIGINS` name, or `default`
- *   for `ORIGIN_HOST`: bounded by the config) and `Outcome`;
+ * - `RequestsByOrigin`, `UploadsByOrigin` (Count) by `Origin` (an `ORIGINS`
+ *   name, or `default` for `ORIGIN_HOST`: bounded by the config) and `Outcome`;
  * - `ColdStart` (Count) by `function_name`, from Powertools.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -67,6 +67,10 @@ const standalone = (name: string, unit: Unit, value: number, dimensions: Record<
 /** Counts one handler answer under its origin's name and its outcome (`Requests` stays by outcome alone, for the alarms). */
 export const countOriginRequest = (origin: string, outcome: string): void =>
   standalone('RequestsByOrigin', MetricUnit.Count, 1, { Origin: origin, Outcome: outcome });
+
+/** Counts one upload under its origin's name and its outcome (`Uploads` stays by outcome alone). */
+export const countOriginUpload = (origin: string, outcome: string): void =>
+  standalone('UploadsByOrigin', MetricUnit.Count, 1, { Origin: origin, Outcome: outcome });
 
 export const recordOriginHeadLatency = (ms: number): void =>
   standalone('OriginHeadLatency', MetricUnit.Milliseconds, ms);

@@ -10,7 +10,14 @@ import { type CachePathContext, validatedPath } from '../commons/cache-path.js';
 import { UPLOADER_CLIENT_SETTINGS } from '../commons/clients.js';
 import { parseCacheConfig } from '../commons/config.js';
 import { createErrorReporter, reportSafely } from '../commons/error-reporting.js';
-import { countSnapshot, countUpload, LOG_METRICS_OPTIONS, metrics, recordBytesStored } from '../commons/metrics.js';
+import {
+  countOriginUpload,
+  countSnapshot,
+  countUpload,
+  LOG_METRICS_OPTIONS,
+  metrics,
+  recordBytesStored,
+} from '../commons/metrics.js';
 import { originRoute } from '../commons/origins.js';
 import { logger } from '../commons/powertools.js';
 import { isSnapshotRequest } from '../commons/repodata.js';
@@ -57,13 +64,10 @@ const uploadRequest = async (_event: unknown, context: CachePathContext): Promis
   if (isSnapshotRequest(path)) return snapshotRequest(path, context);
   const result = await cacheFromOrigin(path, { config, s3, claim: claimFor(context) });
   const { verificationError, ...answer } = result;
-  const line = {
-    ...answer,
-    path,
-    origin: originRoute(config, path).origin,
-    durationMs: Math.round(performance.now() - started),
-  };
+  const { origin } = originRoute(config, path);
+  const line = { ...answer, path, origin, durationMs: Math.round(performance.now() - started) };
   countUpload(answer.outcome);
+  countOriginUpload(origin, answer.outcome);
   if (answer.outcome === 'stored' && answer.bytes !== undefined) recordBytesStored(answer.bytes);
   if (answer.outcome !== 'corrupt') {
     logger.info('upload', line);
