@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { fetchFromOrigin, MAX_ORIGIN_REDIRECTS, redirectRefusal } from '../../src/commons/origin-fetch.js';
+import {
+  type AddressLookup,
+  fetchFromOrigin,
+  MAX_ORIGIN_REDIRECTS,
+  redirectDecision,
+} from '../../src/commons/origin-fetch.js';
+
+/** Why the policy refuses a redirect from `origin` to `target`, or undefined when it follows it. */
+const redirectRefusal = async (target: URL, origin: URL, resolve: AddressLookup) =>
+  (await redirectDecision(target, origin, resolve)).refusal;
 
 /** DNS as a table, so the policy is tested without a network. */
 const resolver = (table: Record<string, string[]>) => async (hostname: string) => table[hostname] ?? [];
@@ -15,7 +24,7 @@ const dns = resolver({
   'v6-internal.example': ['fd00::1'],
 });
 
-describe('redirectRefusal: where a redirect from the origin may lead', () => {
+describe('redirectDecision: where a redirect from the origin may lead', () => {
   it.each([
     ['the same scheme and host, any path', 'https://dl.fedoraproject.org/other/x.rpm'],
     ['https on a public address', 'https://mirror.example/fedora/x.rpm'],

@@ -110,18 +110,12 @@ export const redirectDecision = async (
     refusal: `redirect to ${target.host} refused: an internal (loopback, private, link-local, reserved) or unresolvable address`,
   };
   const addresses = isLocalhostName(target) ? ['127.0.0.1', '::1'] : await addressesOf(target, resolve);
-  const internal = addresses.length === 0 || addresses.some(isInternalAddress);
-  // Only an origin that really is internal (the local stack) may send us to internal hosts; a name that does not resolve never passes.
-  if (internal && (addresses.length === 0 || !(await isInternalOrigin(origin, resolve)))) return internalRefusal;
+  // A name that does not resolve never passes (fail closed).
+  if (addresses.length === 0) return internalRefusal;
+  // Only an origin that really is internal (the local stack) may send us to internal hosts.
+  if (addresses.some(isInternalAddress) && !(await isInternalOrigin(origin, resolve))) return internalRefusal;
   return isIP(bareHost(target)) === 0 ? { pinnedTo: addresses } : {};
 };
-
-/** Why a redirect from the origin to `target` is not followed, or undefined when it may be. */
-export const redirectRefusal = async (
-  target: URL,
-  origin: URL,
-  resolve: AddressLookup = lookupAll,
-): Promise<string | undefined> => (await redirectDecision(target, origin, resolve)).refusal;
 
 /**
  * A connection pool whose every connection goes to `addresses` (TLS still

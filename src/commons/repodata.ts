@@ -19,7 +19,8 @@ export { SNAPSHOT_TAG, type SnapshotTagValue } from './snapshot-tag.js';
 export const SNAPSHOT_KEY_PREFIX = 'snapshots/';
 export const CURRENT_SNAPSHOT_PREFIX = `${SNAPSHOT_KEY_PREFIX}current/`;
 
-const REPOMD = 'repodata/repomd.xml';
+/** repomd.xml's path inside its repository: what a snapshot is made from, and the manifest's key for it. */
+export const REPOMD = 'repodata/repomd.xml';
 /**
  * Files beside repomd.xml that belong to it when the origin has them: zypper
  * asks for all three before it reads repomd.xml (and tolerates their absence).

@@ -5,7 +5,13 @@
  * files it lists from one snapshot (see commons/repodata).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type OriginValidators, type RepodataPath, readCurrentSnapshot, sameRepomd } from '../commons/repodata.js';
+import {
+  type OriginValidators,
+  REPOMD,
+  type RepodataPath,
+  readCurrentSnapshot,
+  sameRepomd,
+} from '../commons/repodata.js';
 import type { StoredCopyLookup } from './stored-copy.js';
 
 /**
@@ -27,7 +33,7 @@ export const lookUpSnapshotFile = async (
       isCurrent: () => false,
     };
   }
-  const isRepomd = path.file === 'repodata/repomd.xml';
+  const isRepomd = path.file === REPOMD;
   return {
     copy: { kind: 'stored', key },
     isCurrent: (origin: OriginValidators | undefined) =>

@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { isCached } from '../commons/cache-store.js';
 import type { HandlerConfig } from '../commons/config.js';
 import { cacheKey, cacheKeyProblem, isCacheable } from '../commons/paths.js';
-import { type OriginValidators, repodataPath } from '../commons/repodata.js';
+import { type OriginValidators, REPOMD, repodataPath } from '../commons/repodata.js';
 import type { RedirectMemo } from './recent-keys.js';
 import { lookUpSnapshotFile } from './repodata.js';
 
@@ -78,11 +78,12 @@ export const cacheTargetOf = (
     return repodata === undefined ? { kind: 'bypass', uncachedReason } : { kind: 'bypass' };
   }
   if (repodata === undefined) return fileTarget(cacheKey(path), s3, config, memo);
+  const isRepomd = repodata.file === REPOMD;
   return {
-    kind: repodata.file === 'repodata/repomd.xml' ? 'repomd' : 'snapshot-file',
+    kind: isRepomd ? 'repomd' : 'snapshot-file',
     memoKey: `snapshot:${path}`,
     servedAs: repodata.kind === 'repomd' ? 'stale' : 'hit',
-    uncachedAs: repodata.file === 'repodata/repomd.xml' ? 'miss' : 'bypass',
+    uncachedAs: isRepomd ? 'miss' : 'bypass',
     lookUp: (abortSignal) => lookUpSnapshotFile(s3, config.bucketName, repodata, abortSignal),
   };
 };

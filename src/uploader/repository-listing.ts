@@ -8,7 +8,7 @@
 import { pipeline, Readable, type Transform } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type CurrentSnapshot, readCurrentSnapshot, repomdPath } from '../commons/repodata.js';
+import { type CurrentSnapshot, REPOMD, readCurrentSnapshot } from '../commons/repodata.js';
 import { findInPrimary, type PrimaryEntry } from './primary-scan.js';
 import { parseRepomd } from './repomd.js';
 
@@ -55,7 +55,7 @@ const listingIn = async (
 ): Promise<RepositoryListing> => {
   const at = { repository: repoDir, snapshot: manifest.id };
   const unreadable = (reason: string): RepositoryListing => ({ result: 'unreadable', ...at, reason });
-  const repomdKey = manifest.files[repomdPath('')];
+  const repomdKey = manifest.files[REPOMD];
   if (repomdKey === undefined) return unreadable('the manifest names no repomd.xml');
   const repomd = await (await readObject(s3, bucket, repomdKey, signal)).transformToString();
   const primary = (await parseRepomd(repomd, repoDir)).find((file) => file.type === 'primary');

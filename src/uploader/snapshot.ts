@@ -16,6 +16,7 @@ import {
   type CurrentSnapshot,
   manifestKey,
   type OriginValidators,
+  REPOMD,
   REPOMD_COMPANIONS,
   readCurrentSnapshot,
   repodataPath,
@@ -212,8 +213,8 @@ const storeSnapshot = async (plan: SnapshotPlan, deps: SnapshotDependencies): Pr
     files[companion] = keyOf(companion);
     bytes += fetched.bytes.length;
   }
-  await putSmall(s3, config.bucketName, keyOf('repodata/repomd.xml'), repomd.bytes);
-  files['repodata/repomd.xml'] = keyOf('repodata/repomd.xml');
+  await putSmall(s3, config.bucketName, keyOf(REPOMD), repomd.bytes);
+  files[REPOMD] = keyOf(REPOMD);
   bytes += repomd.bytes.length;
 
   // Current before the manifest names them: a file the lifecycle rule could expire is never served.
