@@ -12,7 +12,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { gunzipSync, zstdCompressSync } from 'node:zlib';
-import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parseCacheConfig } from '../../src/commons/config.js';
 import { startEmbeddedS3 } from '../../src/local/stack.js';
 import { ListingGuard } from '../../src/uploader/listing-guard.js';
@@ -22,7 +22,7 @@ import { cacheFromOrigin } from '../../src/uploader/upload.js';
 import { OriginServer } from '../helpers/origin-server.js';
 import { repository } from '../helpers/repository.js';
 import { requireE2eTools } from '../helpers/rpm-fixtures.js';
-import { S3RVER_CREDENTIALS } from '../helpers/s3rver.js';
+import { localStoreClient } from '../helpers/s3rver.js';
 import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 
 const run = promisify(execFile);
@@ -68,13 +68,7 @@ describe('an RPM against the snapshot of its repository', () => {
     await requireE2eTools(['createrepo_c']);
     work = await mkdtemp(join(tmpdir(), 'rpm-cache-listing-'));
     store = await startEmbeddedS3(join(work, 'data'), BUCKET);
-    s3 = new S3Client({
-      endpoint: store.endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      credentials: { ...S3RVER_CREDENTIALS },
-    });
+    s3 = localStoreClient(store.endpoint);
     origin = await OriginServer.start();
     rpm = await readFile(FIXTURE);
 

@@ -6,14 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parseCacheConfig } from '../../src/commons/config.js';
 import { manifestKey, readCurrentSnapshot, type SnapshotManifest } from '../../src/commons/repodata.js';
 import { startEmbeddedS3 } from '../../src/local/stack.js';
 import { takeSnapshot } from '../../src/uploader/snapshot.js';
 import { OriginServer } from '../helpers/origin-server.js';
 import { repository } from '../helpers/repository.js';
-import { S3RVER_CREDENTIALS } from '../helpers/s3rver.js';
+import { localStoreClient } from '../helpers/s3rver.js';
 
 const BUCKET = 'rpm-cache-snapshots';
 const REPO = 'pub/fedora/linux/updates/44/Everything/x86_64/';
@@ -54,13 +54,7 @@ describe('takeSnapshot', () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'rpm-cache-snapshot-'));
     store = await startEmbeddedS3(join(work, 'data'), BUCKET);
-    s3 = new S3Client({
-      endpoint: store.endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      credentials: { ...S3RVER_CREDENTIALS },
-    });
+    s3 = localStoreClient(store.endpoint);
     origin = await OriginServer.start();
   });
 
