@@ -54,12 +54,7 @@ export class ListingGuard extends Transform {
 
   private judge(listing: RepositoryListing): Error | null {
     if (listing.result !== 'listed') {
-      this.outcome =
-        listing.result === 'unreadable'
-          ? { ...listing, result: 'not-checked' }
-          : listing.result === 'not-listed'
-            ? listing
-            : { result: 'no-snapshot' };
+      this.outcome = listing.result === 'unreadable' ? { ...listing, result: 'not-checked' } : listing;
       return null;
     }
     const { repository, snapshot, entry } = listing;
