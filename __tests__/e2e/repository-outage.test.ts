@@ -10,7 +10,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { readCurrentSnapshot, type SnapshotManifest } from '../../src/commons/repodata.js';
+import { readCurrentSnapshot, type SnapshotManifest } from '../../src/commons/snapshot-manifest.js';
 import type { OriginBehaviour } from '../helpers/origin-server.js';
 import { dnfDownload, filesIn, zypperDownload, zypperPackagesDir } from '../helpers/package-clients.js';
 import {

@@ -9,7 +9,7 @@ import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s
 import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseHandlerConfig } from '../../src/commons/config.js';
-import type { SnapshotManifest } from '../../src/commons/repodata.js';
+import type { SnapshotManifest } from '../../src/commons/snapshot-manifest.js';
 import { OriginHealth } from '../../src/handler/origin-health.js';
 import { createRedirectMemo } from '../../src/handler/recent-keys.js';
 import { decideRedirect } from '../../src/handler/redirect.js';
@@ -18,7 +18,9 @@ import { OriginServer } from '../helpers/origin-server.js';
 
 const REPO = 'pub/fedora/linux/updates/44/Everything/x86_64/';
 const REPOMD = `${REPO}repodata/repomd.xml`;
-const PRIMARY = `${REPO}repodata/primary.xml.gz`;
+const PRIMARY_SUM = 'b'.repeat(64);
+const PRIMARY = `${REPO}repodata/${PRIMARY_SUM}-primary.xml.gz`;
+const COMPS = `${REPO}repodata/comps.xml`;
 const PACKAGE = `${REPO}Packages/h/hello-1.0-1.fc44.x86_64.rpm`;
 const ID = 'a'.repeat(64);
 const MANIFEST: SnapshotManifest = {
@@ -26,12 +28,18 @@ const MANIFEST: SnapshotManifest = {
   createdAt: '2026-12-01T00:00:00.000Z',
   validators: { etag: '"repomd-v1"', contentLength: 3 },
   files: {
-    'repodata/repomd.xml': `snapshots/${ID}/${REPOMD}`,
-    'repodata/primary.xml.gz': `snapshots/${ID}/${PRIMARY}`,
-    'repodata/repomd.xml.asc': `snapshots/${ID}/${REPO}repodata/repomd.xml.asc`,
+    'repodata/repomd.xml': { key: `snapshots/blobs/${REPO}repodata/sha256-${ID}`, contentNamed: false },
+    [`repodata/${PRIMARY_SUM}-primary.xml.gz`]: {
+      key: `snapshots/blobs/${REPO}repodata/sha256-${PRIMARY_SUM}`,
+      contentNamed: true,
+    },
+    'repodata/comps.xml': { key: `snapshots/blobs/${REPO}repodata/sha256-${'c'.repeat(64)}`, contentNamed: false },
+    'repodata/repomd.xml.asc': { key: `snapshots/blobs/${REPO}repodata/sha256-${'d'.repeat(64)}`, contentNamed: false },
   },
   absent: ['repodata/repomd.xml.key'],
+  settled: true,
 };
+const keyOfFile = (file: string) => `/rpm-cache-bucket/${MANIFEST.files[file]?.key}`;
 
 const manifestObject = (manifest: SnapshotManifest) => ({
   Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(manifest))])),
@@ -129,7 +137,7 @@ describe('decideRedirect during an outage', () => {
         cached: true,
         staleReason: 'origin-failed',
       });
-      expect(keyOf(decision.location)).toBe(`/rpm-cache-bucket/snapshots/${ID}/${REPOMD}`);
+      expect(keyOf(decision.location)).toBe(keyOfFile('repodata/repomd.xml'));
       expect(lambdaMock.calls()).toHaveLength(0);
     });
 
@@ -152,7 +160,7 @@ describe('decideRedirect during an outage', () => {
       const decision = await decideRedirect(PRIMARY, deps());
 
       expect(decision).toMatchObject({ outcome: 'hit', originStatus: 503 });
-      expect(keyOf(decision.location)).toBe(`/rpm-cache-bucket/snapshots/${ID}/${PRIMARY}`);
+      expect(keyOf(decision.location)).toBe(keyOfFile(`repodata/${PRIMARY_SUM}-primary.xml.gz`));
     });
 
     it('sends a listed file to origin while the origin has it, triggering nothing', async () => {
@@ -179,7 +187,7 @@ describe('decideRedirect during an outage', () => {
       const decision = await decideRedirect(`${REPO}repodata/repomd.xml.asc`, deps());
 
       expect(decision).toMatchObject({ outcome: 'stale', originStatus: 502 });
-      expect(keyOf(decision.location)).toBe(`/rpm-cache-bucket/snapshots/${ID}/${REPO}repodata/repomd.xml.asc`);
+      expect(keyOf(decision.location)).toBe(keyOfFile('repodata/repomd.xml.asc'));
     });
   });
 

@@ -9,6 +9,8 @@ export interface RepositoryOptions {
   readonly revision?: string;
   /** What the listed files' names end with (`xml.gz` unless told): how they are compressed. */
   readonly extension?: string;
+  /** The `<timestamp>` of every listed file (none unless told). */
+  readonly timestamp?: number;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface RepositoryOptions {
 export const repository = (
   repoDir: string,
   listed: Readonly<Record<string, Buffer>>,
-  { simpleNames = false, signature, revision = '1', extension = 'xml.gz' }: RepositoryOptions = {},
+  { simpleNames = false, signature, revision = '1', extension = 'xml.gz', timestamp }: RepositoryOptions = {},
 ): Map<string, Buffer> => {
   const files = new Map<string, Buffer>();
   const entries = Object.entries(listed).map(([type, bytes]) => {
@@ -32,6 +34,7 @@ export const repository = (
       `    <checksum type="sha256">${checksum}</checksum>`,
       `    <location href="${href}"/>`,
       `    <size>${bytes.length}</size>`,
+      ...(timestamp === undefined ? [] : [`    <timestamp>${timestamp}</timestamp>`]),
       '  </data>',
     ].join('\n');
   });

@@ -19,14 +19,14 @@ describe('parseRepomd', () => {
       data(`<checksum type="sha">${'12'.repeat(20)}</checksum><location href="repodata/comps.xml"/>`, 'group'),
     );
 
-    expect(await parseRepomd(xml, 'pub/repo/')).toEqual([
+    expect((await parseRepomd(xml, 'pub/repo/')).files).toEqual([
       { type: 'primary', href: `repodata/${SHA256}-primary.xml.gz`, algorithm: 'sha256', checksum: SHA256, size: 42 },
       { type: 'group', href: 'repodata/comps.xml', algorithm: 'sha1', checksum: '12'.repeat(20) },
     ]);
   });
 
   it('reads entities in a location as a client does', async () => {
-    expect((await parseRepomd(repomd(entry('repodata/a&amp;b.xml.gz')), ''))[0]?.href).toBe('repodata/a&b.xml.gz');
+    expect((await parseRepomd(repomd(entry('repodata/a&amp;b.xml.gz')), '')).files[0]?.href).toBe('repodata/a&b.xml.gz');
   });
 
   it.each([

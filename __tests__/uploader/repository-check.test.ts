@@ -17,7 +17,7 @@ import { parseCacheConfig } from '../../src/commons/config.js';
 import { startEmbeddedS3 } from '../../src/local/stack.js';
 import { ListingGuard } from '../../src/uploader/listing-guard.js';
 import { directoriesAbove } from '../../src/uploader/repository-listing.js';
-import { takeSnapshot } from '../../src/uploader/snapshot.js';
+import { takeSnapshot } from '../../src/uploader/snapshot/take.js';
 import { cacheFromOrigin } from '../../src/uploader/upload.js';
 import { OriginServer } from '../helpers/origin-server.js';
 import { repository } from '../helpers/repository.js';

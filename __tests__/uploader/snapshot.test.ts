@@ -6,11 +6,23 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { parseCacheConfig } from '../../src/commons/config.js';
-import { manifestKey, readCurrentSnapshot, type SnapshotManifest } from '../../src/commons/repodata.js';
+import {
+  manifestKey,
+  readCurrentSnapshot,
+  readStoredManifest,
+  type SnapshotManifest,
+} from '../../src/commons/snapshot-manifest.js';
 import { startEmbeddedS3 } from '../../src/local/stack.js';
-import { takeSnapshot } from '../../src/uploader/snapshot.js';
+import { takeSnapshot } from '../../src/uploader/snapshot/take.js';
 import { OriginServer } from '../helpers/origin-server.js';
 import { repository } from '../helpers/repository.js';
 import { localStoreClient } from '../helpers/s3rver.js';
@@ -45,11 +57,13 @@ describe('takeSnapshot', () => {
       (tag) => tag.Key === 'rpm-cache-snapshot',
     )?.Value;
   /** What a client of the snapshot gets: every path the manifest names, with its stored bytes. */
-  const served = async (manifest: SnapshotManifest) => {
+  const served = async (manifest: SnapshotManifest, repoDir = REPO) => {
     const files = new Map<string, Buffer>();
-    for (const [file, key] of Object.entries(manifest.files)) files.set(`${REPO}${file}`, await stored(key));
+    for (const [file, { key }] of Object.entries(manifest.files)) files.set(`${repoDir}${file}`, await stored(key));
     return files;
   };
+  const keysOf = (manifest: SnapshotManifest | undefined) => Object.values(manifest?.files ?? {}).map(({ key }) => key);
+  const metadataOf = async (key: string) => (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).Metadata;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'rpm-cache-snapshot-'));
@@ -83,13 +97,12 @@ describe('takeSnapshot', () => {
       const manifest = (await readCurrentSnapshot(s3, BUCKET, 'first/'))?.manifest;
       expect(manifest?.id).toBe(result.snapshotId);
       expect(manifest?.absent).toEqual(['repodata/repomd.xml.key', 'media.1/media']);
-      const files = new Map<string, Buffer>();
-      for (const [file, key] of Object.entries(manifest?.files ?? {})) {
-        expect(key).toBe(`snapshots/${result.snapshotId}/first/${file}`);
+      expect(manifest?.settled).toBe(true);
+      for (const { key } of Object.values(manifest?.files ?? {})) {
+        expect(key).toMatch(/^snapshots\/blobs\/first\/repodata\/sha256-[0-9a-f]{64}$/);
         expect(await tagOf(key)).toBe('current');
-        files.set(`first/${file}`, await stored(key));
       }
-      expect(files).toEqual(repo);
+      expect(await served(manifest as SnapshotManifest, 'first/')).toEqual(repo);
     });
   });
 
@@ -111,7 +124,7 @@ describe('takeSnapshot', () => {
       const manifest = await current();
       expect(manifest?.id).toBe(next.snapshotId);
       expect(await served(manifest as SnapshotManifest)).toEqual(second);
-      for (const key of Object.values(oldManifest?.files ?? {})) expect(await tagOf(key)).toBe('unreferenced');
+      for (const key of keysOf(oldManifest)) expect(await tagOf(key)).toBe('unreferenced');
     });
 
     it('never makes current a snapshot of a mirror mid-sync, and keeps the previous one', async () => {

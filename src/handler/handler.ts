@@ -24,6 +24,7 @@ import {
 import { logger } from '../commons/powertools.js';
 import { createS3Client } from '../commons/s3-client.js';
 import { loadTracing } from '../commons/tracing.js';
+import { CACHE_PARAMETER, forwardedQuery } from './client-query.js';
 import { createLambdaClient } from './lambda-client.js';
 import { originFallback } from './middlewares/origin-fallback.js';
 import { requestPath } from './middlewares/request-path.js';
@@ -49,11 +50,17 @@ const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePath
   const path = validatedPath(context);
   // An event built by hand (a console test event) may lack the request context: a GET, then.
   const method = event.requestContext?.http?.method ?? 'GET';
-  const want = event.queryStringParameters?.['rpm-cache'] === 'stored' ? 'stored' : undefined;
+  const want = event.queryStringParameters?.[CACHE_PARAMETER] === 'stored' ? 'stored' : undefined;
+  const query = forwardedQuery(event.rawQueryString);
   const decision = await decideRedirect(
     path,
     { config, s3, lambda, probeOrigin, memo, health },
-    { method, requestId: context.awsRequestId, ...(want === undefined ? {} : { want }) },
+    {
+      method,
+      requestId: context.awsRequestId,
+      ...(want === undefined ? {} : { want }),
+      ...(query === undefined ? {} : { query }),
+    },
   );
   countRequest(decision.outcome);
   if (decision.origin !== undefined) countOriginRequest(decision.origin, decision.outcome);

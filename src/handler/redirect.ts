@@ -7,13 +7,23 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { HandlerConfig } from '../commons/config.js';
 import type { StaleReason } from '../commons/metrics.js';
 import { type OriginRoute, originRoute } from '../commons/origins.js';
-import type { OriginValidators } from '../commons/repodata.js';
 import { headOrigin, type OriginHeadResult } from './origin.js';
 import type { OriginHealth } from './origin-health.js';
-import { type ClientMethod, presignedUrl } from './presign.js';
 import type { RedirectMemo } from './recent-keys.js';
+import {
+  type Asked,
+  fromMirror,
+  type ProbeFacts,
+  probeFacts,
+  sign,
+  timedProbe,
+  toOrigin,
+  trigger,
+  triggerFacts,
+  withQuery,
+} from './request-steps.js';
+import { decideRepodata } from './snapshot/serve.js';
 import { type CacheTarget, cacheTargetOf, type StoredCopyLookup } from './stored-copy.js';
-import { triggerUpload } from './uploader-trigger.js';
 
 /**
  * What happened to a request; sent as the `X-Cache` header and logged.
@@ -89,6 +99,8 @@ export interface ClientRequest {
    * copy can be checked while the origin still serves the file (`rpm-cache warm --verify`).
    */
   readonly want?: 'stored';
+  /** The query string as the client sent it (without `?`): it goes with a redirect to the origin, never with a HEAD. */
+  readonly query?: string;
 }
 
 /**
@@ -98,184 +110,81 @@ export interface ClientRequest {
  */
 export const AWS_GRACE_MS = 700;
 
-/** What became of the upload trigger: not needed, triggered by this container lately, or triggered now. */
-type UploadTrigger = 'not-needed' | 'triggered-lately' | 'triggered';
-
-/** What the origin HEAD and the cache lookup found, for the decision and its log line. */
-type ProbeFacts = Pick<RedirectDecision, 'originStatus' | 'originHeadMs' | 'cached' | 'originError'>;
-
-/** One request as the steps below share it. */
-interface Asked {
-  readonly path: string;
-  readonly route: OriginRoute;
-  /** The file at the origin's first URL. */
-  readonly origin: string;
-  readonly target: CacheTarget;
-  readonly method: ClientMethod;
-  readonly deadline: AbortSignal;
-  readonly requestId: string | undefined;
-  readonly deps: RedirectDependencies;
-}
-
-/** The origin HEAD, and how long it took. */
-const timedProbe = async (
-  probeOrigin: NonNullable<RedirectDependencies['probeOrigin']>,
-  origin: string,
-  timeoutMs: number,
-): Promise<{ readonly result: OriginHeadResult; readonly ms: number }> => {
-  const started = performance.now();
-  const result = await probeOrigin(origin, timeoutMs);
-  return { result, ms: Math.round(performance.now() - started) };
-};
-
-/**
- * Invokes the uploader for the request's path, once per memo period in this
- * container, and for repomd.xml once per version the origin serves (told by
- * its validators): a repository that changes again is snapshot again at once.
- */
-const trigger = async (
-  { path, target, deps, deadline, requestId }: Asked,
-  version?: OriginValidators,
-): Promise<UploadTrigger> => {
-  const { config, lambda, memo } = deps;
-  const memoKey = version === undefined ? target.memoKey : `${target.memoKey}#${JSON.stringify(version)}`;
-  if (memo !== undefined && !memo.triggered.tryAdd(memoKey)) return 'triggered-lately';
-  try {
-    await triggerUpload(lambda, config.uploaderFunctionName, path, deadline, requestId);
-  } catch (error) {
-    // Let the next request try again.
-    memo?.triggered.delete(memoKey);
-    throw error;
-  }
-  return 'triggered';
-};
-
-const triggerFacts = (triggered: UploadTrigger) => ({
-  uploadTriggered: triggered === 'triggered',
-  ...(triggered === 'triggered-lately' ? { uploadAlreadyTriggered: true } : {}),
-});
-
-/** The stored copy's URL, signed for the client's method. */
-const sign = ({ deps, method }: Asked, key: string): Promise<string> =>
-  presignedUrl(deps.s3, { bucket: deps.config.bucketName, key, method }, deps.config.presignedUrlExpirationSeconds);
-
 /**
  * The answer from the cache alone, without asking the origin: the stored copy,
- * a 404 for a file the snapshot knows the origin lacked, or undefined when
- * there is no copy.
+ * or undefined when there is none.
  */
 const fromCacheAlone = async (
   asked: Asked,
+  target: CacheTarget,
   originStatus: 'assumed-offline' | 'lost' | 'not-asked',
 ): Promise<RedirectDecision | undefined> => {
-  const { copy } = await asked.target.lookUp(asked.deadline);
+  const { copy } = await target.lookUp(asked.deadline);
+  if (copy.kind !== 'stored') return undefined;
   // Asked for the stored copy itself, it is no stale answer: the origin was not consulted at all.
   const staleReason: StaleReason | undefined =
     originStatus === 'lost' ? 'origin-lost' : originStatus === 'assumed-offline' ? 'assumed-offline' : undefined;
-  const served = {
+  return {
+    outcome: 'hit',
+    location: await sign(asked, copy.key),
+    cached: true,
     originStatus,
     uploadTriggered: false,
     ...(staleReason === undefined ? {} : { staleReason }),
-  } as const;
-  if (copy.kind === 'stored') {
-    return { outcome: asked.target.servedAs, location: await sign(asked, copy.key), cached: true, ...served };
-  }
-  if (copy.kind === 'absent') return { outcome: 'stale', location: undefined, cached: false, ...served };
-  return undefined;
+  };
 };
 
 /**
  * HEAD-first: the origin HEAD, with the cache lookup (and the signing of a
  * stored copy's URL) running beside it, so a hit waits for nothing after the
  * HEAD. The uploader is invoked only once the origin has confirmed the file
- * (2xx) and the cache has no current copy: a made-up path costs no uploader
- * run, and a miss costs one origin round trip plus one Invoke.
+ * (2xx) and the cache has no copy: a made-up path costs no uploader run, and
+ * a miss costs one origin round trip plus one Invoke.
  */
-const askOrigin = async (asked: Asked, health: OriginHealth | undefined): Promise<RedirectDecision> => {
-  const { deps, target, origin } = asked;
-  const { config, probeOrigin = headOrigin } = deps;
-  const probed = timedProbe(probeOrigin, origin, config.originHeadTimeoutMs);
+const askOrigin = async (
+  asked: Asked,
+  target: CacheTarget,
+  health: OriginHealth | undefined,
+): Promise<RedirectDecision> => {
+  const probed = timedProbe(asked, asked.origin);
   const lookedUp = target.lookUp(asked.deadline);
   const signed = lookedUp.then((lookup) => (lookup.copy.kind === 'stored' ? sign(asked, lookup.copy.key) : undefined));
   // Awaited only when the stored copy is served, where a signing failure is thrown.
   signed.catch(() => undefined);
   const [head, lookup] = await Promise.all([probed, lookedUp]);
   health?.noteProbe(head.result);
-  const probe: ProbeFacts = {
-    originStatus: head.result.status,
-    originHeadMs: head.ms,
-    cached: lookup.copy.kind === 'stored',
-    ...('error' in head.result ? { originError: head.result.error } : {}),
-  };
+  const probe: ProbeFacts = probeFacts(head, lookup.copy.kind === 'stored');
 
   if (head.result.available) {
     if (lookup.copy.kind === 'stored' && lookup.isCurrent(head.result.validators)) {
-      return { outcome: 'stored', location: origin, uploadTriggered: false, ...probe };
+      return { outcome: 'stored', location: toOrigin(asked), uploadTriggered: false, ...probe };
     }
-    const triggered =
-      target.kind === 'file'
-        ? await trigger(asked)
-        : target.kind === 'repomd'
-          ? await trigger(asked, head.result.validators ?? {})
-          : 'not-needed';
-    return { outcome: target.uncachedAs, location: origin, ...triggerFacts(triggered), ...probe };
+    const triggered = await trigger(asked, target.memoKey);
+    return { outcome: 'miss', location: toOrigin(asked), ...triggerFacts(triggered), ...probe };
   }
   return (
-    fromStoredCopy(asked, lookup, await signed, { head: head.result, probe }) ??
-    (await fromMirror(asked, probe)) ?? {
-      outcome: target.uncachedAs,
-      location: origin,
+    fromStoredCopy(asked, target, lookup, await signed, { head: head.result, probe }) ??
+    (await fromMirror(asked, probe, 'miss', () => trigger(asked, target.memoKey))) ?? {
+      outcome: 'miss',
+      location: toOrigin(asked),
       uploadTriggered: false,
       ...probe,
     }
   );
 };
 
-/**
- * When the origin's first URL cannot serve a file and the cache has no copy:
- * the first of its mirrors (in order) whose HEAD answers 2xx, all asked at
- * once within one ORIGIN_HEAD_TIMEOUT, with the upload triggered for a file
- * (the uploader downloads from whichever URL serves it). Undefined when no
- * mirror is configured or none has it.
- */
-const fromMirror = async (asked: Asked, probe: ProbeFacts): Promise<RedirectDecision | undefined> => {
-  const { deps, target, route } = asked;
-  const mirrors = route.urls.slice(1);
-  if (mirrors.length === 0) return undefined;
-  const { probeOrigin = headOrigin, config } = deps;
-  const started = performance.now();
-  const heads = mirrors.map((url) => probeOrigin(url, config.originHeadTimeoutMs));
-  for (const [index, head] of heads.entries()) {
-    if (!(await head).available) continue;
-    const mirrorHeadMs = Math.round(performance.now() - started);
-    const triggered = target.kind === 'file' ? await trigger(asked) : 'not-needed';
-    return {
-      outcome: target.uncachedAs,
-      location: mirrors[index],
-      ...triggerFacts(triggered),
-      ...probe,
-      mirror: index + 1,
-      mirrorHeadMs,
-    };
-  }
-  return undefined;
-};
-
 /** The answer when the origin cannot serve the file: the stored copy when there is one (undefined otherwise). */
 const fromStoredCopy = (
-  { target, deps }: Asked,
+  { deps }: Asked,
+  target: CacheTarget,
   lookup: StoredCopyLookup,
   signedUrl: string | undefined,
   { head, probe }: { readonly head: OriginHeadResult; readonly probe: ProbeFacts },
 ): RedirectDecision | undefined => {
-  const facts = { ...probe, uploadTriggered: false, staleReason: 'origin-failed' } as const;
-  if (lookup.copy.kind === 'absent') return { outcome: 'stale', location: undefined, ...facts };
   if (lookup.copy.kind !== 'stored' || signedUrl === undefined) return undefined;
-  // The origin lost it: the next requests in this container need not ask again. Only for files:
-  // repository metadata changes, and a repomd.xml missing for a moment (a mirror mid-sync) comes back.
-  const lost = head.status === 404 || head.status === 410;
-  if (lost && target.kind === 'file') deps.memo?.lost.add(target.memoKey);
-  return { outcome: target.servedAs, location: signedUrl, ...facts };
+  // The origin lost it: the next requests in this container need not ask again.
+  if (head.status === 404 || head.status === 410) deps.memo?.lost.add(target.memoKey);
+  return { outcome: 'hit', location: signedUrl, ...probe, uploadTriggered: false, staleReason: 'origin-failed' };
 };
 
 /**
@@ -300,13 +209,13 @@ const decideFor = async (
   request: ClientRequest,
 ): Promise<RedirectDecision> => {
   const { config, probeOrigin = headOrigin, memo } = deps;
-  const [origin] = route.urls;
   const target = cacheTargetOf(path, deps);
+  const query = request.query === undefined || request.query === '' ? undefined : request.query;
   if (target.kind === 'bypass') {
     const { uncachedReason } = target;
     return {
       outcome: 'bypass',
-      location: origin,
+      location: withQuery(route.urls[0], query),
       uploadTriggered: false,
       ...(uncachedReason ? { uncachedReason } : {}),
     };
@@ -316,20 +225,21 @@ const decideFor = async (
   const asked: Asked = {
     path,
     route,
-    origin,
-    target,
+    origin: route.urls[0],
+    query,
     method: request.method === 'HEAD' ? 'HEAD' : 'GET',
     deadline: AbortSignal.timeout(heads * config.originHeadTimeoutMs + AWS_GRACE_MS),
     requestId: request.requestId,
     deps,
   };
   const health = deps.health?.(route.origin);
+  if (target.kind === 'repodata') return decideRepodata(asked, target.repodata, request, health);
 
   if (request.want === 'stored') {
-    const stored = await fromCacheAlone(asked, 'not-asked');
+    const stored = await fromCacheAlone(asked, target, 'not-asked');
     return (
       stored ?? {
-        outcome: target.uncachedAs,
+        outcome: 'miss',
         location: undefined,
         notStored: true,
         originStatus: 'not-asked',
@@ -339,23 +249,23 @@ const decideFor = async (
     );
   }
   if (memo?.lost.has(target.memoKey) === true) {
-    const remembered = await fromCacheAlone(asked, 'lost');
+    const remembered = await fromCacheAlone(asked, target, 'lost');
     if (remembered !== undefined) return remembered;
     memo.lost.delete(target.memoKey);
   }
   if (health?.assumedOffline() === true) {
-    health.probeInBackground(() => probeOrigin(origin, config.originHeadTimeoutMs));
-    const fromCache = await fromCacheAlone(asked, 'assumed-offline');
+    health.probeInBackground(() => probeOrigin(asked.origin, config.originHeadTimeoutMs));
+    const fromCache = await fromCacheAlone(asked, target, 'assumed-offline');
     const unasked = { originStatus: 'assumed-offline', cached: false } as const;
     return (
       fromCache ??
-      (await fromMirror(asked, unasked)) ?? {
-        outcome: target.uncachedAs,
-        location: origin,
+      (await fromMirror(asked, unasked, 'miss', () => trigger(asked, target.memoKey))) ?? {
+        outcome: 'miss',
+        location: toOrigin(asked),
         uploadTriggered: false,
         ...unasked,
       }
     );
   }
-  return askOrigin(asked, health);
+  return askOrigin(asked, target, health);
 };

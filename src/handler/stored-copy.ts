@@ -1,22 +1,16 @@
 /**
  * What the handler may answer from the cache: a cacheable file under
- * `cache/<path>`, or a file of a repository snapshot. Each kind says where
- * its stored copy is and what a miss triggers; redirect.ts decides the rest
- * the same way for both.
+ * `cache/<path>` (redirect.ts decides its answer), or a file of a repository's
+ * metadata (snapshot/ decides).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isCached } from '../commons/cache-store.js';
 import type { HandlerConfig } from '../commons/config.js';
 import { cacheKey, cacheKeyProblem, isCacheable } from '../commons/paths.js';
-import { type OriginValidators, REPOMD, repodataPath } from '../commons/repodata.js';
+import { type OriginValidators, type RepodataPath, repodataPath } from '../commons/repodata.js';
 import type { RedirectMemo } from './recent-keys.js';
-import { lookUpSnapshotFile } from './repodata.js';
 
-export type StoredCopy =
-  | { readonly kind: 'stored'; readonly key: string }
-  /** The snapshot knows the origin had no such file (repomd.xml's `.asc`/`.key`). */
-  | { readonly kind: 'absent' }
-  | { readonly kind: 'none' };
+export type StoredCopy = { readonly kind: 'stored'; readonly key: string } | { readonly kind: 'none' };
 
 export interface StoredCopyLookup {
   readonly copy: StoredCopy;
@@ -24,25 +18,18 @@ export interface StoredCopyLookup {
   readonly isCurrent: (origin: OriginValidators | undefined) => boolean;
 }
 
-/**
- * A path the cache may answer for:
- * - `file`: a cacheable file; a miss triggers its upload as soon as S3 says "not cached";
- * - `repomd`: a repository's repomd.xml; when the origin serves one the current
- *   snapshot is not of, it triggers a snapshot;
- * - `snapshot-file`: anything else a snapshot may hold (listed files, `.asc`, `.key`).
- */
+/** A cacheable file: a miss triggers its upload as soon as S3 says "not cached". */
 export interface CacheTarget {
-  readonly kind: 'file' | 'repomd' | 'snapshot-file';
+  readonly kind: 'file';
   /** Names the path in the container's memo. */
   readonly memoKey: string;
-  /** X-Cache of an answer from the stored copy when the origin cannot serve: repository metadata is `stale`. */
-  readonly servedAs: 'hit' | 'stale';
-  /**
-   * X-Cache when there is no stored copy: `miss` (an upload or snapshot is, or can be, on its way), or
-   * `bypass` for a snapshot file, which the cache keeps only as part of a snapshot (`rpm-cache warm` skips it).
-   */
-  readonly uncachedAs: 'miss' | 'bypass';
   lookUp(abortSignal: AbortSignal): Promise<StoredCopyLookup>;
+}
+
+/** Repository metadata: answered from the repository's snapshots (see snapshot/serving-rules.ts). */
+export interface RepodataTarget {
+  readonly kind: 'repodata';
+  readonly repodata: RepodataPath;
 }
 
 /** A path answered by a redirect to origin alone, and why (when it is a cacheable file whose path cannot be a key). */
@@ -54,8 +41,6 @@ export interface Bypass {
 const fileTarget = (key: string, s3: S3Client, config: HandlerConfig, memo: RedirectMemo | undefined): CacheTarget => ({
   kind: 'file',
   memoKey: key,
-  servedAs: 'hit',
-  uncachedAs: 'miss',
   lookUp: async (abortSignal) => {
     const cached = memo?.cached.has(key) === true || (await isCached(s3, config.bucketName, key, abortSignal));
     if (cached) memo?.cached.add(key);
@@ -68,7 +53,7 @@ const fileTarget = (key: string, s3: S3Client, config: HandlerConfig, memo: Redi
 export const cacheTargetOf = (
   path: string,
   { config, s3, memo }: { readonly config: HandlerConfig; readonly s3: S3Client; readonly memo?: RedirectMemo },
-): CacheTarget | Bypass => {
+): CacheTarget | RepodataTarget | Bypass => {
   const repodata = repodataPath(path);
   const cacheable = repodata !== undefined || isCacheable(path, config.cacheExtensions);
   if (!cacheable) return { kind: 'bypass' };
@@ -78,12 +63,5 @@ export const cacheTargetOf = (
     return repodata === undefined ? { kind: 'bypass', uncachedReason } : { kind: 'bypass' };
   }
   if (repodata === undefined) return fileTarget(cacheKey(path), s3, config, memo);
-  const isRepomd = repodata.file === REPOMD;
-  return {
-    kind: isRepomd ? 'repomd' : 'snapshot-file',
-    memoKey: `snapshot:${path}`,
-    servedAs: repodata.kind === 'repomd' ? 'stale' : 'hit',
-    uncachedAs: isRepomd ? 'miss' : 'bypass',
-    lookUp: (abortSignal) => lookUpSnapshotFile(s3, config.bucketName, repodata, abortSignal),
-  };
+  return { kind: 'repodata', repodata };
 };

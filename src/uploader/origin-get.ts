@@ -28,11 +28,18 @@ const withoutQuery = (url: string): string => {
   return parsed.href;
 };
 
-/** Opens the origin's GET of `url`, waiting at most `idleTimeoutMs` for its headers. */
+const isGone = (status: number): boolean => status === 404 || status === 410;
+
+/**
+ * Opens the origin's GET of `url`, waiting at most `idleTimeoutMs` for its
+ * headers. `isMissing` says which statuses mean the file does not exist (404
+ * and 410 unless told: an optional file may take any 4xx).
+ */
 export const openOrigin = async (
   url: string,
   request: AbortController,
   idleTimeoutMs: number,
+  isMissing: (status: number) => boolean = isGone,
 ): Promise<OriginAnswer> => {
   const headersTimer = setTimeout(() => request.abort(), idleTimeoutMs);
   let answer: OriginFetchResult;
@@ -48,7 +55,7 @@ export const openOrigin = async (
     throw new OriginUnavailableError(`GET ${url} answered ${status}: ${reason}`);
   }
   const { response } = answer;
-  if (response.status === 404 || response.status === 410) {
+  if (isMissing(response.status)) {
     await response.body?.cancel();
     return { kind: 'missing', status: response.status };
   }

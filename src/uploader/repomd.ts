@@ -82,7 +82,7 @@ const textOf = (value: unknown): string | undefined => {
 const hrefProblem = (href: string, repoDir: string): string | undefined => {
   if (!/^repodata\/[^/]+$/.test(href)) return 'not a file directly under repodata/';
   if (href === 'repodata/.' || href === 'repodata/..') return 'a dot segment';
-  if (repodataPath(href)?.kind === 'repomd') return 'repomd.xml itself, or its signature or key';
+  if (repodataPath(href)?.kind !== 'listed') return 'repomd.xml itself, or its signature or key';
   return cacheKeyProblem(`${repoDir}${href}`);
 };
 
@@ -115,13 +115,51 @@ const listedFile = (entry: unknown, repoDir: string, index: number): ListedFile 
   return { type, href, algorithm, checksum: digest, ...(sizeText === undefined ? {} : { size: Number(sizeText) }) };
 };
 
+/** What a repomd.xml says: the files it lists, and what orders it among the repository's versions. */
+export interface Repomd {
+  readonly files: readonly ListedFile[];
+  /** `<revision>`: createrepo_c writes the generation time in seconds unless told otherwise. */
+  readonly revision?: string;
+  /** The newest `<timestamp>` of its `<data>` entries (seconds). */
+  readonly newestTimestamp?: number;
+}
+
+const newestTimestampOf = (entries: readonly unknown[]): number | undefined => {
+  const timestamps = entries
+    .map((entry) => (isNode(entry) ? textOf(entry.timestamp) : undefined))
+    .filter((text): text is string => text !== undefined && /^\d{1,15}(\.\d+)?$/.test(text))
+    .map(Number);
+  return timestamps.length === 0 ? undefined : Math.max(...timestamps);
+};
+
 /**
- * The files `xml` lists, for the repository in `repoDir`. Anything a client
+ * Whether `candidate` is an older version of the repository than `current`:
+ * by `<revision>` when both are whole numbers, else by the newest `<timestamp>`
+ * of their listed files. When neither tells, it is not older.
+ */
+export const isOlderRepomd = (
+  candidate: Pick<Repomd, 'revision' | 'newestTimestamp'>,
+  current: Pick<Repomd, 'revision' | 'newestTimestamp'>,
+): boolean => {
+  const number = /^\d{1,30}$/;
+  if (candidate.revision !== undefined && current.revision !== undefined) {
+    if (number.test(candidate.revision) && number.test(current.revision)) {
+      return BigInt(candidate.revision) < BigInt(current.revision);
+    }
+  }
+  if (candidate.newestTimestamp !== undefined && current.newestTimestamp !== undefined) {
+    return candidate.newestTimestamp < current.newestTimestamp;
+  }
+  return false;
+};
+
+/**
+ * What `xml` says, for the repository in `repoDir`. Anything a client
  * could not use either (no checksum, a location outside the repository's
  * `repodata/`, not a repomd.xml at all) is a RepomdError: such a repomd.xml is
  * never snapshot.
  */
-export const parseRepomd = async (xml: string, repoDir: string): Promise<readonly ListedFile[]> => {
+export const parseRepomd = async (xml: string, repoDir: string): Promise<Repomd> => {
   const xmlParser = await loadParser();
   let document: unknown;
   try {
@@ -141,5 +179,11 @@ export const parseRepomd = async (xml: string, repoDir: string): Promise<readonl
     if (hrefs.has(href)) throw new RepomdError(`lists ${href} twice`);
     hrefs.add(href);
   }
-  return files;
+  const revision = textOf(repomd.revision);
+  const newestTimestamp = newestTimestampOf(entries);
+  return {
+    files,
+    ...(revision === undefined || revision === '' ? {} : { revision }),
+    ...(newestTimestamp === undefined ? {} : { newestTimestamp }),
+  };
 };

@@ -8,7 +8,8 @@
 import { pipeline, Readable, type Transform } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type CurrentSnapshot, REPOMD, readCurrentSnapshot } from '../commons/repodata.js';
+import { REPOMD } from '../commons/repodata.js';
+import { type CurrentSnapshot, readCurrentSnapshot } from '../commons/snapshot-manifest.js';
 import { findInPrimary, type PrimaryEntry } from './primary-scan.js';
 import { parseRepomd } from './repomd.js';
 
@@ -55,12 +56,12 @@ const listingIn = async (
 ): Promise<RepositoryListing> => {
   const at = { repository: repoDir, snapshot: manifest.id };
   const unreadable = (reason: string): RepositoryListing => ({ result: 'unreadable', ...at, reason });
-  const repomdKey = manifest.files[REPOMD];
+  const repomdKey = manifest.files[REPOMD]?.key;
   if (repomdKey === undefined) return unreadable('the manifest names no repomd.xml');
   const repomd = await (await readObject(s3, bucket, repomdKey, signal)).transformToString();
-  const primary = (await parseRepomd(repomd, repoDir)).find((file) => file.type === 'primary');
+  const primary = (await parseRepomd(repomd, repoDir)).files.find((file) => file.type === 'primary');
   if (primary === undefined) return unreadable('repomd.xml lists no primary');
-  const primaryKey = manifest.files[primary.href];
+  const primaryKey = manifest.files[primary.href]?.key;
   if (primaryKey === undefined) return unreadable(`the snapshot does not hold ${primary.href}`);
   const compression = compressionOf(primary.href);
   const decompressor = compression === '.xml' ? undefined : DECOMPRESSORS[compression ?? ''];

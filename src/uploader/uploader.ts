@@ -26,7 +26,7 @@ import { loadTracing } from '../commons/tracing.js';
 import { uploadFailure } from './middlewares/upload-failure.js';
 import { type UploaderResponse, uploaderEvent } from './middlewares/uploader-event.js';
 import { RpmVerificationError } from './rpm-verifier.js';
-import { type SnapshotResult, takeSnapshot } from './snapshot.js';
+import { type SnapshotResult, takeSnapshot } from './snapshot/take.js';
 import { cacheFromOrigin } from './upload.js';
 
 const config = parseCacheConfig(process.env);

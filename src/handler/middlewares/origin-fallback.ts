@@ -9,6 +9,8 @@ import { type ErrorReporter, reportSafely } from '../../commons/error-reporting.
 import { countFallback, countRequest } from '../../commons/metrics.js';
 import { type OriginsConfig, originRoute } from '../../commons/origins.js';
 import { logger } from '../../commons/powertools.js';
+import { forwardedQuery } from '../client-query.js';
+import { withQuery } from '../request-steps.js';
 import { redirectResponse } from '../responses.js';
 import type { HandlerMiddleware, HandlerOnError } from './chain.js';
 
@@ -46,7 +48,10 @@ export const originFallback = ({ origins, reportError }: OriginFallbackOptions):
     countRequest('fallback');
     countFallback(error);
     await reportSafely(reportError, error, { path });
-    request.response = redirectResponse(route.urls[0], 'fallback');
+    request.response = redirectResponse(
+      withQuery(route.urls[0], forwardedQuery(request.event.rawQueryString)),
+      'fallback',
+    );
   };
   return { onError: originFallbackOnError };
 };

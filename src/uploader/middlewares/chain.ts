@@ -5,7 +5,7 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { CachePathContext } from '../../commons/cache-path.js';
-import type { SnapshotResult } from '../snapshot.js';
+import type { SnapshotResult } from '../snapshot/take.js';
 import type { UploadResult } from '../upload.js';
 
 export interface RejectedEvent {

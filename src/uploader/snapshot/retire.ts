@@ -1,0 +1,49 @@
+/**
+ * After the commit: the new snapshot's files tagged `current` (never
+ * expired), the superseded snapshot's files that it does not name retired
+ * (copied onto themselves, tagged `unreferenced`, so the lifecycle rule
+ * counts the grace period from now, not from when they were first stored),
+ * and the manifest marked settled. A run that stopped before this is finished
+ * by the next run for the repository (Lambda's retry, or the next version).
+ */
+import { PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type CurrentSnapshot, SNAPSHOT_TAG } from '../../commons/snapshot-manifest.js';
+import { writeManifest } from './commit.js';
+import { renew } from './store.js';
+
+export interface Settled {
+  /** Files of the previous snapshot retired now. */
+  readonly retired: number;
+}
+
+/**
+ * Settles `current`, which the manifest object (ETag `current.etag`) names:
+ * S3 errors throw, for Lambda's retry, which settles again (tagging is
+ * idempotent; a second retirement only moves a grace period by minutes).
+ */
+export const settleSnapshot = async (
+  s3: S3Client,
+  { bucket, repoDir, current, now }: { bucket: string; repoDir: string; current: CurrentSnapshot; now: () => Date },
+): Promise<Settled> => {
+  const { manifest } = current;
+  const keep = new Set(Object.values(manifest.files).map(({ key }) => key));
+  for (const key of keep) {
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: bucket,
+        Key: key,
+        Tagging: { TagSet: [{ Key: SNAPSHOT_TAG, Value: 'current' }] },
+      }),
+    );
+  }
+  let retired = 0;
+  const stamp = now();
+  for (const [path, { key }] of Object.entries(manifest.previous?.files ?? {})) {
+    if (keep.has(key)) continue;
+    // Gone already (expired, or never stored by a manifest written before files were by checksum): nothing to retire.
+    if (await renew(s3, { bucket, key, path, value: 'unreferenced', stamp, because: 'retired-at' })) retired += 1;
+  }
+  // 412: a newer snapshot replaced this one meanwhile, and settles itself.
+  await writeManifest(s3, { bucket, repoDir, manifest: { ...manifest, settled: true }, etag: current.etag });
+  return { retired };
+};
