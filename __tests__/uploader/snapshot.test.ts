@@ -12,7 +12,7 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { parseCacheConfig } from '../../src/commons/config.js';
 import {
@@ -63,7 +63,8 @@ describe('takeSnapshot', () => {
     return files;
   };
   const keysOf = (manifest: SnapshotManifest | undefined) => Object.values(manifest?.files ?? {}).map(({ key }) => key);
-  const metadataOf = async (key: string) => (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).Metadata;
+  const metadataOf = async (key: string) =>
+    (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).Metadata;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'rpm-cache-snapshot-'));
@@ -150,10 +151,9 @@ describe('takeSnapshot', () => {
       serve(v1);
       await takeSnapshot(REPOMD, deps());
       const manifestV1 = (await current()) as SnapshotManifest;
-      // The mirror is mid-sync: primary.xml.gz is v2's already, repomd.xml still v1's... then v2 whole.
+      // The mirror is mid-sync: repomd.xml is v2's already, primary.xml.gz still v1's.
       const v2 = repository(REPO, { primary: randomBytes(700) }, { simpleNames: true, revision: 'v2' });
-      origin.files.set(`${REPO}repodata/primary.xml.gz`, v2.get(`${REPO}repodata/primary.xml.gz`) as Buffer);
-      origin.files.set(`${REPO}repodata/repomd.xml`, Buffer.from(`${v1.get(REPOMD)?.toString()}<!-- touched -->\n`));
+      origin.files.set(REPOMD, v2.get(REPOMD) as Buffer);
       const torn = await takeSnapshot(REPOMD, deps());
 
       expect(torn).toMatchObject({ outcome: 'incomplete', reason: expect.stringContaining('sha256') });
@@ -209,6 +209,207 @@ describe('takeSnapshot', () => {
       await expect(takeSnapshot('flaky/repodata/repomd.xml', deps())).rejects.toThrow('answered 503');
       expect(await readCurrentSnapshot(s3, BUCKET, 'flaky/')).toBeUndefined();
       origin.behaviours.clear();
+    });
+  });
+
+  describe('one version per snapshot', () => {
+    it('pairs repomd.xml only with its own signature: a repomd.xml that changes meanwhile ends incomplete', async () => {
+      const repoDir = 'one-version/';
+      const v1 = repository(
+        repoDir,
+        { primary: randomBytes(300) },
+        { revision: '1', signature: Buffer.from('sig v1') },
+      );
+      const v2 = repository(
+        repoDir,
+        { primary: randomBytes(300) },
+        { revision: '2', signature: Buffer.from('sig v2') },
+      );
+      serve(v1);
+      const listed = [...v1.keys()].find((path) => path.endsWith('primary.xml.gz')) ?? '';
+      // The mirror syncs v2 while this run downloads v1's primary.
+      origin.behaviours.set(listed, {
+        kind: 'custom',
+        respond: (_request, response) => {
+          const body = v1.get(listed);
+          serve(v2);
+          response.writeHead(200).end(body);
+        },
+      });
+
+      const result = await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps());
+
+      expect(result).toMatchObject({ outcome: 'incomplete', reason: expect.stringContaining('repomd.xml changed') });
+      expect(await readCurrentSnapshot(s3, BUCKET, repoDir)).toBeUndefined();
+      origin.behaviours.clear();
+      // The next run takes v2 whole, with v2's signature.
+      expect(await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps())).toMatchObject({ outcome: 'stored' });
+      const manifest = (await readCurrentSnapshot(s3, BUCKET, repoDir))?.manifest as SnapshotManifest;
+      expect(await served(manifest, repoDir)).toEqual(v2);
+    });
+
+    it('takes a snapshot of an origin that answers 403 for the companions it does not have', async () => {
+      const repoDir = 'forbidden-companions/';
+      serve(repository(repoDir, { primary: randomBytes(200) }));
+      for (const companion of ['repodata/repomd.xml.asc', 'repodata/repomd.xml.key', 'media.1/media']) {
+        origin.behaviours.set(`${repoDir}${companion}`, { kind: 'status', status: 403 });
+      }
+
+      const result = await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps());
+
+      expect(result).toMatchObject({ outcome: 'stored', files: 2 });
+      expect((await readCurrentSnapshot(s3, BUCKET, repoDir))?.manifest.absent).toEqual([
+        'repodata/repomd.xml.asc',
+        'repodata/repomd.xml.key',
+        'media.1/media',
+      ]);
+      origin.behaviours.clear();
+    });
+  });
+
+  describe('never backwards', () => {
+    it.each([
+      ['by <revision>', { revision: '1700000200' }, { revision: '1700000100' }],
+      [
+        'by the newest <timestamp> when revisions are not numbers',
+        { revision: 'b', timestamp: 200 },
+        { revision: 'c', timestamp: 100 },
+      ],
+    ])(
+      'leaves the newer snapshot current when a lagging mirror serves an older repomd.xml (%s)',
+      async (_name, newer, older) => {
+        const repoDir = `backwards-${newer.revision}/`;
+        serve(repository(repoDir, { primary: randomBytes(200) }, newer));
+        const taken = await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps());
+        serve(repository(repoDir, { primary: randomBytes(200) }, older));
+
+        const result = await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps());
+
+        expect(result).toMatchObject({ outcome: 'outdated', reason: expect.stringContaining('older repomd.xml') });
+        expect((await readCurrentSnapshot(s3, BUCKET, repoDir))?.manifest.id).toBe(taken.snapshotId);
+      },
+    );
+  });
+
+  describe('never stuck, never leaking', () => {
+    it('replaces a manifest it cannot parse', async () => {
+      const repoDir = 'unreadable-manifest/';
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKey(repoDir), Body: '{"not":"a manifest"}' }));
+      const repo = repository(repoDir, { primary: randomBytes(200) });
+      serve(repo);
+
+      expect(await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps())).toMatchObject({ outcome: 'stored' });
+      expect(
+        await served((await readCurrentSnapshot(s3, BUCKET, repoDir))?.manifest as SnapshotManifest, repoDir),
+      ).toEqual(repo);
+    });
+
+    it('finishes a run that stopped after its commit: the next run tags, retires and settles', async () => {
+      const repoDir = 'unsettled/';
+      serve(repository(repoDir, { primary: randomBytes(200) }, { revision: '1' }));
+      await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps());
+      const first = (await readCurrentSnapshot(s3, BUCKET, repoDir))?.manifest;
+      serve(repository(repoDir, { primary: randomBytes(200) }, { revision: '2' }));
+      // The run dies at its first tag after the commit (a timeout, an S3 error).
+      const dying = localStoreClient(store.endpoint);
+      dying.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === PutObjectTaggingCommand.name) throw new Error('the run stops here');
+          return next(args);
+        },
+        { step: 'initialize', name: 'stopAtTagging' },
+      );
+
+      await expect(takeSnapshot(`${repoDir}repodata/repomd.xml`, { ...deps(), s3: dying })).rejects.toThrow(
+        'stops here',
+      );
+      const left = (await readStoredManifest(s3, BUCKET, repoDir))?.manifest;
+      expect(left?.settled).toBe(false);
+      const retry = await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps());
+
+      expect(retry).toMatchObject({ outcome: 'already-current', retired: 2 });
+      const settled = await current();
+      expect(settled?.settled).toBe(true);
+      for (const key of keysOf(settled)) expect(await tagOf(key)).toBe('current');
+      for (const key of keysOf(first)) expect(await tagOf(key)).toBe('unreferenced');
+      dying.destroy();
+    });
+
+    it('leaves the files of a run that lost the race to expire: none is tagged current', async () => {
+      const repoDir = 'lost-run/';
+      serve(repository(repoDir, { primary: randomBytes(100) }, { revision: 'a' }));
+      await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps());
+      const loser = repository(repoDir, { primary: randomBytes(100) }, { revision: 'b' });
+      serve(loser);
+      const listed = [...loser.keys()].find((path) => path.endsWith('primary.xml.gz')) ?? '';
+      origin.behaviours.set(listed, {
+        kind: 'custom',
+        respond: (_request, response) => {
+          void s3
+            .send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKey(repoDir), Body: '{"changed":true}' }))
+            .then(() => response.writeHead(200).end(loser.get(listed)));
+        },
+      });
+
+      expect((await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps())).outcome).toBe('lost-race');
+      const checksum = /([0-9a-f]{64})-primary/.exec(listed)?.[1] ?? '';
+      expect(await tagOf(`snapshots/blobs/${repoDir}repodata/sha256-${checksum}`)).toBe('unreferenced');
+      origin.behaviours.clear();
+    });
+  });
+
+  describe('retention', () => {
+    it('stores a file two versions list once, and retires what the new version no longer lists with a fresh date', async () => {
+      const repoDir = 'retention/';
+      const updateinfo = randomBytes(400);
+      const a = repository(repoDir, { primary: randomBytes(300), updateinfo }, { revision: '1' });
+      const b = repository(repoDir, { primary: randomBytes(300), updateinfo }, { revision: '2' });
+      serve(a);
+      await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps());
+      const manifestA = (await readCurrentSnapshot(s3, BUCKET, repoDir))?.manifest as SnapshotManifest;
+      serve(b);
+      origin.requests.length = 0;
+
+      const next = await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps());
+
+      expect(next).toMatchObject({ outcome: 'stored', files: 3, downloaded: 1 });
+      const updateinfoPath = [...b.keys()].find((path) => path.includes('updateinfo')) ?? '';
+      expect(origin.requests.filter((request) => request.url.endsWith(updateinfoPath.slice(repoDir.length)))).toEqual(
+        [],
+      );
+      const manifestB = (await readCurrentSnapshot(s3, BUCKET, repoDir))?.manifest as SnapshotManifest;
+      const shared = keysOf(manifestA).filter((key) => keysOf(manifestB).includes(key));
+      expect(shared).toHaveLength(1);
+      expect(await tagOf(shared[0] ?? '')).toBe('current');
+      for (const key of keysOf(manifestA).filter((key) => !shared.includes(key))) {
+        expect(await tagOf(key)).toBe('unreferenced');
+        // Copied onto itself: S3 counts the lifecycle's days from this new creation.
+        expect(await metadataOf(key)).toMatchObject({ 'retired-at': expect.any(String) });
+      }
+      expect(manifestB.previous?.id).toBe(manifestA.id);
+    });
+
+    it('renews and makes current again the files of a version the origin goes back to (A, B, A)', async () => {
+      const repoDir = 'a-b-a/';
+      const a = repository(repoDir, { primary: randomBytes(300) }, { revision: 'a' });
+      serve(a);
+      await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps());
+      const manifestA = (await readCurrentSnapshot(s3, BUCKET, repoDir))?.manifest as SnapshotManifest;
+      serve(repository(repoDir, { primary: randomBytes(300) }, { revision: 'b' }));
+      await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps());
+      serve(a);
+      origin.requests.length = 0;
+
+      expect(await takeSnapshot(`${repoDir}repodata/repomd.xml`, deps())).toMatchObject({
+        outcome: 'stored',
+        downloaded: 0,
+      });
+      const again = (await readCurrentSnapshot(s3, BUCKET, repoDir))?.manifest as SnapshotManifest;
+      expect(keysOf(again).sort()).toEqual(keysOf(manifestA).sort());
+      for (const key of keysOf(again)) expect(await tagOf(key)).toBe('current');
+      const primaryKey =
+        again.files[[...a.keys()].find((path) => path.includes('primary'))?.slice(repoDir.length) ?? '']?.key;
+      expect(await metadataOf(primaryKey ?? '')).toMatchObject({ 'reused-at': expect.any(String) });
     });
   });
 

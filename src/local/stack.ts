@@ -12,6 +12,7 @@ import { fromHttpApiResult, MalformedRequestError, toHttpApiEvent } from './api-
 import { startConditionalS3Proxy } from './conditional-s3.js';
 import { LocalLambdaService, lambdaContext, type RunReport } from './lambda-service.js';
 import { S3RVER_CREDENTIALS, startS3rver } from './s3-server.js';
+import { startTaggingS3Proxy } from './tagging-s3.js';
 
 export interface LocalStackOptions {
   /** Variables as in Lambda (see docs/configuration.md); the stack fills in its defaults. */
@@ -54,12 +55,14 @@ const value = (env: Environment, name: keyof typeof LOCAL_DEFAULTS): string => {
 /** s3rver in `directory` behind the conditional-write proxy; the benchmark uses it too. */
 export const startEmbeddedS3 = async (directory: string, bucketName: string) => {
   const s3rver = await startS3rver(directory, bucketName);
-  // Clients talk to the proxy, which adds S3's conditional writes to s3rver.
-  const proxy = await startConditionalS3Proxy(s3rver.endpoint, { ...S3RVER_CREDENTIALS });
+  // Clients talk to the proxies, which add S3's object tags on writes and its conditional writes to s3rver.
+  const tagging = await startTaggingS3Proxy(s3rver.endpoint, { ...S3RVER_CREDENTIALS });
+  const proxy = await startConditionalS3Proxy(tagging.endpoint, { ...S3RVER_CREDENTIALS });
   return {
     endpoint: proxy.endpoint,
     close: async () => {
       await proxy.close();
+      await tagging.close();
       await s3rver.close();
     },
   };
