@@ -17,6 +17,7 @@ export const REQUEST_OUTCOMES = ['hit', 'stale', 'stored', 'miss', 'bypass', 'fa
 export const SNAPSHOT_OUTCOMES = [
   'stored',
   'already-current',
+  'outdated',
   'origin-missing',
   'incomplete',
   'corrupt',

@@ -25,7 +25,7 @@ export interface DeploymentSettings {
   readonly fallbackAlarmThreshold: number;
   /** SNS topic the alarms notify, if any. */
   readonly alarmTopicArn: string | undefined;
-  /** Days after which a superseded repository snapshot (at least that old) is deleted. */
+  /** Days a superseded repository snapshot's files are kept after it was superseded (the uploader renews them then). */
   readonly snapshotExpirationDays: number;
   /** Minutes the origin may be assumed offline before the alarm goes off. */
   readonly originOfflineAlarmMinutes: number;
@@ -60,7 +60,7 @@ export const SETTINGS_HELP = Object.freeze({
   logRetentionDays: 'CloudWatch log retention in days (default 30)',
   fallbackAlarmThreshold: 'fallbacks in 5 minutes that raise the alarm (default 5)',
   alarmTopicArn: 'SNS topic ARN the alarms notify (default: none)',
-  snapshotExpirationDays: 'delete superseded repository snapshots after this many days (default 30)',
+  snapshotExpirationDays: 'keep a superseded repository snapshot this many days after it was superseded (default 30)',
   originOfflineAlarmMinutes: 'alarm when the origin has been assumed offline this many minutes in a row (default 15)',
   apiThrottleRate: 'requests per second the API accepts, steady (default 200)',
   apiThrottleBurst: 'requests the API accepts in a burst (default 400)',

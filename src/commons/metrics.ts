@@ -12,8 +12,8 @@
  * - `Uploads` (Count) by `Outcome`: stored, already-cached, origin-missing,
  *   corrupt, lost-race, claimed-elsewhere, failed, rejected;
  * - `BytesStored` (Bytes), per stored file;
- * - `Snapshots` (Count) by `Outcome`: stored, already-current, origin-missing,
- *   incomplete, corrupt, claimed-elsewhere, lost-race;
+ * - `Snapshots` (Count) by `Outcome`: stored, already-current, outdated,
+ *   origin-missing, incomplete, corrupt, claimed-elsewhere, lost-race;
  * - `StaleAnswers` (Count) by `Reason`: requests answered from the cache
  *   because the origin could not serve them (`origin-failed`), was assumed
  *   offline (`assumed-offline`) or had lost the file lately (`origin-lost`);
