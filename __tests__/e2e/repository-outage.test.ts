@@ -7,6 +7,7 @@
  * handler remembers about one (a file the origin lost) never meets another;
  * each starts with the whole mirror up, and the origin back to health.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -238,6 +239,75 @@ describe('a repository through the cache while its mirror is down', () => {
       expect(snapshot).toMatchObject({ outcome: 'incomplete' });
       expect((await snapshotOf(repoDir))?.id).toBe(first.id);
       await expectClientsGet(repoDir, FIRST);
+    });
+  });
+
+  describe('snapshots you can trust', () => {
+    it('an origin that answers 403 for the companions it lacks gets snapshots, and clients pass an outage', async () => {
+      const repoDir = newRepoDir('forbidden-companions');
+      await publish(repoDir, FIRST);
+      for (const companion of ['repodata/repomd.xml.asc', 'repodata/repomd.xml.key', 'media.1/media']) {
+        origin().behaviours.set(`${repoDir}${companion}`, { kind: 'status', status: 403 });
+      }
+      const manifest = await warm(repoDir, FIRST);
+      origin().defaultBehaviour = { kind: 'status', status: 503 };
+
+      expect(manifest.absent).toEqual(['repodata/repomd.xml.asc', 'repodata/repomd.xml.key', 'media.1/media']);
+      await expectClientsGet(repoDir, FIRST);
+    });
+
+    it('an origin that goes back to an older repomd.xml leaves the newer snapshot current', async () => {
+      const repoDir = newRepoDir('backwards');
+      await publish(repoDir, FIRST);
+      const older = new Map([...origin().files].filter(([path]) => path.startsWith(`${repoDir}repodata/`)));
+      const first = await warm(repoDir, FIRST);
+      // createrepo_c's <revision> is the time in seconds: the next version must be a second younger.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await publish(repoDir, [...FIRST, ADDED]);
+      const newer = await warm(repoDir, [...FIRST, ADDED], first.id);
+      // A lagging mirror of the pool answers now.
+      for (const path of [...origin().files.keys()])
+        if (path.startsWith(`${repoDir}repodata/`)) origin().files.delete(path);
+      for (const [path, bytes] of older) origin().files.set(path, bytes);
+      // The lagging mirror's own copy of the older version: this container triggered a snapshot of
+      // the first copy already, and triggers once per version it sees (by ETag, else length).
+      const lagging = Buffer.concat([
+        older.get(`${repoDir}repodata/repomd.xml`) ?? Buffer.alloc(0),
+        Buffer.from('<!-- served by a lagging mirror -->\n'),
+      ]);
+      origin().files.set(`${repoDir}repodata/repomd.xml`, lagging);
+      const laggingId = createHash('sha256').update(lagging).digest('hex');
+      test.logs.clear();
+
+      expect(await ask(`${repoDir}repodata/repomd.xml`)).toMatchObject({ xCache: 'miss' });
+      // The newer version's run may still be logging (it settles after its commit): wait for this one's line.
+      const run = await waitFor('the snapshot run', async () =>
+        test.logs.linesOf('snapshot').find((line) => line.snapshotId === laggingId),
+      );
+
+      expect(run).toMatchObject({ outcome: 'outdated' });
+      expect((await snapshotOf(repoDir))?.id).toBe(newer.id);
+      origin().defaultBehaviour = { kind: 'status', status: 503 };
+      await expectClientsGet(repoDir, [...FIRST, ADDED]);
+    });
+
+    it('while the origin serves a new repomd.xml but fails on its signature, the client never gets the older one', async () => {
+      const repoDir = newRepoDir('signature');
+      await publish(repoDir, FIRST);
+      origin().files.set(`${repoDir}repodata/repomd.xml.asc`, Buffer.from('signature of version 1'));
+      const first = await warm(repoDir, FIRST);
+      expect(first.files['repodata/repomd.xml.asc']).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await publish(repoDir, [...FIRST, ADDED]);
+      origin().behaviours.set(`${repoDir}repodata/repomd.xml.asc`, { kind: 'status', status: 503 });
+
+      const signature = await ask(`${repoDir}repodata/repomd.xml.asc`);
+
+      expect(signature).toMatchObject({
+        status: 302,
+        xCache: 'bypass',
+        location: `${origin().baseUrl}/${repoDir}repodata/repomd.xml.asc`,
+      });
     });
   });
 
