@@ -167,7 +167,8 @@ export class RpmCacheStack extends Stack {
     uploaderRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'SnapshotWrite',
-        // PutObjectTagging: files are stored tagged unreferenced, then tagged current, then unreferenced once superseded.
+        // Files are stored tagged unreferenced, tagged current once a manifest names them, and retired by a copy onto
+        // themselves (GetObject + PutObject + PutObjectTagging) so the lifecycle counts from the supersession.
         actions: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'],
         resources: [this.bucket.arnForObjects('snapshots/*')],
       }),

@@ -42,7 +42,10 @@ const claimFor = (context: CachePathContext) => ({
   ttlMs: context.getRemainingTimeInMillis() + CLAIM_GRACE_MS,
 });
 
-/** A repository snapshot: an incomplete one (a mirror mid-sync) is a warning, the next repomd.xml request tries again. */
+/** Snapshot outcomes worth a warning: a mirror mid-sync, broken or lagging (the next repomd.xml request tries again). */
+const SNAPSHOT_WARNINGS: ReadonlySet<string> = new Set(['incomplete', 'corrupt', 'outdated']);
+
+/** A repository snapshot. */
 const snapshotRequest = async (path: string, context: CachePathContext): Promise<SnapshotResult> => {
   const started = performance.now();
   const result = await takeSnapshot(path, { config, s3, claim: claimFor(context) });
@@ -53,7 +56,7 @@ const snapshotRequest = async (path: string, context: CachePathContext): Promise
     origin: originRoute(config, path).origin,
     durationMs: Math.round(performance.now() - started),
   };
-  if (result.outcome === 'incomplete' || result.outcome === 'corrupt') logger.warn('snapshot', line);
+  if (SNAPSHOT_WARNINGS.has(result.outcome)) logger.warn('snapshot', line);
   else logger.info('snapshot', line);
   return result;
 };
