@@ -172,6 +172,32 @@ describe('decideRedirect for repository metadata', () => {
     expect(fixed).toMatchObject({ outcome: 'bypass', location: `${origin.baseUrl}/${COMPS}` });
   });
 
+  it('serves the files of a manifest written before files were stored by checksum (plain keys)', async () => {
+    origin.defaultBehaviour = { kind: 'status', status: 503 };
+    const oldKey = `snapshots/${'a'.repeat(64)}/${OLD_PRIMARY}`;
+    const written = {
+      id: 'a'.repeat(64),
+      createdAt: '2026-11-01T00:00:00Z',
+      validators: {},
+      files: {
+        'repodata/repomd.xml': `snapshots/${'a'.repeat(64)}/${REPOMD}`,
+        [`repodata/${OLD_SUM}-primary.xml.gz`]: oldKey,
+      },
+      absent: [],
+    };
+    s3Mock.on(GetObjectCommand).callsFake(() => ({
+      Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(written))])),
+      ETag: '"old"',
+    }));
+
+    const primary = await decideRedirect(OLD_PRIMARY, deps());
+    const repomd = await decideRedirect(REPOMD, deps());
+
+    expect(primary).toMatchObject({ outcome: 'hit' });
+    expect(keyOf(primary.location)).toBe(`/rpm-cache-bucket/${oldKey}`);
+    expect(repomd).toMatchObject({ outcome: 'stale' });
+  });
+
   it('triggers a run for a snapshot a stopped run left unsettled, while the origin serves that version', async () => {
     repomdServes('"repomd-v1"');
     manifest = { ...MANIFEST, settled: false, createdAt: '2026-01-01T00:00:00Z' };

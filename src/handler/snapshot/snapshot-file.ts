@@ -31,11 +31,10 @@ export const lookUpSnapshotFile = async (
 ): Promise<SnapshotLookup> => {
   const manifest = (await readCurrentSnapshot(s3, bucket, path.repoDir, abortSignal))?.manifest;
   if (manifest === undefined) return { manifest, holding: 'none' };
-  const candidates =
-    role === 'listed-content'
-      ? [manifest.files[path.file], manifest.previous?.files[path.file]].filter((file) => file?.contentNamed === true)
-      : [manifest.files[path.file]];
-  const file = candidates.find((candidate) => candidate !== undefined);
+  // The superseded snapshot serves only what its name pins to its bytes: a client mid-download asks for it.
+  const previous = manifest.previous?.files[path.file];
+  const file =
+    manifest.files[path.file] ?? (role === 'listed-content' && previous?.contentNamed === true ? previous : undefined);
   if (file !== undefined) return { manifest, holding: 'stored', key: file.key };
   return { manifest, holding: manifest.absent.includes(path.file) ? 'absent' : 'none' };
 };
