@@ -7,7 +7,7 @@
  * by the next run for the repository (Lambda's retry, or the next version).
  */
 import { PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type CurrentSnapshot, SNAPSHOT_TAG } from '../../commons/snapshot-manifest.js';
+import { type CurrentSnapshot, readStoredManifest, SNAPSHOT_TAG } from '../../commons/snapshot-manifest.js';
 import { writeManifest } from './commit.js';
 import { renew } from './store.js';
 
@@ -43,7 +43,11 @@ export const settleSnapshot = async (
     // Gone already (expired, or never stored by a manifest written before files were by checksum): nothing to retire.
     if (await renew(s3, { bucket, key, path, value: 'unreferenced', stamp, because: 'retired-at' })) retired += 1;
   }
+  // An ETag is needed to replace the manifest conditionally (a store that gave none on the write: read it).
+  const reread = current.etag === undefined ? await readStoredManifest(s3, bucket, repoDir) : undefined;
+  // Only this snapshot's own manifest: an ETag of a newer one would put this one back over it.
+  const etag = current.etag ?? (reread?.manifest?.id === manifest.id ? reread.etag : undefined);
   // 412: a newer snapshot replaced this one meanwhile, and settles itself.
-  await writeManifest(s3, { bucket, repoDir, manifest: { ...manifest, settled: true }, etag: current.etag });
+  if (etag !== undefined) await writeManifest(s3, { bucket, repoDir, manifest: { ...manifest, settled: true }, etag });
   return { retired };
 };
