@@ -40,8 +40,6 @@ export interface SnapshotResult {
   readonly reason?: string;
   /** Files of the superseded snapshot retired now (left to expire after the grace period). */
   readonly retired?: number;
-  /** Keys whose tag could not be set (they stay until tagged by hand, or by the next run). */
-  readonly untaggedKeys?: number;
 }
 
 export interface SnapshotDependencies {
