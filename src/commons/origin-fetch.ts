@@ -4,7 +4,8 @@
  * following redirects only where a mirror may send us. A redirect is followed
  * when it stays on the origin's own scheme and host, or goes to https on a
  * public address; never more than MAX_ORIGIN_REDIRECTS hops, and never to a
- * loopback, private or link-local address unless the origin itself is one.
+ * loopback, private, link-local or otherwise internal address (NAT64, Teredo and
+ * 6to4 forms included) unless the origin itself is one.
  */
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 
@@ -40,10 +41,16 @@ const internalAddresses = (): BlockList => {
   for (const [network, prefix] of [
     // Unspecified, loopback and IPv4-compatible (::a.b.c.d).
     ['::', 96],
+    // NAT64, well-known and local-use (RFC 8215): they carry an IPv4 address of any kind.
     ['64:ff9b::', 96],
+    ['64:ff9b:1::', 48],
+    // Teredo (an IPv4 server and client inside), 6to4.
+    ['2001::', 32],
     ['2002::', 16],
     ['fc00::', 7],
     ['fe80::', 10],
+    // Site-local (deprecated, RFC 3879, yet still routed inside some networks).
+    ['fec0::', 10],
     ['ff00::', 8],
   ] as const) {
     list.addSubnet(network, prefix, 'ipv6');
