@@ -347,6 +347,10 @@ describe('container image', () => {
         const object = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `cache/${path}` }));
         expect(object.ContentLength).toBe(rpm.length);
         expect(fn.output()).toContain('"triggeredBy":"request-1"');
+        // The image's heap settings, as the uploader reports them at init (the bootstrap's for 1024 MB: over 900).
+        const heapLimitMb = Number(/"heapLimitMb":(\d+)/.exec(fn.output())?.[1]);
+        expect(heapLimitMb).toBeGreaterThan(200);
+        expect(heapLimitMb).toBeLessThan(300);
       });
 
       it("runs with the image's heap settings, not the ones the bootstrap computes from the memory size", async () => {

@@ -6,19 +6,38 @@
 # command line override NODE_OPTIONS, so the image's heap settings would never apply and the
 # uploader's dead 5 MiB part buffers would wait in a 51 MB young generation and a 922 MB old
 # one (npm run bench: peak RSS above the 160 MB goal). Dropping the bootstrap's two heap flags
-# lets NODE_OPTIONS decide; everything else reaches node unchanged and in order.
+# (either spelling: node reads `_` and `-` alike) lets NODE_OPTIONS decide. Only node's own
+# options are looked at: from the first argument that is neither an option nor an option's
+# value (the runtime's script) on, everything reaches node unchanged and in order.
 set -euo pipefail
-arguments=()
+arguments=("$1")
+shift
 skip_value=false
+keep_value=false
+options_done=false
 for argument in "$@"; do
-  if [[ $skip_value == true ]]; then
+  if [[ $options_done == true ]]; then
+    arguments+=("$argument")
+  elif [[ $skip_value == true ]]; then
     skip_value=false
-    continue
+  elif [[ $keep_value == true ]]; then
+    keep_value=false
+    arguments+=("$argument")
+  else
+    case "$argument" in
+      --max-semi-space-size=* | --max_semi_space_size=* | --max-old-space-size=* | --max_old_space_size=*) ;;
+      --max-semi-space-size | --max_semi_space_size | --max-old-space-size | --max_old_space_size) skip_value=true ;;
+      # Node options whose value may follow as the next argument.
+      --max-http-header-size | --max_http_header_size | -r | --require | --import | --loader | --experimental-loader | --title | --stack-size | --stack_size)
+        keep_value=true
+        arguments+=("$argument")
+        ;;
+      -*) arguments+=("$argument") ;;
+      *)
+        options_done=true
+        arguments+=("$argument")
+        ;;
+    esac
   fi
-  case "$argument" in
-    --max-semi-space-size=* | --max-old-space-size=*) ;;
-    --max-semi-space-size | --max-old-space-size) skip_value=true ;;
-    *) arguments+=("$argument") ;;
-  esac
 done
 exec "${arguments[@]}"

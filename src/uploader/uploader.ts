@@ -3,6 +3,7 @@
  * copies one file from origin into the cache, whole or not at all, or, for a
  * `<repo>/repodata/repomd.xml`, takes a snapshot of the repository's metadata.
  */
+import { getHeapStatistics } from 'node:v8';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
@@ -33,6 +34,8 @@ const config = parseCacheConfig(process.env);
 const tracing = await loadTracing(process.env);
 const s3 = createS3Client(process.env, UPLOADER_CLIENT_SETTINGS, tracing.captureClient);
 const reportError = createErrorReporter(config);
+// The heap the runtime really gave (the image's NODE_OPTIONS, unless a changed bootstrap's flags win again).
+logger.info('init', { heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20) });
 
 /** A claim outlives its owner's own timeout by this much, then others may take over. */
 const CLAIM_GRACE_MS = 5000;
