@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import { jest } from '@jest/globals';
 import fc from 'fast-check';
 import { findInPrimary, MAX_PACKAGE_ENTRY_CHARS, PrimaryScanError } from '../../src/uploader/primary-scan.js';
 import { requireE2eTools } from '../helpers/rpm-fixtures.js';
@@ -81,6 +82,68 @@ describe('findInPrimary', () => {
     expect(await findInPrimary(chunked(XML), 'Packages/a/alpha-1.0-1.fc44.x86_64')).toBeUndefined();
     const based = primary([entry('Packages/a/alpha-1.0-1.fc44.x86_64.rpm', A, 100, 'xml:base="https://elsewhere/" ')]);
     expect(await findInPrimary(chunked(based), 'Packages/a/alpha-1.0-1.fc44.x86_64.rpm')).toBeUndefined();
+  });
+
+  it('reads only the entry’s own <location> element: not CDATA, comments, or an xml:base after href', async () => {
+    const href = 'Packages/a/alpha-1.0-1.fc44.x86_64.rpm';
+    const quoted = entry('Packages/o/other-1.0-1.fc44.x86_64.rpm', B, 200).replace(
+      '<summary>A package</summary>',
+      `<summary><![CDATA[see <location href="${href}"/> and <checksum type="sha256">${C}</checksum>]]></summary>`,
+    );
+    const commented = entry('Packages/p/pkg-1.0-1.fc44.x86_64.rpm', C, 300).replace(
+      '<packager>',
+      `<!-- moved from <location href="${href}"/> --><packager>`,
+    );
+    const elsewhere = entry(href, A, 100).replace(`href="${href}"`, `href="${href}" xml:base="https://elsewhere/"`);
+
+    expect(await findInPrimary(chunked(primary([quoted, commented])), href)).toBeUndefined();
+    expect(await findInPrimary(chunked(primary([quoted, commented, elsewhere])), href)).toBeUndefined();
+    const listed = entry(href, A, 100).replace(
+      '<summary>A package</summary>',
+      `<summary><![CDATA[<checksum type="sha256">${C}</checksum>]]></summary>`,
+    );
+    expect(await findInPrimary(chunked(primary([quoted, listed])), href)).toEqual({
+      algorithm: 'sha256',
+      checksum: A,
+      size: 100,
+    });
+  });
+
+  it('searches each character for the end of an entry once, however small the chunks', async () => {
+    // One entry of 2 M characters (a huge file list) in 1 KiB chunks, then the one asked for.
+    const huge = entry('Packages/h/huge-1.0-1.fc44.x86_64.rpm', B, 1).replace(
+      '<format>',
+      `<format>${'<file>/usr/share/x</file>'.repeat(80_000)}`,
+    );
+    const text = primary([huge, entry('Packages/a/alpha-1.0-1.fc44.x86_64.rpm', A, 100)]);
+    const cuts = Array.from({ length: Math.floor(Buffer.byteLength(text) / 1024) }, (_, index) => (index + 1) * 1024);
+    let searched = 0;
+    const { indexOf, lastIndexOf } = String.prototype;
+    const count = (text: string, from: number | undefined, backwards: boolean) => {
+      searched += backwards ? Math.min(from ?? text.length, text.length) : text.length - (from ?? 0);
+    };
+    const indexSpy = jest.spyOn(String.prototype, 'indexOf').mockImplementation(function (this: string, search, from) {
+      if (search === '</package>') count(String(this), from, false);
+      return indexOf.call(this, search, from);
+    });
+    const lastIndexSpy = jest.spyOn(String.prototype, 'lastIndexOf').mockImplementation(function (
+      this: string,
+      search,
+      from,
+    ) {
+      if (search === '</package>') count(String(this), from, true);
+      return lastIndexOf.call(this, search, from);
+    });
+    try {
+      expect(await findInPrimary(chunked(text, cuts), 'Packages/a/alpha-1.0-1.fc44.x86_64.rpm')).toMatchObject({
+        checksum: A,
+      });
+    } finally {
+      indexSpy.mockRestore();
+      lastIndexSpy.mockRestore();
+    }
+    // Quadratic (every chunk searching everything since the last end) would be ~1000 times the text.
+    expect(searched).toBeLessThan(4 * text.length);
   });
 
   it('finds the same entry however the stream cuts the text', async () => {

@@ -57,38 +57,65 @@ const entryOf = (entry: string, href: string): PrimaryEntry => {
   return { algorithm, checksum: hex.toLowerCase(), ...(size === undefined ? {} : { size: Number(size) }) };
 };
 
+/** CDATA sections and comments: text a client never reads as elements (a description may quote anything). */
+const NOT_MARKUP = /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g;
+const LOCATION_TAG = /<location\b([^>]*)>/g;
+const ATTRIBUTE = /([\w:.-]+)\s*=\s*"([^"]*)"/g;
+
+/**
+ * The entry of one `<package>` when its own `<location>` element is `href`
+ * (escaped as libxml2 writes it) with no `xml:base` (a file elsewhere, not this
+ * repository's); undefined otherwise. Only markup counts: the same text in a
+ * description's CDATA or a comment is no location.
+ */
+const entryAt = (entry: string, escapedHref: string, href: string): PrimaryEntry | undefined => {
+  const markup = entry.replace(NOT_MARKUP, '');
+  for (const tag of markup.matchAll(LOCATION_TAG)) {
+    const attributes = new Map(
+      [...(tag[1] ?? '').matchAll(ATTRIBUTE)].map(([, name = '', value = '']) => [name, value]),
+    );
+    if (attributes.get('href') !== escapedHref || attributes.has('xml:base')) continue;
+    return entryOf(markup.slice(0, tag.index), href);
+  }
+  return undefined;
+};
+
 /**
  * The entry whose `<location href>` is `href` (a path relative to the
  * repository), or undefined when primary.xml does not list it. Stops reading
  * at the entry. Text that cannot be primary.xml throws PrimaryScanError.
+ * Each character is searched for the end of an entry once, however the
+ * stream cuts the text: an entry of millions of characters in small chunks
+ * costs what it costs in one.
  */
 export const findInPrimary = async (
   xml: AsyncIterable<Buffer | Uint8Array>,
   href: string,
 ): Promise<PrimaryEntry | undefined> => {
-  const needle = `href="${xmlAttribute(href)}"`;
+  const escapedHref = xmlAttribute(href);
+  const needle = `href="${escapedHref}"`;
   const decoder = new StringDecoder('utf8');
   let pending = '';
   for await (const chunk of xml) {
+    // An end of entry may straddle the chunks: look again only at its possible start in the old text.
+    const newFrom = Math.max(0, pending.length - (PACKAGE_END.length - 1));
     pending += decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    const lastEnd = pending.lastIndexOf(PACKAGE_END);
-    if (lastEnd < 0) {
+    if (pending.indexOf(PACKAGE_END, newFrom) < 0) {
       if (pending.length > MAX_PACKAGE_ENTRY_CHARS) {
         throw new PrimaryScanError(`no ${PACKAGE_END} in ${MAX_PACKAGE_ENTRY_CHARS} characters`);
       }
       continue;
     }
+    // An end lies in the new text: searching back from the end stops there at the latest.
+    const lastEnd = pending.lastIndexOf(PACKAGE_END);
     // Whole entries only: the location and the checksum before it are in the same one.
     const complete = pending.slice(0, lastEnd);
     for (let at = complete.indexOf(needle); at >= 0; at = complete.indexOf(needle, at + 1)) {
       const previousEnd = complete.lastIndexOf(PACKAGE_END, at);
-      const entry = complete.slice(previousEnd < 0 ? 0 : previousEnd + PACKAGE_END.length, at);
-      const location = entry.lastIndexOf('<location');
-      const attributesBefore = location < 0 ? '>' : entry.slice(location);
-      // The href of the entry's own <location>; one with xml:base names a file elsewhere, not this one.
-      if (!attributesBefore.includes('>') && !attributesBefore.includes('xml:base')) {
-        return entryOf(entry.slice(0, location), href);
-      }
+      const entryStart = previousEnd < 0 ? 0 : previousEnd + PACKAGE_END.length;
+      const entryEnd = complete.indexOf(PACKAGE_END, at);
+      const found = entryAt(complete.slice(entryStart, entryEnd < 0 ? complete.length : entryEnd), escapedHref, href);
+      if (found !== undefined) return found;
     }
     pending = pending.slice(lastEnd + PACKAGE_END.length);
   }
