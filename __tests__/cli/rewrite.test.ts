@@ -2,7 +2,7 @@
  * `rpm-cache rewrite` and the origin matching `warm` shares: lockfiles mixing
  * the origins' hosts, a mirror's host and an unknown host.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -274,6 +274,54 @@ describe('rpm-cache rewrite', () => {
     expect(otherLines(result.stdout)).toEqual(otherLines(LOCKFILE));
     expect(result.stdout).toContain(`- url: "${CACHE}/fedora/`);
     expect(result.stdout).toContain(`- url: '${CACHE}/epel/`);
+  });
+
+  it('keeps a URL’s query and fragment', async () => {
+    const withQuery = LOCKFILE.replace(
+      '/Packages/b/bash-5.2-1.fc44.x86_64.rpm',
+      '/Packages/b/bash-5.2-1.fc44.x86_64.rpm?token=a%2Bb&x=1#part',
+    );
+    await writeFile(lockfile, withQuery);
+
+    const result = await cli([
+      'rewrite',
+      '--cache',
+      CACHE,
+      '--origins',
+      ORIGINS,
+      '--origin-host',
+      ORIGIN_HOST,
+      lockfile,
+    ]);
+
+    expect(entriesOf(result.stdout)[0]?.url).toBe(
+      `${CACHE}/fedora/updates/44/Everything/x86_64/Packages/b/bash-5.2-1.fc44.x86_64.rpm?token=a%2Bb&x=1#part`,
+    );
+  });
+
+  it('writes in place whole or not at all: a new file renamed over the old, its mode kept, nothing left beside it', async () => {
+    await chmod(lockfile, 0o640);
+    const before = await stat(lockfile);
+
+    const result = await cli([
+      'rewrite',
+      '--cache',
+      CACHE,
+      '--origins',
+      ORIGINS,
+      '--origin-host',
+      ORIGIN_HOST,
+      '--in-place',
+      lockfile,
+    ]);
+
+    expect(result.code).toBe(0);
+    const after = await stat(lockfile);
+    // Written in place, a crash midway would leave a truncated lockfile; a rename never does.
+    expect(after.ino).not.toBe(before.ino);
+    expect(after.mode & 0o777).toBe(0o640);
+    expect(await readdir(work)).toEqual(['rpms.lock.yaml']);
+    expect(entriesOf(await readFile(lockfile, 'utf8'))[0]?.url).toMatch(new RegExp(`^${CACHE}/fedora/`));
   });
 
   it('changes nothing in a rewritten lockfile; --check tells the two apart', async () => {

@@ -3,7 +3,6 @@
  * environment and an abort signal, and resolves to the exit status, so it is
  * tested in-process; `src/cli.ts` wires it to the process.
  */
-import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type LockedPackage, LockfileError, readLockfiles, readLockfileText } from './lockfile.js';
 import { OriginOptionError, originMatcher } from './origin-match.js';
@@ -19,6 +18,7 @@ import {
 } from './report.js';
 import { rewriteLockfile } from './rewrite.js';
 import { cacheUrlOf, type WarmResult, warm } from './warm.js';
+import { writeWhole } from './write-whole.js';
 
 export interface CliIo {
   readonly stdout: OutputStream;
@@ -148,7 +148,7 @@ const runRewrite = async (lockfiles: string[], flags: RewriteFlags, io: CliIo): 
         io.stderr.write(`${file}: ${rewritten} URL(s) not rewritten to the cache yet\n`);
       }
     } else if (flags.inPlace) {
-      if (rewritten > 0) await writeFile(file, text);
+      if (rewritten > 0) await writeWhole(file, text);
       io.stderr.write(`${file}: ${rewritten} URL(s) rewritten\n`);
     } else {
       io.stdout.write(text);

@@ -52,7 +52,8 @@ export const rewriteLockfile = (
           continue;
         const url = node.value;
         if (url.startsWith(`${cacheUrl}/`)) continue;
-        const path = cachePathFor(new URL(url), origins);
+        const parsed = new URL(url);
+        const path = cachePathFor(parsed, origins);
         if (path === undefined) {
           unmatched.push(url);
           continue;
@@ -61,7 +62,8 @@ export const rewriteLockfile = (
           throw new LockfileError(`${file}: the url ${url} is a block scalar; write it on one line`);
         }
         const [start, end] = node.range;
-        edits.push({ start, end, text: asWritten(node.type, `${cacheUrl}/${path}`) });
+        // A query (a mirror's token) and a fragment go with the URL: the cache passes the query on to the origin.
+        edits.push({ start, end, text: asWritten(node.type, `${cacheUrl}/${path}${parsed.search}${parsed.hash}`) });
       }
     }
   }
