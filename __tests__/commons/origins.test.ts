@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ConfigError, parseCacheConfig, parseOrigins } from '../../src/commons/config.js';
-import { originRoute } from '../../src/commons/origins.js';
+import { originRoute, pathBeforeOrigins } from '../../src/commons/origins.js';
 import { cacheKey } from '../../src/commons/paths.js';
 
 const ORIGINS =
@@ -84,5 +84,32 @@ describe('originRoute', () => {
         expect(cacheKey(path)).toBe(`cache/${path}`);
       }),
     );
+  });
+});
+
+describe('pathBeforeOrigins', () => {
+  const config = (origins: string) =>
+    parseCacheConfig({ S3_BUCKET_NAME: 'b', ORIGIN_HOST: 'https://dl.fedoraproject.org', ORIGINS: origins });
+
+  it('finds where a named origin’s file was cached before ORIGINS named it, when its base lies under ORIGIN_HOST', () => {
+    expect(
+      pathBeforeOrigins(
+        config(ORIGINS),
+        'fedora/releases/44/Everything/x86_64/os/Packages/b/bash-5.3-1.fc44.x86_64.rpm',
+      ),
+    ).toBe('pub/fedora/linux/releases/44/Everything/x86_64/os/Packages/b/bash-5.3-1.fc44.x86_64.rpm');
+    expect(pathBeforeOrigins(config(ORIGINS), 'epel/9/x.rpm')).toBe('pub/epel/9/x.rpm');
+    expect(pathBeforeOrigins(config('odd=https://dl.fedoraproject.org/a%20b/c%2Bd'), 'odd/x.rpm')).toBe(
+      'a b/c+d/x.rpm',
+    );
+  });
+
+  it('has none for an origin elsewhere, one at ORIGIN_HOST’s root, or a path ORIGIN_HOST serves itself', () => {
+    expect(pathBeforeOrigins(config(ORIGINS), 'centos/9-stream/x.rpm')).toBeUndefined();
+    expect(pathBeforeOrigins(config('root=https://dl.fedoraproject.org'), 'root/x.rpm')).toBeUndefined();
+    expect(
+      pathBeforeOrigins(config('near=https://dl.fedoraproject.org.evil.example/pub'), 'near/x.rpm'),
+    ).toBeUndefined();
+    expect(pathBeforeOrigins(config(ORIGINS), 'pub/fedora/linux/x.rpm')).toBeUndefined();
   });
 });

@@ -42,3 +42,26 @@ export const originRoute = ({ originBaseUrl, origins }: OriginsConfig, path: str
     urls: [originUrl(primary, rest), ...mirrors.map((mirror) => originUrl(mirror, rest))],
   };
 };
+
+/**
+ * Where a named origin's file was cached before `ORIGINS` named it: when the
+ * origin's first URL lies under `ORIGIN_HOST`, the same file was asked for as
+ * `<its path under ORIGIN_HOST>/<rest>` and cached under that path. Undefined
+ * for every other path (so a deployment that never had the overlap costs
+ * nothing).
+ */
+export const pathBeforeOrigins = ({ originBaseUrl, origins }: OriginsConfig, path: string): string | undefined => {
+  const slash = path.indexOf('/');
+  if (slash < 0) return undefined;
+  const named = origins.find((origin) => origin.name === path.slice(0, slash));
+  const [primary] = named?.urls ?? [];
+  if (primary === undefined || !primary.startsWith(`${originBaseUrl}/`)) return undefined;
+  // Base URLs are percent-encoded; request paths, and so cache keys, are decoded.
+  let base: string;
+  try {
+    base = decodeURIComponent(new URL(primary).pathname).replace(/^\/+|\/+$/g, '');
+  } catch {
+    return undefined;
+  }
+  return base === '' ? undefined : `${base}/${path.slice(slash + 1)}`;
+};

@@ -6,6 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isCached } from '../commons/cache-store.js';
 import type { HandlerConfig } from '../commons/config.js';
+import { pathBeforeOrigins } from '../commons/origins.js';
 import { cacheKey, cacheKeyProblem, isCacheable } from '../commons/paths.js';
 import { type OriginValidators, type RepodataPath, repodataPath } from '../commons/repodata.js';
 import type { RedirectMemo } from './recent-keys.js';
@@ -38,14 +39,31 @@ export interface Bypass {
   readonly uncachedReason?: string;
 }
 
-const fileTarget = (key: string, s3: S3Client, config: HandlerConfig, memo: RedirectMemo | undefined): CacheTarget => ({
+/** The first of `keys` that S3 holds (all asked at once), or undefined. */
+const firstCached = async (keys: readonly string[], s3: S3Client, bucket: string, abortSignal: AbortSignal) => {
+  const cached = await Promise.all(keys.map((key) => isCached(s3, bucket, key, abortSignal)));
+  return keys[cached.indexOf(true)];
+};
+
+/**
+ * A cacheable file stored under the first of `keys` that exists: its own key,
+ * then the key it had before `ORIGINS` named its origin (see
+ * pathBeforeOrigins), looked up side by side.
+ */
+const fileTarget = (
+  keys: readonly [string, ...string[]],
+  s3: S3Client,
+  config: HandlerConfig,
+  memo: RedirectMemo | undefined,
+): CacheTarget => ({
   kind: 'file',
-  memoKey: key,
+  memoKey: keys[0],
   lookUp: async (abortSignal) => {
-    const cached = memo?.cached.has(key) === true || (await isCached(s3, config.bucketName, key, abortSignal));
-    if (cached) memo?.cached.add(key);
-    const copy: StoredCopy = cached ? { kind: 'stored', key } : { kind: 'none' };
-    return { copy, isCurrent: () => cached };
+    const remembered = keys.find((key) => memo?.cached.has(key) === true);
+    const found = remembered ?? (await firstCached(keys, s3, config.bucketName, abortSignal));
+    if (found !== undefined) memo?.cached.add(found);
+    const copy: StoredCopy = found === undefined ? { kind: 'none' } : { kind: 'stored', key: found };
+    return { copy, isCurrent: () => found !== undefined };
   },
 });
 
@@ -62,6 +80,10 @@ export const cacheTargetOf = (
     // Repository metadata under such a path is never snapshot either: no reason to give.
     return repodata === undefined ? { kind: 'bypass', uncachedReason } : { kind: 'bypass' };
   }
-  if (repodata === undefined) return fileTarget(cacheKey(path), s3, config, memo);
+  if (repodata === undefined) {
+    const before = pathBeforeOrigins(config, path);
+    const keys: [string, ...string[]] = [cacheKey(path), ...(before === undefined ? [] : [cacheKey(before)])];
+    return fileTarget(keys, s3, config, memo);
+  }
   return { kind: 'repodata', repodata };
 };
