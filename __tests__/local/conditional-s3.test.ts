@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -93,33 +94,53 @@ describe('local S3 conditional writes', () => {
     expect(await failure(completed)).toEqual({ status: 412, name: 'PreconditionFailed' });
   });
 
-  it('answers 409 ConditionalRequestConflict to a conditional write while another is in flight', async () => {
-    const key = freshKey();
-    // A conditional PUT whose body is still arriving (its signature is s3rver's business, later).
+  /** A conditional PUT whose body is still arriving (unsigned: it never reaches s3rver when refused). */
+  const slowPut = (key: string, headers: Record<string, string>) => {
     const endpoint = new URL(test.stack.s3Endpoint);
-    const first = httpRequest({
+    const request = httpRequest({
       host: endpoint.hostname,
       port: endpoint.port,
       method: 'PUT',
       path: `/${BUCKET}/${key}`,
-      headers: { 'if-none-match': '*', 'content-length': '4' },
+      headers: { ...headers, 'content-length': '4' },
     });
-    const firstAnswered = new Promise<number | undefined>((resolve) =>
-      first.on('response', (response) => {
+    const answered = new Promise<number | undefined>((resolve) =>
+      request.on('response', (response) => {
         response.resume();
         resolve(response.statusCode);
       }),
     );
-    first.write('sl');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    request.write('sl');
+    return { finish: () => request.end('ow'), answered };
+  };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
 
-    const second = await failure(put(key, { IfNoneMatch: '*' }));
-    first.end('ow');
-    await firstAnswered;
+  it('lets the first conditional write to complete win and answers 412 to the one still arriving, as S3 does', async () => {
+    const key = freshKey();
+    const slow = slowPut(key, { 'if-none-match': '*' });
+    await settle();
 
-    expect(second).toEqual({ status: 409, name: 'ConditionalRequestConflict' });
-    // Once the first write ended, the next conditional write is judged on the key itself.
-    expect((await failure(put(key, { IfNoneMatch: '*' }))).status).not.toBe(409);
+    const fast = await failure(put(key, { IfNoneMatch: '*' }, Buffer.from('fast')));
+    slow.finish();
+
+    expect(fast).toEqual({ status: 200 });
+    expect(await slow.answered).toBe(412);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ContentLength).toBe(4);
+  });
+
+  it('answers 409 ConditionalRequestConflict to a conditional write a DELETE of its key overtook', async () => {
+    const key = freshKey();
+    await put(key, {});
+    const { ETag } = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    const slow = slowPut(key, { 'if-match': ETag ?? '' });
+    await settle();
+
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    slow.finish();
+
+    expect(await slow.answered).toBe(409);
+    // A write that starts after the delete is judged on the key as it is: no object.
+    expect((await failure(put(key, { IfNoneMatch: '*' }))).status).toBe(200);
   });
 
   it('two uploaders started together for one key: one origin GET, one object, the other stands aside', async () => {

@@ -2,11 +2,16 @@
  * Conditional writes for the embedded S3 server. s3rver ignores `If-None-Match`
  * and `If-Match`, so on its own it lets two uploaders both commit a key and
  * overwrite a live download claim. This proxy in front of it answers as S3
- * does: 412 PreconditionFailed when `If-None-Match: *` meets an existing key
- * or `If-Match` a different ETag (404 NoSuchKey when there is no object), and
- * 409 ConditionalRequestConflict while another conditional write to the same
- * key is in flight. Everything else, and every write it lets through, passes
- * to s3rver untouched (the SigV4 signature covers those headers).
+ * does (AWS S3 user guide, "How to prevent object overwrites with conditional
+ * writes"): of several conditional writes to one key, the first to complete
+ * wins and the others are judged on what it left, so they get 412
+ * PreconditionFailed (`If-None-Match: *` meeting an existing key, `If-Match`
+ * a different ETag; 404 NoSuchKey for `If-Match` on no object); 409
+ * ConditionalRequestConflict only when a DELETE of the key completes while a
+ * conditional write to it is in flight. A write completes when its whole body
+ * has arrived (a PUT) or its CompleteMultipartUpload is sent, so bodies are
+ * read before they are judged. Everything else, and every write it lets
+ * through, passes to s3rver untouched (the SigV4 signature covers those headers).
  */
 import {
   createServer,
@@ -38,7 +43,7 @@ const CONFLICT: Refusal = {
   status: 409,
   body: errorXml(
     'ConditionalRequestConflict',
-    'A conflicting conditional operation is currently in progress against this resource.',
+    'A conflicting conditional operation is currently in progress against this resource. Please retry.',
   ),
 };
 const PRECONDITION_MESSAGE = 'At least one of the pre-conditions you specified did not hold';
@@ -108,52 +113,87 @@ const refuse = (request: IncomingMessage, response: ServerResponse, { status, bo
   response.writeHead(status, { 'content-type': 'application/xml' }).end(body);
 };
 
-/** Passes the request to s3rver as it came; settles when the answer has been sent. */
-const forward = (target: URL, request: IncomingMessage, response: ServerResponse): Promise<void> =>
+/**
+ * Passes the request to s3rver as it came (its body as read, when `body` is
+ * given); settles with the answer's status once it has been sent.
+ */
+const forward = (target: URL, request: IncomingMessage, response: ServerResponse, body?: Buffer): Promise<number> =>
   new Promise((resolve) => {
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers },
       (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        const status = answer.statusCode ?? 502;
+        response.writeHead(status, answer.headers);
         answer.pipe(response);
-        answer.on('end', resolve);
-        answer.on('error', resolve);
+        answer.on('end', () => resolve(status));
+        answer.on('error', () => resolve(status));
       },
     );
     upstream.on('error', () => {
       if (!response.headersSent) response.writeHead(502);
       response.end();
-      resolve();
+      resolve(502);
     });
-    request.pipe(upstream);
+    if (body === undefined) request.pipe(upstream);
+    else upstream.end(body);
   });
 
-/** Conditional writes in flight, by `bucket/key`: one at a time per key, and reads wait for it. */
-class WritesInFlight {
-  private readonly writes = new Map<string, Promise<void>>();
+/** The whole body of a request. */
+const bodyOf = async (request: IncomingMessage): Promise<Buffer> => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+};
 
-  has(lock: string): boolean {
-    return this.writes.has(lock);
+/** One conditional write, from its arrival to its answer. */
+interface InFlightWrite {
+  /** A DELETE of its key completed meanwhile: S3 answers it 409. */
+  deletedMeanwhile: boolean;
+}
+
+/**
+ * Conditional writes by `bucket/key`: those in flight (a DELETE marks them),
+ * and the order in which complete ones are judged and written, one at a time
+ * per key; reads of a key wait for the write being committed.
+ */
+class ConditionalWrites {
+  private readonly inFlight = new Map<string, Set<InFlightWrite>>();
+  private readonly committing = new Map<string, Promise<void>>();
+
+  arrived(lock: string): InFlightWrite {
+    const write = { deletedMeanwhile: false };
+    const writes = this.inFlight.get(lock) ?? new Set();
+    writes.add(write);
+    this.inFlight.set(lock, writes);
+    return write;
   }
 
-  /** Marks a write to `lock` as in flight until the returned function is called. */
-  start(lock: string): () => void {
-    let ended = (): void => undefined;
-    this.writes.set(
-      lock,
-      new Promise<void>((resolve) => {
-        ended = resolve;
-      }),
-    );
+  answered(lock: string, write: InFlightWrite): void {
+    const writes = this.inFlight.get(lock);
+    writes?.delete(write);
+    if (writes?.size === 0) this.inFlight.delete(lock);
+  }
+
+  deleted(lock: string): void {
+    for (const write of this.inFlight.get(lock) ?? []) write.deletedMeanwhile = true;
+  }
+
+  /** Waits for the writes to `lock` judged before this one; the returned function lets the next one go. */
+  async turn(lock: string): Promise<() => void> {
+    const before = this.committing.get(lock) ?? Promise.resolve();
+    let done = (): void => undefined;
+    const mine = before.then(() => new Promise<void>((resolve) => (done = resolve)));
+    this.committing.set(lock, mine);
+    await before;
     return () => {
-      this.writes.delete(lock);
-      ended();
+      if (this.committing.get(lock) === mine) this.committing.delete(lock);
+      done();
     };
   }
 
-  /** Settles once no write to `lock` is in flight. */
-  async ended(lock: string | undefined): Promise<void> {
-    if (lock !== undefined) await this.writes.get(lock);
+  /** Settles once the writes to `lock` judged so far are written. */
+  async committed(lock: string | undefined): Promise<void> {
+    if (lock !== undefined) await this.committing.get(lock);
   }
 }
 
@@ -163,7 +203,7 @@ export const startConditionalS3Proxy = async (
 ): Promise<ConditionalS3Proxy> => {
   const targetUrl = new URL(target);
   const s3 = new S3Client({ endpoint: target, forcePathStyle: true, region: 'us-east-1', credentials });
-  const writes = new WritesInFlight();
+  const writes = new ConditionalWrites();
 
   const currentEtag = async (bucket: string, key: string): Promise<string | undefined> => {
     try {
@@ -179,17 +219,26 @@ export const startConditionalS3Proxy = async (
     if (proxied.kind === 'other') {
       // S3 writes are atomic: a read of a key being written sees the object before or after, never
       // s3rver's half-written files.
-      if (request.method === 'GET' || request.method === 'HEAD') await writes.ended(proxied.lock);
-      return forward(targetUrl, request, response);
+      if (request.method === 'GET' || request.method === 'HEAD') await writes.committed(proxied.lock);
+      const status = await forward(targetUrl, request, response);
+      if (request.method === 'DELETE' && proxied.lock !== undefined && status < 300) writes.deleted(proxied.lock);
+      return;
     }
-    if (writes.has(proxied.lock)) return refuse(request, response, CONFLICT);
-    const end = writes.start(proxied.lock);
+    const write = writes.arrived(proxied.lock);
     try {
-      const refusal = preconditionRefusal(proxied, await currentEtag(proxied.bucket, proxied.key));
-      if (refusal !== undefined) return refuse(request, response, refusal);
-      await forward(targetUrl, request, response);
+      // A write completes when its body has arrived: the first complete one is judged first.
+      const body = await bodyOf(request);
+      const next = await writes.turn(proxied.lock);
+      try {
+        if (write.deletedMeanwhile) return refuse(request, response, CONFLICT);
+        const refusal = preconditionRefusal(proxied, await currentEtag(proxied.bucket, proxied.key));
+        if (refusal !== undefined) return refuse(request, response, refusal);
+        await forward(targetUrl, request, response, body);
+      } finally {
+        next();
+      }
     } finally {
-      end();
+      writes.answered(proxied.lock, write);
     }
   };
 
