@@ -20,7 +20,6 @@ const REPO = 'pub/fedora/linux/updates/44/Everything/x86_64/';
 const REPOMD = `${REPO}repodata/repomd.xml`;
 const PRIMARY_SUM = 'b'.repeat(64);
 const PRIMARY = `${REPO}repodata/${PRIMARY_SUM}-primary.xml.gz`;
-const COMPS = `${REPO}repodata/comps.xml`;
 const PACKAGE = `${REPO}Packages/h/hello-1.0-1.fc44.x86_64.rpm`;
 const ID = 'a'.repeat(64);
 const MANIFEST: SnapshotManifest = {

@@ -1,4 +1,5 @@
-import { MAX_LISTED_FILES, parseRepomd, RepomdError } from '../../src/uploader/repomd.js';
+import fc from 'fast-check';
+import { isOlderRepomd, MAX_LISTED_FILES, parseRepomd, RepomdError } from '../../src/uploader/repomd.js';
 
 const SHA256 = 'ab'.repeat(32);
 const data = (body: string, type = 'primary') => `<data type="${type}">${body}</data>`;
@@ -26,7 +27,9 @@ describe('parseRepomd', () => {
   });
 
   it('reads entities in a location as a client does', async () => {
-    expect((await parseRepomd(repomd(entry('repodata/a&amp;b.xml.gz')), '')).files[0]?.href).toBe('repodata/a&b.xml.gz');
+    expect((await parseRepomd(repomd(entry('repodata/a&amp;b.xml.gz')), '')).files[0]?.href).toBe(
+      'repodata/a&b.xml.gz',
+    );
   });
 
   it.each([
@@ -72,5 +75,45 @@ describe('parseRepomd', () => {
   ])('refuses %s', async (_name, xml, reason) => {
     await expect(parseRepomd(xml, 'pub/repo/')).rejects.toThrow(RepomdError);
     await expect(parseRepomd(xml, 'pub/repo/')).rejects.toThrow(reason);
+  });
+});
+
+describe('what orders the versions of a repository', () => {
+  it('reads <revision> and the newest <timestamp> of the listed files', async () => {
+    const xml = repomd(
+      entry(`repodata/${SHA256}-primary.xml.gz`).replace(
+        '<timestamp>1</timestamp>',
+        '<timestamp>1796319867</timestamp>',
+      ),
+      entry('repodata/other.xml.gz').replace('<timestamp>1</timestamp>', '<timestamp>1796319900</timestamp>'),
+    );
+
+    expect(await parseRepomd(xml, '')).toMatchObject({ revision: '1', newestTimestamp: 1796319900 });
+  });
+
+  it.each([
+    [{ revision: '9' }, { revision: '10' }, true],
+    [{ revision: '10' }, { revision: '9' }, false],
+    [{ revision: '10' }, { revision: '10' }, false],
+    // Not both numbers: the timestamps decide, and without them nothing is older.
+    [{ revision: 'b', newestTimestamp: 5 }, { revision: 'a', newestTimestamp: 6 }, true],
+    [{ revision: '3', newestTimestamp: 9 }, { revision: 'x', newestTimestamp: 6 }, false],
+    [{ revision: 'b' }, { revision: 'a' }, false],
+    [{}, { revision: '2', newestTimestamp: 2 }, false],
+    // Revisions that are numbers win over timestamps.
+    [{ revision: '2', newestTimestamp: 100 }, { revision: '3', newestTimestamp: 1 }, true],
+  ])('%j is older than %j: %s', (candidate, current, older) => {
+    expect(isOlderRepomd(candidate, current)).toBe(older);
+  });
+
+  it('never finds two versions each older than the other', () => {
+    const version = fc.record(
+      {
+        revision: fc.oneof(fc.bigInt({ min: 0n, max: 10n ** 20n }).map(String), fc.string()),
+        newestTimestamp: fc.nat(),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(fc.property(version, version, (a, b) => !(isOlderRepomd(a, b) && isOlderRepomd(b, a))));
   });
 });
