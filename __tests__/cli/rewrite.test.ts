@@ -2,12 +2,27 @@
  * `rpm-cache rewrite` and the origin matching `warm` shares: lockfiles mixing
  * the origins' hosts, a mirror's host and an unknown host.
  */
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { parse as parseYaml } from 'yaml';
 import { type CliIo, runCli } from '../../src/cli/main.js';
 import { cachePathFor, originMatcher } from '../../src/cli/origin-match.js';
@@ -322,6 +337,86 @@ describe('rpm-cache rewrite', () => {
     expect(after.mode & 0o777).toBe(0o640);
     expect(await readdir(work)).toEqual(['rpms.lock.yaml']);
     expect(entriesOf(await readFile(lockfile, 'utf8'))[0]?.url).toMatch(new RegExp(`^${CACHE}/fedora/`));
+  });
+
+  it('rewrites in place the file a symbolic link points to, and keeps the link', async () => {
+    // Prepare
+    const shared = join(work, 'shared');
+    await mkdir(shared);
+    await rename(lockfile, join(shared, 'rpms.lock.yaml'));
+    await symlink(join('shared', 'rpms.lock.yaml'), lockfile);
+
+    // Act
+    const result = await cli([
+      'rewrite',
+      '--cache',
+      CACHE,
+      '--origins',
+      ORIGINS,
+      '--origin-host',
+      ORIGIN_HOST,
+      '--in-place',
+      lockfile,
+    ]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect((await lstat(lockfile)).isSymbolicLink()).toBe(true);
+    expect(entriesOf(await readFile(join(shared, 'rpms.lock.yaml'), 'utf8'))[0]?.url).toMatch(
+      new RegExp(`^${CACHE}/fedora/`),
+    );
+    expect((await readdir(work)).sort()).toEqual(['rpms.lock.yaml', 'shared']);
+    expect(await readdir(shared)).toEqual(['rpms.lock.yaml']);
+  });
+
+  describe('as its own process (dist/cli.mjs)', () => {
+    let bundleDir: string;
+    let bundle: string;
+
+    beforeAll(async () => {
+      bundleDir = await mkdtemp(join(tmpdir(), 'rpm-cache-rewrite-cli-'));
+      bundle = join(bundleDir, 'cli.mjs');
+      await build({
+        entryPoints: ['src/cli.ts'],
+        outfile: bundle,
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        target: 'node20',
+        banner: {
+          js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);",
+        },
+        logLevel: 'silent',
+      });
+    }, 60_000);
+
+    afterAll(async () => {
+      await rm(bundleDir, { recursive: true, force: true });
+    });
+
+    it('leaves the lockfile as it was when writing it fails midway (a file size limit: EFBIG)', async () => {
+      // Prepare: writes beyond 512 bytes fail, as on a full disk; the lockfile is larger.
+      expect(LOCKFILE.length).toBeGreaterThan(1024);
+      const args = ['rewrite', '--cache', CACHE, '--origins', ORIGINS, '--origin-host', ORIGIN_HOST, '--in-place'];
+
+      // Act
+      const failure: unknown = await promisify(execFile)(
+        '/bin/sh',
+        ['-c', 'ulimit -f 1 && exec "$0" "$@"', process.execPath, bundle, ...args, lockfile],
+        { timeout: 30_000 },
+      ).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+      // Assess
+      expect(failure).toMatchObject({ code: 1 });
+      expect(failure).toMatchObject({
+        stderr: expect.stringContaining(`rpm-cache: ${lockfile}: cannot write it (EFBIG); left as it was\n`),
+      });
+      expect(await readFile(lockfile, 'utf8')).toBe(LOCKFILE);
+      expect(await readdir(work)).toEqual(['rpms.lock.yaml']);
+    });
   });
 
   it('changes nothing in a rewritten lockfile; --check tells the two apart', async () => {

@@ -112,4 +112,31 @@ describe('pathBeforeOrigins', () => {
     ).toBeUndefined();
     expect(pathBeforeOrigins(config(ORIGINS), 'pub/fedora/linux/x.rpm')).toBeUndefined();
   });
+
+  it('takes the path below ORIGIN_HOST’s own base path, as the default route joined them', () => {
+    const underPub = parseCacheConfig({
+      S3_BUCKET_NAME: 'b',
+      ORIGIN_HOST: 'https://dl.fedoraproject.org/pub',
+      ORIGINS: 'f=https://dl.fedoraproject.org/pub/fedora/linux',
+    });
+
+    // Before ORIGINS, https://dl.fedoraproject.org/pub/fedora/linux/x.rpm was asked as fedora/linux/x.rpm.
+    expect(pathBeforeOrigins(underPub, 'f/releases/44/x.rpm')).toBe('fedora/linux/releases/44/x.rpm');
+  });
+
+  it('finds the old path through a mirror under ORIGIN_HOST when the first URL is elsewhere', () => {
+    const mirrored = config(
+      'fedora=https://mirror.example.edu/fedora/linux,https://dl.fedoraproject.org/pub/fedora/linux',
+    );
+
+    expect(pathBeforeOrigins(mirrored, 'fedora/releases/44/x.rpm')).toBe('pub/fedora/linux/releases/44/x.rpm');
+  });
+
+  it('has none when the old path now belongs to another name (its key may hold that origin’s file)', () => {
+    const hidden = config('pub=https://elsewhere.example/p fedora=https://dl.fedoraproject.org/pub/fedora/linux');
+
+    // cache/pub/fedora/linux/x.rpm is now where pub's https://elsewhere.example/p/fedora/linux/x.rpm is cached.
+    expect(pathBeforeOrigins(hidden, 'fedora/x.rpm')).toBeUndefined();
+    expect(pathBeforeOrigins(config('pub=https://dl.fedoraproject.org/pub'), 'pub/x.rpm')).toBeUndefined();
+  });
 });

@@ -8,11 +8,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { parseHandlerConfig } from '../../src/commons/config.js';
 import { createRedirectMemo } from '../../src/handler/recent-keys.js';
 import { decideRedirect } from '../../src/handler/redirect.js';
-import { notFound } from '../helpers/aws.js';
+import { notFound, s3Error } from '../helpers/aws.js';
 import { OriginServer } from '../helpers/origin-server.js';
 
 const REST = 'releases/44/Everything/x86_64/os/Packages/b/bash-5.3-1.fc44.x86_64.rpm';
 const OLD_KEY = `cache/pub/fedora/linux/${REST}`;
+const NEW_KEY = `cache/fedora/${REST}`;
 
 describe('a file cached before ORIGINS named its origin', () => {
   const s3Mock = mockClient(S3Client);
@@ -74,6 +75,30 @@ describe('a file cached before ORIGINS named its origin', () => {
 
     expect(await decideRedirect(`fedora/${REST}`, deps())).toMatchObject({ outcome: 'stored', uploadTriggered: false });
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    ['the old key’s', NEW_KEY, OLD_KEY],
+    ['the name’s', OLD_KEY, NEW_KEY],
+  ])('is served from the key that holds it when %s lookup fails (throttled)', async (_which, held, failing) => {
+    // Prepare
+    origin.defaultBehaviour = { kind: 'status', status: 404 };
+    s3Mock.on(HeadObjectCommand, { Key: held }).resolves({ ContentLength: 3 });
+    s3Mock.on(HeadObjectCommand, { Key: failing }).rejects(s3Error('SlowDown', 503));
+
+    // Act
+    const decision = await decideRedirect(`fedora/${REST}`, deps());
+
+    // Assess
+    expect(decision).toMatchObject({ outcome: 'hit', origin: 'fedora' });
+    expect(decodeURIComponent(new URL(decision.location ?? '').pathname)).toBe(`/rpm-cache-bucket/${held}`);
+    expect(s3Mock.commandCalls(HeadObjectCommand)).toHaveLength(2);
+  });
+
+  it('still fails (the fallback goes to origin) when no key is found and a lookup failed', async () => {
+    s3Mock.on(HeadObjectCommand, { Key: OLD_KEY }).rejects(s3Error('SlowDown', 503));
+
+    await expect(decideRedirect(`fedora/${REST}`, deps())).rejects.toThrow('SlowDown');
   });
 
   it('is served by the stored copy itself (?rpm-cache=stored, what warm --verify downloads)', async () => {

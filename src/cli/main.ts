@@ -140,6 +140,7 @@ const runRewrite = async (lockfiles: string[], flags: RewriteFlags, io: CliIo): 
     results.push({ file, ...rewriteLockfile(await readLockfileText(file), file, { cacheUrl, origins }) });
   }
   let notRewritten = false;
+  let notWritten = false;
   for (const { file, text, rewritten, unmatched } of results) {
     for (const url of unmatched) io.stderr.write(`${file}: under none of the origins, left as it is: ${url}\n`);
     if (flags.check) {
@@ -148,13 +149,20 @@ const runRewrite = async (lockfiles: string[], flags: RewriteFlags, io: CliIo): 
         io.stderr.write(`${file}: ${rewritten} URL(s) not rewritten to the cache yet\n`);
       }
     } else if (flags.inPlace) {
-      if (rewritten > 0) await writeWhole(file, text);
-      io.stderr.write(`${file}: ${rewritten} URL(s) rewritten\n`);
+      try {
+        if (rewritten > 0) await writeWhole(file, text);
+        io.stderr.write(`${file}: ${rewritten} URL(s) rewritten\n`);
+      } catch (error) {
+        // writeWhole leaves the file as it was: say so, and go on with the others (each is whole or untouched).
+        const code = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : '';
+        io.stderr.write(`rpm-cache: ${file}: cannot write it${code === '' ? '' : ` (${code})`}; left as it was\n`);
+        notWritten = true;
+      }
     } else {
       io.stdout.write(text);
     }
   }
-  return notRewritten ? EXIT.notAllCached : EXIT.ok;
+  return notRewritten || notWritten ? EXIT.notAllCached : EXIT.ok;
 };
 
 const program = (io: CliIo, setExit: (code: number) => void): Command => {

@@ -187,9 +187,12 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
     return mismatch === undefined ? { package: pkg, state } : { package: pkg, state: 'failed', reason: mismatch };
   };
 
-  const warmOne = async (pkg: LockedPackage): Promise<WarmResult> => {
-    const url = cacheUrlOf(cacheUrl, pkg, options.origins);
-    if (url === undefined) return { package: pkg, state: 'skipped', reason: UNMATCHED_REASON };
+  const warmOne = async (locked: LockedPackage): Promise<WarmResult> => {
+    const path = cachePathFor(new URL(locked.url), options.origins);
+    if (path === undefined) return { package: locked, state: 'skipped', reason: UNMATCHED_REASON };
+    // Reported at the path the cache was asked (its origin's name and path under it, with --origins).
+    const pkg = { ...locked, path: decodeURIComponent(path) };
+    const url = `${cacheUrl.replace(/\/+$/, '')}/${path}`;
     let first = true;
     let delayMs = poll.firstMs;
     let last = 'never asked';

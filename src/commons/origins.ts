@@ -10,7 +10,7 @@
  * exactly what it stored before.
  */
 import { DEFAULT_ORIGIN_NAME, type NamedOrigin } from './config.js';
-import { originUrl } from './paths.js';
+import { cacheKeyProblem, checkPath, originUrl } from './paths.js';
 
 export type { NamedOrigin };
 
@@ -44,24 +44,31 @@ export const originRoute = ({ originBaseUrl, origins }: OriginsConfig, path: str
 };
 
 /**
- * Where a named origin's file was cached before `ORIGINS` named it: when the
- * origin's first URL lies under `ORIGIN_HOST`, the same file was asked for as
- * `<its path under ORIGIN_HOST>/<rest>` and cached under that path. Undefined
- * for every other path (so a deployment that never had the overlap costs
- * nothing).
+ * Where a named origin's file was cached before `ORIGINS` named it: when one
+ * of the origin's URLs (the first, else the first mirror that does) lies under
+ * `ORIGIN_HOST`, the same file was asked for as `<that URL's path below
+ * ORIGIN_HOST>/<rest>` and cached under that path. Undefined for every other
+ * path (so a deployment that never had the overlap costs nothing), and when
+ * that path's first segment is itself a name: its key is then that origin's,
+ * and may hold another origin's file.
  */
 export const pathBeforeOrigins = ({ originBaseUrl, origins }: OriginsConfig, path: string): string | undefined => {
   const slash = path.indexOf('/');
   if (slash < 0) return undefined;
   const named = origins.find((origin) => origin.name === path.slice(0, slash));
-  const [primary] = named?.urls ?? [];
-  if (primary === undefined || !primary.startsWith(`${originBaseUrl}/`)) return undefined;
-  // Base URLs are percent-encoded; request paths, and so cache keys, are decoded.
+  const under = named?.urls.find((url) => url.startsWith(`${originBaseUrl}/`));
+  if (under === undefined) return undefined;
+  // Below ORIGIN_HOST's own base path (it may have one), as the default route joins them;
+  // base URLs are percent-encoded, request paths, and so cache keys, are decoded.
   let base: string;
   try {
-    base = decodeURIComponent(new URL(primary).pathname).replace(/^\/+|\/+$/g, '');
+    base = decodeURIComponent(under.slice(originBaseUrl.length + 1));
   } catch {
     return undefined;
   }
-  return base === '' ? undefined : `${base}/${path.slice(slash + 1)}`;
+  const before = `${base}/${path.slice(slash + 1)}`;
+  // A path the default route could never have cached has no old key to look for.
+  if (!checkPath(before).valid || cacheKeyProblem(before) !== undefined) return undefined;
+  const first = before.slice(0, before.indexOf('/'));
+  return origins.some((origin) => origin.name === first) ? undefined : before;
 };

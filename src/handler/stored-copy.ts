@@ -39,10 +39,18 @@ export interface Bypass {
   readonly uncachedReason?: string;
 }
 
-/** The first of `keys` that S3 holds (all asked at once), or undefined. */
+/**
+ * The first of `keys` that S3 holds (all asked at once), or undefined. A key
+ * found is the answer whatever the others' lookups did (the keys hold the same
+ * file); a failed lookup is thrown only when no key was found.
+ */
 const firstCached = async (keys: readonly string[], s3: S3Client, bucket: string, abortSignal: AbortSignal) => {
-  const cached = await Promise.all(keys.map((key) => isCached(s3, bucket, key, abortSignal)));
-  return keys[cached.indexOf(true)];
+  const lookups = await Promise.allSettled(keys.map((key) => isCached(s3, bucket, key, abortSignal)));
+  const found = lookups.findIndex((lookup) => lookup.status === 'fulfilled' && lookup.value);
+  if (found >= 0) return keys[found];
+  const failed = lookups.find((lookup) => lookup.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return undefined;
 };
 
 /**

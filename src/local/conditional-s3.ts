@@ -13,25 +13,11 @@
  * read before they are judged. Everything else, and every write it lets
  * through, passes to s3rver untouched (the SigV4 signature covers those headers).
  */
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { bodyOf, errorXml, forward, objectOf, type S3Proxy, startS3Proxy } from './s3-proxy.js';
 
-export interface ConditionalS3Proxy {
-  readonly endpoint: string;
-  close(): Promise<void>;
-}
-
-const errorXml = (code: string, message: string, condition?: string) =>
-  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${
-    condition === undefined ? '' : `<Condition>${condition}</Condition>`
-  }</Error>`;
+export type ConditionalS3Proxy = S3Proxy;
 
 /** An answer S3 gives instead of writing. */
 interface Refusal {
@@ -47,13 +33,6 @@ const CONFLICT: Refusal = {
   ),
 };
 const PRECONDITION_MESSAGE = 'At least one of the pre-conditions you specified did not hold';
-
-/** The bucket and key of a path-style object request, or undefined for bucket-level requests. */
-const objectOf = (url: URL): { bucket: string; key: string } | undefined => {
-  const [, bucket, ...key] = url.pathname.split('/');
-  if (bucket === undefined || bucket === '' || key.length === 0 || key.join('/') === '') return undefined;
-  return { bucket: decodeURIComponent(bucket), key: decodeURIComponent(key.join('/')) };
-};
 
 /** PutObject, or CompleteMultipartUpload: the writes that take conditions. */
 const isConditionableWrite = (method: string | undefined, url: URL, headers: IncomingMessage['headers']): boolean => {
@@ -111,38 +90,6 @@ const preconditionRefusal = (
 const refuse = (request: IncomingMessage, response: ServerResponse, { status, body }: Refusal): void => {
   request.resume();
   response.writeHead(status, { 'content-type': 'application/xml' }).end(body);
-};
-
-/**
- * Passes the request to s3rver as it came (its body as read, when `body` is
- * given); settles with the answer's status once it has been sent.
- */
-const forward = (target: URL, request: IncomingMessage, response: ServerResponse, body?: Buffer): Promise<number> =>
-  new Promise((resolve) => {
-    const upstream = httpRequest(
-      { host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers },
-      (answer) => {
-        const status = answer.statusCode ?? 502;
-        response.writeHead(status, answer.headers);
-        answer.pipe(response);
-        answer.on('end', () => resolve(status));
-        answer.on('error', () => resolve(status));
-      },
-    );
-    upstream.on('error', () => {
-      if (!response.headersSent) response.writeHead(502);
-      response.end();
-      resolve(502);
-    });
-    if (body === undefined) request.pipe(upstream);
-    else upstream.end(body);
-  });
-
-/** The whole body of a request. */
-const bodyOf = async (request: IncomingMessage): Promise<Buffer> => {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 };
 
 /** One conditional write, from its arrival to its answer. */
@@ -242,19 +189,5 @@ export const startConditionalS3Proxy = async (
     }
   };
 
-  const server: Server = createServer((request, response) => {
-    answer(request, response).catch(() => {
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/xml' });
-      response.end(errorXml('InternalError', 'The local conditional-write proxy failed.'));
-    });
-  });
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((closed) => server.close(() => closed()));
-      s3.destroy();
-    },
-  };
+  return startS3Proxy('conditional-write proxy', answer, () => s3.destroy());
 };

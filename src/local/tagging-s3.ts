@@ -8,29 +8,14 @@
  * every request through and, once such a write succeeded, sets the tags it
  * carried with PutObjectTagging before it answers.
  */
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PutObjectTaggingCommand, S3Client, type Tag } from '@aws-sdk/client-s3';
+import { exchange, forward, objectOf, type S3Proxy, startS3Proxy } from './s3-proxy.js';
 
-export interface TaggingS3Proxy {
-  readonly endpoint: string;
-  close(): Promise<void>;
-}
+export type TaggingS3Proxy = S3Proxy;
 
 /** `key=value&...` as S3 takes it in `x-amz-tagging`. */
 const tagSet = (header: string): Tag[] => [...new URLSearchParams(header)].map(([Key, Value]) => ({ Key, Value }));
-
-const objectOf = (url: URL): { bucket: string; key: string } | undefined => {
-  const [, bucket, ...key] = url.pathname.split('/');
-  if (bucket === undefined || bucket === '' || key.join('/') === '') return undefined;
-  return { bucket: decodeURIComponent(bucket), key: decodeURIComponent(key.join('/')) };
-};
 
 /** The tags a request sets on its object once it succeeds, and what kind of write it is. */
 const taggedWrite = (request: IncomingMessage, url: URL) => {
@@ -44,46 +29,6 @@ const taggedWrite = (request: IncomingMessage, url: URL) => {
   if (request.method === 'POST' && url.searchParams.has('uploads'))
     return { kind: 'create-upload', tags: tagSet(header) } as const;
   return undefined;
-};
-
-interface Answer {
-  readonly status: number;
-  readonly headers: IncomingMessage['headers'];
-  readonly body: Buffer;
-}
-
-/** Passes the request to s3rver as it came and reads its whole answer. */
-const exchange = (target: URL, request: IncomingMessage): Promise<Answer> =>
-  new Promise((resolve, reject) => {
-    const upstream = httpRequest(
-      { host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers },
-      (answer) => {
-        const chunks: Buffer[] = [];
-        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-        answer.on('end', () =>
-          resolve({ status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(chunks) }),
-        );
-        answer.on('error', reject);
-      },
-    );
-    upstream.on('error', reject);
-    request.pipe(upstream);
-  });
-
-/** Passes the request through, streaming the answer. */
-const forward = (target: URL, request: IncomingMessage, response: ServerResponse): void => {
-  const upstream = httpRequest(
-    { host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers },
-    (answer) => {
-      response.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(response);
-    },
-  );
-  upstream.on('error', () => {
-    if (!response.headersSent) response.writeHead(502);
-    response.end();
-  });
-  request.pipe(upstream);
 };
 
 export const startTaggingS3Proxy = async (
@@ -104,7 +49,7 @@ export const startTaggingS3Proxy = async (
     const write = object === undefined ? undefined : taggedWrite(request, url);
     const completing = request.method === 'POST' ? url.searchParams.get('uploadId') : null;
     if (object === undefined || (write === undefined && (completing === null || !uploads.has(completing)))) {
-      forward(targetUrl, request, response);
+      await forward(targetUrl, request, response);
       return;
     }
     const answered = await exchange(targetUrl, request);
@@ -124,19 +69,5 @@ export const startTaggingS3Proxy = async (
     response.writeHead(answered.status, answered.headers).end(answered.body);
   };
 
-  const server: Server = createServer((request, response) => {
-    answer(request, response).catch(() => {
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/xml' });
-      response.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code></Error>');
-    });
-  });
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((closed) => server.close(() => closed()));
-      s3.destroy();
-    },
-  };
+  return startS3Proxy('tagging proxy', answer, () => s3.destroy());
 };
