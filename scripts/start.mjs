@@ -6,8 +6,9 @@ import { build } from 'esbuild';
 
 const USAGE = `Usage: npm start [-- --help]
 
-Runs the local stack: the handler behind an API Gateway stand-in, the uploader behind a local
-Lambda Invoke endpoint, and an embedded S3 server, until Ctrl-C (SIGINT) or SIGTERM.
+Runs the local stack: the handler behind an API Gateway or Function URL stand-in (FRONT_DOOR),
+the uploader behind a local Lambda Invoke endpoint, and an embedded S3 server, until Ctrl-C
+(SIGINT) or SIGTERM.
 
 Variables it honours (see docs/configuration.md):
   ORIGIN_HOST               the origin (default dl.fedoraproject.org; http://127.0.0.1:8081 for a local one)
@@ -19,6 +20,7 @@ Variables it honours (see docs/configuration.md):
   ORIGIN_LOST_TTL           seconds a lost file is served without asking (default 3600)
   SENTRY_DSN                report errors to Sentry
   HOST, PORT                where it listens (default 127.0.0.1, 8080)
+  FRONT_DOOR                the events the handler gets: http-api (default) or function-url
   RPM_CACHE_DATA_DIR        the embedded S3 server's data (default .rpm-cache; delete it to start empty)
   AWS_ENDPOINT_URL_S3       use this S3-compatible store instead of the embedded one
   LOG_FORMAT                json for JSON lines on a terminal too (readable lines by default there)

@@ -7,10 +7,18 @@
  * origin) and every test starts from the whole mirror, up: they pass in any
  * order (`--randomize`). The per-container memo means an RPM is uploaded once
  * per run, so the one scenario that needs RPMs never seen has its own.
+ *
+ * Each front door (FRONT_DOOR: the HTTP API's events, or a Function URL's,
+ * with rawPath as dnf sent it) gets a stack of its own, and runs the dnf
+ * scenarios with the origin up. The origin-fault scenarios (half the file's
+ * time) run through the HTTP API only: what they test happens after the path
+ * is read, the same for either door.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { jest } from '@jest/globals';
+import type { FrontDoor } from '../../src/handler/front-door.js';
 import { dnf as runDnf } from '../helpers/package-clients.js';
 import {
   buildRpm,
@@ -50,7 +58,22 @@ interface DnfRun {
   readonly installroot: string;
 }
 
-describe('dnf through the local stack', () => {
+interface FrontDoorCase {
+  /**
+   * What a name sent as `x%2525y.txt` is on its way to the origin: an HTTP API
+   * decodes the path twice, a Function URL's rawPath is decoded once.
+   */
+  readonly percentName: string;
+  /** Whether the origin-fault scenarios run through this door. */
+  readonly originFaults: boolean;
+}
+
+const FRONT_DOORS: readonly (readonly [FrontDoor, FrontDoorCase])[] = [
+  ['http-api', { percentName: 'x%25y.txt', originFaults: true }],
+  ['function-url', { percentName: 'x%2525y.txt', originFaults: false }],
+];
+
+describe.each(FRONT_DOORS)('dnf through the local stack, front door %s', (frontDoor, { percentName, originFaults }) => {
   let test: TestStack;
   let s3: S3Client;
   let mirror: Map<string, Buffer>;
@@ -130,7 +153,15 @@ describe('dnf through the local stack', () => {
 
   beforeAll(async () => {
     await requireE2eTools();
-    test = await startTestStack({ HOST: '127.0.0.1', ORIGIN_HEAD_TIMEOUT: '1', S3_BUCKET_NAME: 'rpm-cache-e2e' });
+    // A stack loads the Lambda code with its environment: each front door's loads it afresh.
+    jest.resetModules();
+    test = await startTestStack({
+      HOST: '127.0.0.1',
+      ORIGIN_HEAD_TIMEOUT: '1',
+      S3_BUCKET_NAME: 'rpm-cache-e2e',
+      FRONT_DOOR: frontDoor,
+    });
+    expect(test.stack.frontDoor).toBe(frontDoor);
     s3 = stackS3Client(test.stack);
     const mirrorDir = join(test.work, 'mirror');
     for (const pkg of [...FRESH, ...CACHED, NEVER_ASKED, UNCACHED_WHILE_STALLED, UNCACHED_WHILE_DOWN]) {
@@ -152,6 +183,13 @@ describe('dnf through the local stack', () => {
   afterAll(async () => {
     s3?.destroy();
     await test?.close();
+  });
+
+  it('hands a path over as its front door does', async () => {
+    const redirect = await redirectFor(`${stackUrl()}/${REPO}/x%2525y.txt`);
+
+    expect(redirect).toMatchObject({ status: 302, xCache: 'bypass' });
+    expect(redirect.location).toBe(`${origin().baseUrl}/${REPO}/${percentName}`);
   });
 
   describe('origin up, RPMs not cached', () => {
@@ -218,6 +256,8 @@ describe('dnf through the local stack', () => {
     });
   });
 
+  // Through the HTTP API only (see the top of the file): they test what happens after the path is read.
+  if (!originFaults) return;
   describe.each([
     [
       'stalls past ORIGIN_HEAD_TIMEOUT',

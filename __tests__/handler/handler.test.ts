@@ -5,6 +5,7 @@ import { sdkStreamMixin } from '@smithy/util-stream';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { lambdaError, notFound, s3Error } from '../helpers/aws.js';
+import { capturedFunctionUrlEvent, capturedHttpApiEvent, functionUrlEvent } from '../helpers/captured-events.js';
 import { httpApiEvent } from '../helpers/events.js';
 import { lambdaContext } from '../helpers/lambda-context.js';
 import { loadHandler } from '../helpers/lambdas.js';
@@ -362,6 +363,108 @@ describe('handler Lambda (whole Middy chain)', () => {
       expect(response.headers).not.toHaveProperty('Location');
       expect(requestLines()).toEqual([expect.objectContaining({ outcome: 'stale', staleReason: 'origin-failed' })]);
       expect(requestLines()[0]).not.toHaveProperty('location');
+    });
+  });
+  describe('through a Lambda Function URL (rawPath as the client sent it)', () => {
+    const GADGET = 'gadget++-2.0~rc1^20260301git-3.fc44.noarch.rpm';
+    /** As dnf 4 sends it: lowercase hex, `+` and `^` encoded, `~` not. */
+    const GADGET_AS_DNF_SENDS_IT = 'gadget%2b%2b-2.0~rc1%5e20260301git-3.fc44.noarch.rpm';
+    let repoCount = 0;
+    /** A repository no earlier test asked for (a container remembers keys), holding the gadget package. */
+    const freshGadget = () => {
+      repoCount += 1;
+      const repo = `pub/fedora/linux/updates/44/function-url-${repoCount}`;
+      return { path: `${repo}/Packages/${GADGET}`, rawPath: `/${repo}/Packages/${GADGET_AS_DNF_SENDS_IT}` };
+    };
+    const answer = async (event: Parameters<typeof handler>[0]) =>
+      (await handler(event, lambdaContext('rpm-cache-handler'))) as APIGatewayProxyStructuredResultV2;
+
+    it('answers the captured Function URL event exactly as the same request through the HTTP API', async () => {
+      const throughFunctionUrl = await answer(capturedFunctionUrlEvent());
+      const throughHttpApi = await answer(capturedHttpApiEvent());
+
+      expect(throughFunctionUrl).toEqual(throughHttpApi);
+      expect(throughFunctionUrl).toMatchObject({
+        statusCode: 302,
+        headers: {
+          Location: `${origin.baseUrl}/capture/space%20value?${capturedFunctionUrlEvent().rawQueryString}`,
+          'X-Cache': 'bypass',
+        },
+      });
+      expect(requestLines().map((line) => line.path)).toEqual(['capture/space value', 'capture/space value']);
+    });
+
+    it('redirects GET and HEAD of a package named as dnf sends it to the origin file, as the HTTP API does', async () => {
+      const { path, rawPath } = freshGadget();
+      origin.files.set(path, Buffer.from('rpm'));
+      s3Mock.on(HeadObjectCommand).rejects(notFound());
+
+      const get = await answer(functionUrlEvent(`${rawPath}?countme=1`));
+      const head = await answer(functionUrlEvent(`${rawPath}?countme=1`, 'HEAD'));
+      const asHttpApi = await answer(
+        httpApiEvent(path, { rawQueryString: 'countme=1', queryStringParameters: { countme: '1' } }),
+      );
+
+      const originFile = `${origin.baseUrl}/${path.replace('^', '%5E')}?countme=1`;
+      for (const response of [get, head, asHttpApi]) {
+        expect(response).toMatchObject({ statusCode: 302, headers: { Location: originFile, 'X-Cache': 'miss' } });
+      }
+      expect(s3Mock.commandCalls(HeadObjectCommand)[0]?.args[0].input.Key).toBe(`cache/${path}`);
+      const invoked = lambdaMock.commandCalls(InvokeCommand)[0]?.args[0].input.Payload;
+      expect(JSON.parse(new TextDecoder().decode(invoked as Uint8Array))).toMatchObject({ path });
+      expect(requestLines().map((line) => [line.method, line.path])).toEqual([
+        ['GET', path],
+        ['HEAD', path],
+        ['GET', path],
+      ]);
+    });
+
+    it('redirects GET and HEAD to the stored copy when the origin lost the file', async () => {
+      const { path, rawPath } = freshGadget();
+      s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 3 });
+
+      const get = await answer(functionUrlEvent(rawPath));
+      const head = await answer(functionUrlEvent(rawPath, 'HEAD'));
+
+      for (const response of [get, head]) {
+        expect(response).toMatchObject({ statusCode: 302, headers: { 'X-Cache': 'hit' } });
+        const location = new URL(String(response.headers?.Location));
+        expect(location.hostname).toMatch(/^rpm-cache-bucket\./);
+        expect(decodeURIComponent(location.pathname)).toBe(`/cache/${path}`);
+      }
+      const signature = (response: APIGatewayProxyStructuredResultV2) =>
+        new URL(String(response.headers?.Location)).searchParams.get('X-Amz-Signature');
+      // Signed for HEAD, as a HEAD needs.
+      expect(signature(head)).not.toBe(signature(get));
+      expect(requestLines()[0]).toMatchObject({ outcome: 'hit', originStatus: 404, path });
+    });
+
+    it('answers a rawPath with malformed percent-encoding 400, before S3, naming the reason', async () => {
+      const response = await answer(functionUrlEvent('/Packages/gadget%zz.rpm'));
+
+      expect(response).toMatchObject({
+        statusCode: 400,
+        body: 'path has malformed percent-encoding',
+        headers: { 'Cache-Control': 'no-store' },
+      });
+      expect(s3Mock.calls()).toHaveLength(0);
+      expect(origin.requests).toHaveLength(0);
+      expect(requestLines()).toEqual([
+        expect.objectContaining({
+          outcome: 'bad-request',
+          frontDoor: 'function-url',
+          path: '/Packages/gadget%zz.rpm',
+        }),
+      ]);
+    });
+
+    it.each([
+      ['GET /', '/', 'missing path'],
+      ['a control character', '/Packages/x%0D%0ALocation:%20evil.rpm', 'path contains control characters'],
+    ])('answers %s 400 as the HTTP API does (%j)', async (_name, rawPath, reason) => {
+      const response = await answer(functionUrlEvent(rawPath));
+
+      expect(response).toMatchObject({ statusCode: 400, body: reason });
     });
   });
 });

@@ -1,6 +1,7 @@
 /**
- * handler Lambda (API Gateway HTTP API, route `/{path+}`): answers every
- * request with a 302, to the origin or to the cached copy.
+ * handler Lambda (API Gateway HTTP API, route `/{path+}`, or a Lambda Function
+ * URL: see front-door.ts): answers every request with a 302, to the origin or
+ * to the cached copy.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';

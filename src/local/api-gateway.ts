@@ -1,10 +1,13 @@
 /**
- * Turns a plain HTTP request into the event API Gateway HTTP API (payload 2.0)
- * sends for route `/{path+}`, and a Lambda result back into an HTTP answer.
+ * Turns a plain HTTP request into the event the handler's front door sends
+ * (payload 2.0): API Gateway HTTP API for route `/{path+}`, or a Lambda
+ * Function URL; and a Lambda result back into an HTTP answer.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { ConfigError, type Environment } from '../commons/config.js';
+import { FRONT_DOORS, type FrontDoor } from '../handler/front-door.js';
 
 export interface HttpRequestLine {
   readonly method: string;
@@ -22,12 +25,77 @@ export class MalformedRequestError extends Error {
   }
 }
 
-const flattenHeaders = (headers: IncomingHttpHeaders): Record<string, string> => {
+/** Headers joined as AWS joins them; API Gateway moves `cookie` to `cookies`, a Function URL keeps both. */
+const flattenHeaders = (headers: IncomingHttpHeaders, keepCookie = false): Record<string, string> => {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && name !== 'cookie') flat[name] = Array.isArray(value) ? value.join(',') : value;
+    if (value !== undefined && (keepCookie || name !== 'cookie')) {
+      flat[name] = Array.isArray(value) ? value.join(',') : value;
+    }
   }
   return flat;
+};
+
+/** The request target split at its first `?`: the path as sent and the raw query. */
+const splitTarget = (target: string): { readonly path: string; readonly rawQueryString: string } => {
+  const queryStart = target.indexOf('?');
+  return queryStart === -1
+    ? { path: target, rawQueryString: '' }
+    : { path: target.slice(0, queryStart), rawQueryString: target.slice(queryStart + 1) };
+};
+
+/** The query's parameters decoded, a repeated one joined with `,` (as both captured events show). */
+const queryParameters = (rawQueryString: string): Record<string, string> => {
+  const parameters: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(rawQueryString)) {
+    const earlier = parameters[name];
+    parameters[name] = earlier === undefined ? value : `${earlier},${value}`;
+  }
+  return parameters;
+};
+
+/** What differs between the two front doors' events, besides the path fields. */
+interface FrontDoorFields {
+  readonly routeKey: string;
+  readonly rawQueryString: string;
+  /** `requestContext.http.path`. */
+  readonly decodedPath: string;
+  readonly headers: Record<string, string>;
+  readonly accountId: string;
+}
+
+/** What both front doors put in an event the same way: the query, headers, cookies and request context. */
+const commonEventParts = (request: HttpRequestLine, now: Date, fields: FrontDoorFields) => {
+  const { headers, accountId } = fields;
+  const cookies = request.headers.cookie?.split(';').map((cookie) => cookie.trim());
+  const host = headers.host ?? 'localhost';
+  return {
+    version: '2.0',
+    routeKey: fields.routeKey,
+    rawQueryString: fields.rawQueryString,
+    ...(cookies === undefined ? {} : { cookies }),
+    headers,
+    ...(fields.rawQueryString === '' ? {} : { queryStringParameters: queryParameters(fields.rawQueryString) }),
+    requestContext: {
+      accountId,
+      apiId: 'local',
+      domainName: host,
+      domainPrefix: host.split('.')[0] ?? 'localhost',
+      http: {
+        method: request.method,
+        path: fields.decodedPath,
+        protocol: request.protocol,
+        sourceIp: request.sourceIp,
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: fields.routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: false,
+  } satisfies Omit<APIGatewayProxyEventV2, 'rawPath'>;
 };
 
 /** decodeURIComponent, or a MalformedRequestError naming what could not be decoded. */
@@ -36,6 +104,16 @@ const decodeOnce = (text: string): string => {
     return decodeURIComponent(text);
   } catch {
     throw new MalformedRequestError(`malformed percent-encoding in ${JSON.stringify(text)}`);
+  }
+};
+
+/** decodeURIComponent, or the text as it is when it cannot be decoded. */
+const decodedOrAsIs = (text: string): string => {
+  try {
+    return decodeURIComponent(text);
+  } catch (error) {
+    if (!(error instanceof URIError)) throw error;
+    return text;
   }
 };
 
@@ -50,48 +128,73 @@ const decodeOnce = (text: string): string => {
  * parameter, and a path this cannot decode is refused (400).
  */
 export const toHttpApiEvent = (request: HttpRequestLine, now = new Date()): APIGatewayProxyEventV2 => {
-  const queryStart = request.target.indexOf('?');
-  const target = queryStart === -1 ? request.target : request.target.slice(0, queryStart);
-  const rawQueryString = queryStart === -1 ? '' : request.target.slice(queryStart + 1);
+  const { path: target, rawQueryString } = splitTarget(request.target);
   const onceDecoded = decodeOnce(target);
   const cut = onceDecoded.indexOf('?');
   const decodedPath = decodeOnce(cut === -1 ? onceDecoded : onceDecoded.slice(0, cut));
-  const rawPath = decodedPath;
   const path = decodedPath.replace(/^\//, '');
-  const headers = flattenHeaders(request.headers);
-  const cookies = request.headers.cookie?.split(';').map((cookie) => cookie.trim());
+  const routeKey = 'ANY /{path+}';
   return {
-    version: '2.0',
-    routeKey: 'ANY /{path+}',
-    rawPath,
-    rawQueryString,
-    ...(cookies === undefined ? {} : { cookies }),
-    headers,
-    ...(rawQueryString === ''
-      ? {}
-      : { queryStringParameters: Object.fromEntries(new URLSearchParams(rawQueryString)) }),
-    requestContext: {
+    ...commonEventParts(request, now, {
+      routeKey,
+      rawQueryString,
+      decodedPath,
+      headers: flattenHeaders(request.headers),
       accountId: '000000000000',
-      apiId: 'local',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
-      http: {
-        method: request.method,
-        path: rawPath,
-        protocol: request.protocol,
-        sourceIp: request.sourceIp,
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId: randomUUID(),
-      routeKey: 'ANY /{path+}',
-      stage: '$default',
-      time: now.toUTCString(),
-      timeEpoch: now.getTime(),
-    },
+    }),
+    rawPath: decodedPath,
     ...(path === '' ? {} : { pathParameters: { path } }),
-    isBase64Encoded: false,
   };
 };
+
+/**
+ * The payload 2.0 event a Lambda Function URL sends for `request`, as in a
+ * captured one (GitHub hotsock/voker, `vokerhttp/testdata/functionurl-request.json`,
+ * kept in `__tests__/fixtures/voker/`): `routeKey` `$default`, no path
+ * parameters, `rawPath` as the client sent it (`%2b%2b`, `%20` kept),
+ * `requestContext.http.path` decoded once, the `cookie` header kept beside
+ * `cookies`, `accountId` `anonymous` (AuthType NONE). Nothing is refused here:
+ * a `rawPath` that cannot be decoded reaches the handler, which answers it
+ * 400 (AWS's own `http.path` for it is not documented: here it is `rawPath`).
+ */
+export const toFunctionUrlEvent = (request: HttpRequestLine, now = new Date()): APIGatewayProxyEventV2 => {
+  const { path: rawPath, rawQueryString } = splitTarget(request.target);
+  return {
+    ...commonEventParts(request, now, {
+      routeKey: '$default',
+      rawQueryString,
+      decodedPath: decodedOrAsIs(rawPath),
+      headers: flattenHeaders(request.headers, true),
+      accountId: 'anonymous',
+    }),
+    rawPath,
+  };
+};
+
+/** A builder of the event one front door sends. */
+export type FrontDoorEventBuilder = (request: HttpRequestLine, now?: Date) => APIGatewayProxyEventV2;
+
+const EVENT_BUILDERS: Readonly<Record<FrontDoor, FrontDoorEventBuilder>> = {
+  'http-api': toHttpApiEvent,
+  'function-url': toFunctionUrlEvent,
+};
+
+/**
+ * The front door the local stack plays, from `FRONT_DOOR` (`http-api`, the
+ * default when unset or blank, or `function-url`), or a ConfigError naming it.
+ */
+export const frontDoorFromEnv = (env: Environment): FrontDoor => {
+  const set = env.FRONT_DOOR?.trim() ?? '';
+  if (set === '') return 'http-api';
+  const known = FRONT_DOORS.find((door) => door === set);
+  if (known === undefined) {
+    throw new ConfigError(`FRONT_DOOR=${JSON.stringify(set)} is invalid: expected ${FRONT_DOORS.join(' or ')}`);
+  }
+  return known;
+};
+
+/** The event builder of a front door. */
+export const eventBuilderFor = (frontDoor: FrontDoor): FrontDoorEventBuilder => EVENT_BUILDERS[frontDoor];
 
 export interface HttpAnswer {
   readonly statusCode: number;

@@ -1,6 +1,6 @@
 /**
  * The local stack: the same handler and uploader the Lambdas run, behind a
- * local API Gateway, a local Lambda Invoke endpoint and (unless
+ * local front door (API Gateway HTTP API or Function URL), a local Lambda Invoke endpoint and (unless
  * AWS_ENDPOINT_URL_S3 names another store) an embedded S3 server.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,7 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { ConfigError, type Environment, parseHandlerConfig } from '../commons/config.js';
-import { fromHttpApiResult, MalformedRequestError, toHttpApiEvent } from './api-gateway.js';
+import type { FrontDoor } from '../handler/front-door.js';
+import {
+  eventBuilderFor,
+  type FrontDoorEventBuilder,
+  fromHttpApiResult,
+  frontDoorFromEnv,
+  MalformedRequestError,
+} from './api-gateway.js';
 import { startConditionalS3Proxy } from './conditional-s3.js';
 import { LocalLambdaService, lambdaContext, type RunReport } from './lambda-service.js';
 import { S3RVER_CREDENTIALS, startS3rver } from './s3-server.js';
@@ -24,6 +31,8 @@ export interface LocalStackOptions {
 export interface LocalStack {
   /** Where clients (dnf, curl) send requests, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
+  /** The events the handler gets (FRONT_DOOR): an HTTP API's or a Function URL's. */
+  readonly frontDoor: FrontDoor;
   readonly originBaseUrl: string;
   readonly s3Endpoint: string;
   /** What the embedded store accepts; undefined for an external one (the usual AWS credential chain). */
@@ -109,10 +118,11 @@ const invocationScope = async (): Promise<InvocationScope> => {
 };
 
 const answerWith =
-  (handler: HttpHandler, scope: InvocationScope) => async (request: IncomingMessage, response: ServerResponse) => {
+  (handler: HttpHandler, scope: InvocationScope, toEvent: FrontDoorEventBuilder) =>
+  async (request: IncomingMessage, response: ServerResponse) => {
     let event: APIGatewayProxyEventV2;
     try {
-      event = toHttpApiEvent({
+      event = toEvent({
         method: request.method ?? 'GET',
         target: request.url ?? '/',
         headers: request.headers,
@@ -219,10 +229,17 @@ const setLambdaEnvironment = (
   }
 };
 
-/** The local API Gateway in front of the handler, listening on HOST:PORT. */
-const startFront = async (handler: HttpHandler, scope: InvocationScope, host: string, port: number) => {
+/** The local front door (FRONT_DOOR: an HTTP API or a Function URL) in front of the handler, on HOST:PORT. */
+const startFront = async (
+  handler: HttpHandler,
+  scope: InvocationScope,
+  toEvent: FrontDoorEventBuilder,
+  host: string,
+  port: number,
+) => {
+  const answer = answerWith(handler, scope, toEvent);
   const front: Server = createServer((request, response) => {
-    answerWith(handler, scope)(request, response).catch((error: unknown) => {
+    answer(request, response).catch((error: unknown) => {
       // The handler answers every request itself; reaching here is a bug worth a loud 502.
       process.stderr.write(`${JSON.stringify({ level: 'ERROR', message: 'local gateway', error: String(error) })}\n`);
       if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
@@ -251,6 +268,8 @@ const startFront = async (handler: HttpHandler, scope: InvocationScope, host: st
 export const startLocalStack = async (options: LocalStackOptions): Promise<LocalStack> => {
   const { env } = options;
   const port = listenPort(env);
+  const frontDoor = frontDoorFromEnv(env);
+  const toEvent = eventBuilderFor(frontDoor);
   const bucketName = value(env, 'S3_BUCKET_NAME');
   const uploaderName = value(env, 'UPLOADER_LAMBDA_ARN');
   const store = await openStore(env, bucketName);
@@ -270,11 +289,12 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const { handler } = coldStartOnce(await import('../handler/handler.js'));
   const uploader = coldStartOnce(await import('../uploader/uploader.js'));
   functions[uploaderName] = (event, context) => scope(context.awsRequestId, () => uploader.handler(event, context));
-  const front = await startFront(handler, scope, value(env, 'HOST'), port);
+  const front = await startFront(handler, scope, toEvent, value(env, 'HOST'), port);
   let closed = false;
 
   return {
     url: front.url,
+    frontDoor,
     originBaseUrl,
     s3Endpoint: store.endpoint,
     s3Credentials: store.credentials === undefined ? undefined : { ...store.credentials },
