@@ -1,7 +1,8 @@
 /**
  * rpm-cache in one stack: the cache bucket, the handler and uploader Lambdas
- * from one container image, the HTTP API in front of the handler, log groups,
- * saved Logs Insights queries, a dashboard and alarms.
+ * from one container image, the front door of the handler (an HTTP API, or the
+ * handler's own Function URL: `frontDoor`), log groups, saved Logs Insights
+ * queries, a dashboard and alarms.
  *
  * IAM is written out statement by statement rather than with `grant*()`
  * helpers, which grant more than rpm-cache uses (bucket.grantRead gives
@@ -16,6 +17,7 @@ import {
   Duration,
   aws_lambda_destinations as destinations,
   aws_ecr_assets as ecrAssets,
+  Fn,
   aws_iam as iam,
   aws_lambda as lambda,
   aws_logs as logs,
@@ -61,11 +63,21 @@ export interface RpmCacheStackProps extends StackProps {
 const XRAY_ONLY_ON_ANY_RESOURCE =
   'X-Ray accepts PutTraceSegments/PutTelemetryRecords only on "*"; CDK adds them for active tracing.';
 
+/**
+ * A Function URL ends in `/`; the HTTP API's endpoint does not, and clients append paths to it (`$API/pub/...`):
+ * `https://` and the host only, so no `//pub/...` reaches the handler.
+ */
+const withoutTrailingSlash = (functionUrl: string): string =>
+  Fn.join('', ['https://', Fn.select(2, Fn.split('/', functionUrl))]);
+
 export class RpmCacheStack extends Stack {
   readonly bucket: s3.Bucket;
   readonly handler: lambda.DockerImageFunction;
   readonly uploader: lambda.DockerImageFunction;
-  readonly api: apigateway.HttpApi;
+  /** The HTTP API in front of the handler (frontDoor=http-api), or undefined. */
+  readonly api: apigateway.HttpApi | undefined;
+  /** The handler's own URL (frontDoor=function-url), or undefined. */
+  readonly functionUrl: lambda.FunctionUrl | undefined;
 
   constructor(scope: Construct, id: string, props: RpmCacheStackProps) {
     super(scope, id, props);
@@ -188,6 +200,9 @@ export class RpmCacheStack extends Stack {
     const handlerRole = this.functionRole('HandlerRole', handlerLogs);
     this.handler = imageFunction('Handler', handlerRole, handlerLogs, HANDLER_SIZE, {
       description: 'rpm-cache handler: answers every request with a 302 to origin or to the cached copy',
+      ...(settings.handlerReservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: settings.handlerReservedConcurrency }),
       environment: {
         ...sharedEnvironment,
         LAMBDA_HANDLER: 'handler',
@@ -213,7 +228,17 @@ export class RpmCacheStack extends Stack {
     this.acknowledgeWildcards(handlerRole, handlerLogs, ['cache/*', 'snapshots/*']);
     this.acknowledgeWildcards(uploaderRole, uploaderLogs, ['cache/*', 'snapshots/*', 'claims/*']);
 
-    this.api = this.httpApi(settings);
+    /** Where clients send their requests, whichever the front door. */
+    let frontDoorUrl: string;
+    if (settings.frontDoor === 'http-api') {
+      this.api = this.httpApi(settings);
+      this.functionUrl = undefined;
+      frontDoorUrl = this.api.apiEndpoint;
+    } else {
+      this.api = undefined;
+      this.functionUrl = this.publicFunctionUrl();
+      frontDoorUrl = withoutTrailingSlash(this.functionUrl.url);
+    }
 
     for (const query of LOG_QUERIES) {
       const groups =
@@ -242,9 +267,13 @@ export class RpmCacheStack extends Stack {
       for (const alarm of alarms) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
     }
 
+    // One output for either front door, so the docs, the CLI's hints and scripts reading ApiUrl need not know which.
     new CfnOutput(this, 'ApiUrl', {
-      description: 'rpm-cache URL: use it in place of https://dl.fedoraproject.org',
-      value: this.api.apiEndpoint,
+      description:
+        this.functionUrl === undefined
+          ? 'rpm-cache URL: use it in place of https://dl.fedoraproject.org'
+          : 'rpm-cache URL (the handler’s Function URL): use it in place of https://dl.fedoraproject.org',
+      value: frontDoorUrl,
     });
     new CfnOutput(this, 'BucketName', { description: 'S3 bucket holding cache/<path>', value: this.bucket.bucketName });
     new CfnOutput(this, 'FailedUploadsQueueUrl', {
@@ -316,6 +345,14 @@ export class RpmCacheStack extends Stack {
 
   private resolveLogicalId(construct: s3.Bucket | logs.LogGroup): string {
     return this.getLogicalId(construct.node.defaultChild as s3.CfnBucket | logs.CfnLogGroup);
+  }
+
+  /**
+   * The handler's Function URL, public: dnf, zypper and hermeto cannot sign requests (AuthType AWS_IAM would
+   * need SigV4). CDK grants `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction` (only via the URL) to anyone.
+   */
+  private publicFunctionUrl(): lambda.FunctionUrl {
+    return this.handler.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
   }
 
   private httpApi(settings: DeploymentSettings): apigateway.HttpApi {

@@ -8,6 +8,19 @@ import { parseHandlerConfig } from '../../src/commons/config.ts';
 
 export type Architecture = 'arm64' | 'x86_64';
 
+/** What answers the clients in front of the handler: an API Gateway HTTP API, or the handler's own Function URL. */
+export const FRONT_DOORS = ['http-api', 'function-url'] as const;
+export type FrontDoor = (typeof FRONT_DOORS)[number];
+
+/**
+ * The handler's reserved concurrency behind a Function URL, where it is the only throttle (beyond it: 429, which
+ * dnf retries). About what the HTTP API's burst of 400 occupies when each request takes a quarter of a second (an
+ * origin HEAD across an ocean, then S3 and the Invoke); at the ~50 ms of a cached hit near the origin it serves about
+ * 2000 requests a second. It leaves 890 of an account's default 1000 to everything else: the uploader reserves its
+ * own 10, and Lambda refuses any reservation that leaves less than 100 unreserved.
+ */
+export const FUNCTION_URL_RESERVED_CONCURRENCY = 100;
+
 export interface DeploymentSettings {
   /** The Lambda environment both functions share (ORIGIN_HOST, CACHE_EXTENSIONS, ...). */
   readonly lambdaEnvironment: Readonly<Record<string, string>>;
@@ -32,6 +45,13 @@ export interface DeploymentSettings {
   /** The API stage's steady request rate (per second) and burst: beyond them API Gateway answers 429. */
   readonly apiThrottleRate: number;
   readonly apiThrottleBurst: number;
+  /** An HTTP API (with its stage throttle and access logs) or a Function URL (AuthType NONE) in front of the handler. */
+  readonly frontDoor: FrontDoor;
+  /**
+   * Concurrency reserved for (and capping) the handler: always set with a Function URL, where it is the only
+   * throttle (beyond it the URL answers 429); with the HTTP API only if asked for.
+   */
+  readonly handlerReservedConcurrency: number | undefined;
 }
 
 export class SettingsError extends Error {
@@ -62,8 +82,10 @@ export const SETTINGS_HELP = Object.freeze({
   alarmTopicArn: 'SNS topic ARN the alarms notify (default: none)',
   snapshotExpirationDays: 'keep a superseded repository snapshot this many days after it was superseded (default 30)',
   originOfflineAlarmMinutes: 'alarm when the origin has been assumed offline this many minutes in a row (default 15)',
-  apiThrottleRate: 'requests per second the API accepts, steady (default 200)',
-  apiThrottleBurst: 'requests the API accepts in a burst (default 400)',
+  apiThrottleRate: 'requests per second the API accepts, steady (default 200; frontDoor=http-api only)',
+  apiThrottleBurst: 'requests the API accepts in a burst (default 400; frontDoor=http-api only)',
+  frontDoor: 'http-api (default: an API Gateway HTTP API) or function-url (a Lambda Function URL, AuthType NONE)',
+  handlerReservedConcurrency: `reserved concurrency of the handler (default ${FUNCTION_URL_RESERVED_CONCURRENCY} with frontDoor=function-url, where it is the only throttle; none with http-api)`,
 });
 
 export type ContextReader = (key: string) => unknown;
@@ -93,6 +115,8 @@ const wholeNumber = (read: ContextReader, key: string, min: number, max: number)
   }
   return Number(value);
 };
+
+const isFrontDoor = (value: string): value is FrontDoor => (FRONT_DOORS as readonly string[]).includes(value);
 
 /** Parses the context; every error names the key, the value and what is allowed. */
 export const parseSettings = (read: ContextReader): DeploymentSettings => {
@@ -151,6 +175,32 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     );
   }
 
+  const frontDoor = text(read, 'frontDoor') ?? 'http-api';
+  if (!isFrontDoor(frontDoor)) {
+    throw new SettingsError(
+      `context frontDoor=${JSON.stringify(frontDoor)} is invalid: expected ${FRONT_DOORS.join(' or ')}`,
+    );
+  }
+  const handlerConcurrency = text(read, 'handlerReservedConcurrency');
+  const handlerReservedConcurrency =
+    handlerConcurrency === 'none' ? undefined : wholeNumber(read, 'handlerReservedConcurrency', 1, 1000);
+  if (frontDoor === 'function-url') {
+    if (handlerConcurrency === 'none') {
+      throw new SettingsError(
+        'context handlerReservedConcurrency="none" is invalid with frontDoor=function-url: it is the only throttle in front of the handler; give a whole number from 1 to 1000',
+      );
+    }
+    // Only the HTTP API has a stage to throttle: refused rather than ignored, so no one believes a limit holds.
+    for (const key of ['apiThrottleRate', 'apiThrottleBurst']) {
+      const value = text(read, key);
+      if (value !== undefined) {
+        throw new SettingsError(
+          `context ${key}=${JSON.stringify(value)} is invalid with frontDoor=function-url: only frontDoor=http-api has a stage to throttle; handlerReservedConcurrency bounds a Function URL`,
+        );
+      }
+    }
+  }
+
   return Object.freeze({
     lambdaEnvironment: Object.freeze(lambdaEnvironment),
     sentryDsnSecret,
@@ -169,5 +219,10 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     // speed while holding the handler near 10-20 concurrent executions, far from the account's 1000.
     apiThrottleRate: wholeNumber(read, 'apiThrottleRate', 1, 10_000) ?? 200,
     apiThrottleBurst: wholeNumber(read, 'apiThrottleBurst', 1, 5_000) ?? 400,
+    frontDoor,
+    handlerReservedConcurrency:
+      frontDoor === 'function-url'
+        ? (handlerReservedConcurrency ?? FUNCTION_URL_RESERVED_CONCURRENCY)
+        : handlerReservedConcurrency,
   });
 };

@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { App, aws_s3 as s3, Validations } from 'aws-cdk-lib';
+import { App, type CfnResource, aws_s3 as s3, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import cdkNag from 'cdk-nag';
 import { LOG_QUERIES } from '../lib/log-queries.ts';
 import { RpmCacheStack } from '../lib/rpm-cache-stack.ts';
-import { parseSettings } from '../lib/settings.ts';
+import { parseSettings, SETTINGS_HELP } from '../lib/settings.ts';
 
 const { AwsSolutionsChecks } = cdkNag;
 const run = promisify(execFile);
@@ -272,6 +272,96 @@ describe('the HTTP API', () => {
     assert.ok(outputs.ApiUrl);
     assert.ok(outputs.BucketName);
   });
+
+  it('is the default front door: no Function URL, and no reserved concurrency on the handler', () => {
+    defaults.template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    defaults.template.resourceCountIs('AWS::Lambda::Url', 0);
+    const apiId = defaults.stack.getLogicalId(defaults.stack.api?.node.defaultChild as CfnResource);
+    assert.deepEqual(defaults.template.toJSON().Outputs.ApiUrl.Value, { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
+    assert.equal(defaults.stack.functionUrl, undefined);
+  });
+
+  it('reserves the handler concurrency when handlerReservedConcurrency is given, the stage throttle kept', () => {
+    const { template } = synth({ handlerReservedConcurrency: '50' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 50,
+      Environment: { Variables: Match.objectLike({ LAMBDA_HANDLER: 'handler' }) },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+    });
+    template.resourceCountIs('AWS::Lambda::Url', 0);
+  });
+});
+
+describe('the Function URL front door (frontDoor=function-url)', () => {
+  const functionUrl = synth({ frontDoor: 'function-url' });
+  const handlerId = (template: Template) =>
+    Object.entries(template.findResources('AWS::Lambda::Function')).find(
+      ([, fn]) => fn.Properties.Environment.Variables.LAMBDA_HANDLER === 'handler',
+    )?.[0];
+
+  it('is one public URL (AuthType NONE) on the handler', () => {
+    const urls = Object.values(functionUrl.template.findResources('AWS::Lambda::Url'));
+    assert.equal(urls.length, 1);
+    assert.deepEqual(urls[0]?.Properties, {
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [handlerId(functionUrl.template), 'Arn'] },
+    });
+  });
+
+  it('lets anyone invoke the handler through its URL, and only through it', () => {
+    const permissions = Object.values(functionUrl.template.findResources('AWS::Lambda::Permission'))
+      .map((permission) => permission.Properties)
+      .sort((a, b) => a.Action.localeCompare(b.Action));
+    const handler = { 'Fn::GetAtt': [handlerId(functionUrl.template), 'Arn'] };
+    // Both are needed for a public URL: AWS checks lambda:InvokeFunction too for URLs created since October 2025.
+    assert.deepEqual(permissions, [
+      { Action: 'lambda:InvokeFunction', FunctionName: handler, InvokedViaFunctionUrl: true, Principal: '*' },
+      { Action: 'lambda:InvokeFunctionUrl', FunctionName: handler, FunctionUrlAuthType: 'NONE', Principal: '*' },
+    ]);
+  });
+
+  it('builds no API Gateway at all, nor its access log group', () => {
+    const types = Object.values(functionUrl.template.toJSON().Resources as Record<string, { Type: string }>).map(
+      (resource) => resource.Type,
+    );
+    assert.deepEqual(
+      types.filter((type) => type.startsWith('AWS::ApiGateway')),
+      [],
+    );
+    assert.equal(Object.keys(functionUrl.template.findResources('AWS::Logs::LogGroup')).length, 2);
+  });
+
+  it('reserves 100 executions for the handler (its only throttle), the uploader keeping its own 10', () => {
+    const functions = Object.values(functionUrl.template.findResources('AWS::Lambda::Function'));
+    const reserved = Object.fromEntries(
+      functions.map((fn) => [
+        fn.Properties.Environment.Variables.LAMBDA_HANDLER,
+        fn.Properties.ReservedConcurrentExecutions,
+      ]),
+    );
+    assert.deepEqual(reserved, { handler: 100, uploader: 10 });
+    synth({ frontDoor: 'function-url', handlerReservedConcurrency: '250' }).template.hasResourceProperties(
+      'AWS::Lambda::Function',
+      {
+        ReservedConcurrentExecutions: 250,
+        Environment: { Variables: Match.objectLike({ LAMBDA_HANDLER: 'handler' }) },
+      },
+    );
+  });
+
+  it('outputs its URL as ApiUrl, https:// and the host without the trailing slash', () => {
+    const { ApiUrl } = functionUrl.template.toJSON().Outputs;
+    const urlId = functionUrl.stack.getLogicalId(functionUrl.stack.functionUrl?.node.defaultChild as CfnResource);
+    assert.deepEqual(ApiUrl.Value, {
+      'Fn::Join': [
+        '',
+        ['https://', { 'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': [urlId, 'FunctionUrl'] }] }] }],
+      ],
+    });
+    assert.equal(functionUrl.stack.api, undefined);
+  });
 });
 
 /**
@@ -458,9 +548,12 @@ describe('operations', () => {
 });
 
 describe('cdk-nag AwsSolutions', () => {
-  const checked = (decorate?: (app: App, stack: RpmCacheStack) => void) => {
+  const checked = (
+    decorate?: (app: App, stack: RpmCacheStack) => void,
+    context: Readonly<Record<string, string>> = {},
+  ) => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'rpm-cache-nag-')), context: CDK_JSON_CONTEXT });
-    const stack = new RpmCacheStack(app, 'RpmCache', { settings: parseSettings(() => undefined) });
+    const stack = new RpmCacheStack(app, 'RpmCache', { settings: parseSettings((key) => context[key]) });
     decorate?.(app, stack);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     return app;
@@ -468,6 +561,17 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('finds nothing that is not acknowledged with a reason', () => {
     assert.doesNotThrow(() => checked().synth());
+  });
+
+  it('finds nothing in the Function URL front door either, with no acknowledgement added for it', () => {
+    const app = checked(undefined, { frontDoor: 'function-url' });
+    assert.doesNotThrow(() => app.synth());
+    const urlMetadata = app.node
+      .findAll()
+      .filter((construct) => construct.node.path.includes('FunctionUrl'))
+      .flatMap((construct) => construct.node.metadata)
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY);
+    assert.deepEqual(urlMetadata, []);
   });
 
   it('does check the stack: an unacknowledged non-compliant resource stops synth', () => {
@@ -515,6 +619,17 @@ describe('the image build context', () => {
 });
 
 describe('settings from the context', () => {
+  it('are each a row of the context table in docs/deployment.md', () => {
+    const docs = readFileSync(new URL('../../docs/deployment.md', import.meta.url), 'utf8');
+    const rows = docs.split('\n').filter((line) => line.startsWith('| `'));
+    for (const key of Object.keys(SETTINGS_HELP)) {
+      assert.ok(
+        rows.some((row) => row.split('|')[1]?.includes(`\`${key}\``)),
+        `${key} is not in the table`,
+      );
+    }
+  });
+
   for (const [context, message] of [
     [{ originHost: 'https://user:secret@mirror.example' }, /ORIGIN_HOST/],
     [{ origins: 'epel=https://user:secret@x' }, /ORIGINS entry "epel=https:\/\/\*\*\*@x" is invalid/],
@@ -532,6 +647,25 @@ describe('settings from the context', () => {
     [{ snapshotExpirationDays: '0' }, /snapshotExpirationDays="0" is invalid/],
     [{ originOfflineAlarmMinutes: '2000' }, /originOfflineAlarmMinutes="2000" is invalid/],
     [{ apiThrottleRate: '0' }, /apiThrottleRate="0" is invalid/],
+    [{ frontDoor: 'alb' }, /frontDoor="alb" is invalid: expected http-api or function-url/],
+    [{ frontDoor: 'FUNCTION-URL' }, /frontDoor="FUNCTION-URL" is invalid: expected http-api or function-url/],
+    [{ handlerReservedConcurrency: '0' }, /handlerReservedConcurrency="0" is invalid: expected a whole number/],
+    [
+      { frontDoor: 'function-url', handlerReservedConcurrency: '1001' },
+      /handlerReservedConcurrency="1001" is invalid: expected a whole number from 1 to 1000/,
+    ],
+    [
+      { frontDoor: 'function-url', handlerReservedConcurrency: 'none' },
+      /handlerReservedConcurrency="none" is invalid with frontDoor=function-url: it is the only throttle/,
+    ],
+    [
+      { frontDoor: 'function-url', apiThrottleRate: '50' },
+      /apiThrottleRate="50" is invalid with frontDoor=function-url: only frontDoor=http-api has a stage to throttle/,
+    ],
+    [
+      { frontDoor: 'function-url', apiThrottleBurst: '50' },
+      /apiThrottleBurst="50" is invalid with frontDoor=function-url/,
+    ],
   ] as const) {
     it(`refuses ${JSON.stringify(context)}, naming the key`, () => {
       assert.throws(() => parseSettings((key) => (context as Record<string, string>)[key]), message);
@@ -551,6 +685,58 @@ describe('npm run synth', () => {
       });
       const template = JSON.parse(readFileSync(join(outdir, 'RpmCache.template.json'), 'utf8'));
       assert.ok(Object.keys(template.Resources).length > 20);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('synthesizes the Function URL front door with `cdk synth -c frontDoor=function-url`', async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'rpm-cache-synth-'));
+    try {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+      await run('npx', ['cdk', 'synth', '--quiet', '-c', 'frontDoor=function-url', '--output', outdir], {
+        cwd: INFRA_DIR,
+        env: { ...env, HOME: outdir, AWS_EC2_METADATA_DISABLED: 'true' },
+        timeout: 120_000,
+      });
+      const template = Template.fromJSON(JSON.parse(readFileSync(join(outdir, 'RpmCache.template.json'), 'utf8')));
+      template.resourceCountIs('AWS::Lambda::Url', 1);
+      template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        ReservedConcurrentExecutions: 100,
+        Environment: { Variables: Match.objectLike({ LAMBDA_HANDLER: 'handler' }) },
+      });
+      const types = Object.values(template.toJSON().Resources as Record<string, { Type: string }>).map(
+        (resource) => resource.Type,
+      );
+      assert.deepEqual(
+        types.filter((type) => type.startsWith('AWS::ApiGatewayV2::')),
+        [],
+      );
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops `cdk synth` on an unknown frontDoor, naming the value and the allowed ones', async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'rpm-cache-synth-'));
+    try {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+      await assert.rejects(
+        run('npx', ['cdk', 'synth', '--quiet', '-c', 'frontDoor=cloudfront', '--output', outdir], {
+          cwd: INFRA_DIR,
+          env: { ...env, HOME: outdir, AWS_EC2_METADATA_DISABLED: 'true' },
+          timeout: 120_000,
+        }),
+        (error: { stderr: string }) => {
+          assert.match(
+            error.stderr,
+            /rpm-cache: context frontDoor="cloudfront" is invalid: expected http-api or function-url/,
+          );
+          return true;
+        },
+      );
+      assert.equal(existsSync(join(outdir, 'RpmCache.template.json')), false);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
