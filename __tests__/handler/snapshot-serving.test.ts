@@ -205,6 +205,32 @@ describe('decideRedirect for repository metadata', () => {
     expect(await decideRedirect(REPOMD, deps())).toMatchObject({ outcome: 'stored', uploadTriggered: true });
   });
 
+  it.each([
+    ['answers 503', 503],
+    ['has lost the repository (404)', 404],
+  ])('triggers a run for a snapshot left unsettled while the origin %s, and serves it stale', async (_, status) => {
+    origin.behaviours.set(REPOMD, { kind: 'status', status });
+    manifest = { ...MANIFEST, settled: false, createdAt: '2026-01-01T00:00:00Z' };
+
+    expect(await decideRedirect(REPOMD, deps())).toMatchObject({ outcome: 'stale', uploadTriggered: true });
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1);
+  });
+
+  it('serves a snapshot left unsettled stale even when the run it triggers cannot be invoked', async () => {
+    origin.behaviours.set(REPOMD, { kind: 'status', status: 503 });
+    manifest = { ...MANIFEST, settled: false, createdAt: '2026-01-01T00:00:00Z' };
+    lambdaMock.on(InvokeCommand).rejects(new Error('TooManyRequestsException'));
+
+    expect(await decideRedirect(REPOMD, deps())).toMatchObject({ outcome: 'stale', uploadTriggered: false });
+  });
+
+  it('does not trigger a run for a stale answer from a settled snapshot', async () => {
+    origin.behaviours.set(REPOMD, { kind: 'status', status: 503 });
+
+    expect(await decideRedirect(REPOMD, deps())).toMatchObject({ outcome: 'stale', uploadTriggered: false });
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
   it('keeps the client’s query on a redirect to the origin, and asks the origin without it', async () => {
     repomdServes('"repomd-v2"');
 

@@ -63,6 +63,18 @@ describe('takeSnapshot', () => {
     return files;
   };
   const keysOf = (manifest: SnapshotManifest | undefined) => Object.values(manifest?.files ?? {}).map(({ key }) => key);
+  /** An S3 client whose run stops at its first tagging after the commit (a timeout, an S3 error). */
+  const dyingAfterCommit = () => {
+    const dying = localStoreClient(store.endpoint);
+    dying.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === PutObjectTaggingCommand.name) throw new Error('the run stops here');
+        return next(args);
+      },
+      { step: 'initialize', name: 'stopAtTagging' },
+    );
+    return dying;
+  };
   const metadataOf = async (key: string) =>
     (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).Metadata;
 
@@ -265,6 +277,50 @@ describe('takeSnapshot', () => {
       ]);
       origin.behaviours.clear();
     });
+    it('retries a signature the origin rate-limits (429) rather than record it absent', async () => {
+      const repoDir = 'rate-limited/';
+      const path = `${repoDir}repodata/repomd.xml`;
+      serve(repository(repoDir, { primary: randomBytes(100) }, { signature: Buffer.from('signature') }));
+      origin.behaviours.set(`${repoDir}repodata/repomd.xml.asc`, { kind: 'status', status: 429 });
+
+      await expect(takeSnapshot(path, deps())).rejects.toThrow();
+      expect(await readStoredManifest(s3, BUCKET, repoDir)).toBeUndefined();
+      origin.behaviours.clear();
+      await takeSnapshot(path, deps());
+      const manifest = (await readStoredManifest(s3, BUCKET, repoDir))?.manifest;
+      expect(await stored(manifest?.files['repodata/repomd.xml.asc']?.key ?? '')).toEqual(Buffer.from('signature'));
+    });
+
+    it('refuses a signature from a lagging mirror of a pool (asked again at the end, it differs)', async () => {
+      const repoDir = 'pool/';
+      const path = `${repoDir}repodata/repomd.xml`;
+      const ascPath = `${repoDir}repodata/repomd.xml.asc`;
+      const lagging = repository(
+        repoDir,
+        { primary: randomBytes(100) },
+        { revision: '1', signature: Buffer.from('v1') },
+      );
+      serve(repository(repoDir, { primary: randomBytes(100) }, { revision: '2', signature: Buffer.from('v2') }));
+      // The pool sends the signature's first request to a mirror that still has version 1.
+      origin.behaviours.set(ascPath, {
+        kind: 'custom',
+        respond: (_request, response) => {
+          origin.behaviours.delete(ascPath);
+          response.writeHead(200).end(lagging.get(ascPath));
+        },
+      });
+
+      const result = await takeSnapshot(path, deps());
+
+      expect(result).toMatchObject({
+        outcome: 'incomplete',
+        reason: expect.stringContaining('repomd.xml.asc changed'),
+      });
+      expect(await readStoredManifest(s3, BUCKET, repoDir)).toBeUndefined();
+      expect((await takeSnapshot(path, deps())).outcome).toBe('stored');
+      const manifest = (await readStoredManifest(s3, BUCKET, repoDir))?.manifest;
+      expect(await stored(manifest?.files['repodata/repomd.xml.asc']?.key ?? '')).toEqual(Buffer.from('v2'));
+    });
   });
 
   describe('never backwards', () => {
@@ -289,6 +345,19 @@ describe('takeSnapshot', () => {
         expect((await readCurrentSnapshot(s3, BUCKET, repoDir))?.manifest.id).toBe(taken.snapshotId);
       },
     );
+    it('is not held back for good by a repomd.xml from a host whose clock was years ahead', async () => {
+      const repoDir = 'future-clock/';
+      const path = `${repoDir}repodata/repomd.xml`;
+      // createrepo_c writes the generation time as <revision>: one run on a host whose clock said 2040.
+      serve(repository(repoDir, { primary: randomBytes(100) }, { revision: '2208988800' }));
+      await takeSnapshot(path, deps());
+      serve(repository(repoDir, { primary: randomBytes(100) }, { revision: String(Math.floor(Date.now() / 1000)) }));
+
+      expect((await takeSnapshot(path, deps())).outcome).toBe('stored');
+      // A revision only a day ahead still orders versions (clocks differ by minutes, not days).
+      serve(repository(repoDir, { primary: randomBytes(100) }, { revision: '1000000000' }));
+      expect((await takeSnapshot(path, deps())).outcome).toBe('outdated');
+    });
   });
 
   describe('never stuck, never leaking', () => {
@@ -333,6 +402,58 @@ describe('takeSnapshot', () => {
       for (const key of keysOf(settled)) expect(await tagOf(key)).toBe('current');
       for (const key of keysOf(first)) expect(await tagOf(key)).toBe('unreferenced');
       dying.destroy();
+    });
+
+    it.each([
+      ['is down (503)', 503],
+      ['has lost the repository (404)', 404],
+    ])(
+      'settles a snapshot left unsettled while the origin %s: its files are never left to expire',
+      async (_, status) => {
+        const repoDir = `unsettled-${status}/`;
+        const path = `${repoDir}repodata/repomd.xml`;
+        serve(repository(repoDir, { primary: randomBytes(100) }, { revision: '1' }));
+        await takeSnapshot(path, deps());
+        const first = await readStoredManifest(s3, BUCKET, repoDir);
+        serve(repository(repoDir, { primary: randomBytes(100) }, { revision: '2' }));
+        const dying = dyingAfterCommit();
+        await expect(takeSnapshot(path, { ...deps(), s3: dying })).rejects.toThrow('stops here');
+        dying.destroy();
+        origin.behaviours.set(path, { kind: 'status', status });
+
+        // Lambda's retry meets the origin as it is now: the settle comes first, whatever the origin answers.
+        const retry = await takeSnapshot(path, deps()).catch((error: Error) => error);
+
+        const left = (await readStoredManifest(s3, BUCKET, repoDir))?.manifest;
+        expect(left?.settled).toBe(true);
+        for (const key of keysOf(left)) expect(await tagOf(key)).toBe('current');
+        for (const key of keysOf(first?.manifest).filter((key) => !keysOf(left).includes(key))) {
+          expect(await tagOf(key)).toBe('unreferenced');
+        }
+        if (status === 404) expect(retry).toMatchObject({ outcome: 'origin-missing', retired: 2 });
+        else expect(retry).toBeInstanceOf(Error);
+        origin.behaviours.clear();
+      },
+    );
+
+    it('settles a snapshot left unsettled while a lagging mirror serves the older version', async () => {
+      const repoDir = 'unsettled-lagging/';
+      const path = `${repoDir}repodata/repomd.xml`;
+      const older = repository(repoDir, { primary: randomBytes(100) }, { revision: '1' });
+      serve(older);
+      await takeSnapshot(path, deps());
+      serve(repository(repoDir, { primary: randomBytes(100) }, { revision: '2' }));
+      const dying = dyingAfterCommit();
+      await expect(takeSnapshot(path, { ...deps(), s3: dying })).rejects.toThrow('stops here');
+      dying.destroy();
+      serve(older);
+
+      const retry = await takeSnapshot(path, deps());
+
+      expect(retry).toMatchObject({ outcome: 'outdated', retired: 2 });
+      const left = (await readStoredManifest(s3, BUCKET, repoDir))?.manifest;
+      expect([left?.revision, left?.settled]).toEqual(['2', true]);
+      for (const key of keysOf(left)) expect(await tagOf(key)).toBe('current');
     });
 
     it('leaves the files of a run that lost the race to expire: none is tagged current', async () => {
@@ -449,6 +570,69 @@ describe('takeSnapshot', () => {
 
       expect(result.outcome).toBe('lost-race');
       origin.behaviours.clear();
+    });
+    it('reports stored, and settles, when S3 applied its manifest write but the answer was lost (SDK retry: 412)', async () => {
+      const repoDir = 'lost-answer/';
+      serve(repository(repoDir, { primary: randomBytes(100) }, { revision: '1' }));
+      const flaky = localStoreClient(store.endpoint);
+      let dropped = false;
+      flaky.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          const input = args.input as { Key?: string };
+          if (!dropped && context.commandName === PutObjectCommand.name && input.Key === manifestKey(repoDir)) {
+            dropped = true;
+            throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: {} });
+          }
+          return result;
+        },
+        { step: 'deserialize', name: 'dropAnswer', priority: 'high' },
+      );
+
+      const result = await takeSnapshot(`${repoDir}repodata/repomd.xml`, { ...deps(), s3: flaky });
+      flaky.destroy();
+
+      expect(dropped).toBe(true);
+      const manifest = (await readStoredManifest(s3, BUCKET, repoDir))?.manifest;
+      expect(result).toMatchObject({ outcome: 'stored', snapshotId: manifest?.id });
+      expect(manifest?.settled).toBe(true);
+      for (const key of keysOf(manifest)) expect(await tagOf(key)).toBe('current');
+    });
+
+    it('leaves a file current when a slower duplicate of the same event renewed it after the first run settled', async () => {
+      const repoDir = 'duplicate/';
+      const path = `${repoDir}repodata/repomd.xml`;
+      const updateinfo = randomBytes(200);
+      serve(repository(repoDir, { primary: randomBytes(100), updateinfo }, { revision: '1' }));
+      await takeSnapshot(path, deps());
+      serve(repository(repoDir, { primary: randomBytes(100), updateinfo: randomBytes(200) }, { revision: '2' }));
+      await takeSnapshot(path, deps());
+      // Version 3 lists version 1's updateinfo again, which version 2 retired: each run renews it.
+      serve(repository(repoDir, { primary: randomBytes(100), updateinfo }, { revision: '3' }));
+      let firstDone: () => void = () => undefined;
+      const done = new Promise<void>((resolve) => {
+        firstDone = resolve;
+      });
+      const slow = localStoreClient(store.endpoint);
+      slow.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'CopyObjectCommand') await done;
+          return next(args);
+        },
+        { step: 'initialize', name: 'slowDuplicate' },
+      );
+      // Lambda may deliver one async event twice: both runs carry its request id, so both hold the claim.
+      const claim = { owner: 'same-request-id', ttlMs: 60_000 };
+
+      const results = await Promise.all([
+        takeSnapshot(path, { ...deps(), claim }).finally(() => firstDone()),
+        takeSnapshot(path, { ...deps(), s3: slow, claim }),
+      ]);
+      slow.destroy();
+
+      expect(results.map(({ outcome }) => outcome).sort()).toEqual(['lost-race', 'stored']);
+      const manifest = (await readStoredManifest(s3, BUCKET, repoDir))?.manifest;
+      for (const key of keysOf(manifest)) expect(await tagOf(key)).toBe('current');
     });
   });
 });

@@ -67,6 +67,12 @@ export interface SnapshotManifest {
    * A run that stopped between the manifest write and this is finished by the next one.
    */
   readonly settled: boolean;
+  /**
+   * The run that wrote it (random, one per run): a run whose write S3 applied
+   * but whose answer was lost knows the manifest it meets on the SDK's retry
+   * (412) is its own.
+   */
+  readonly run?: string;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -112,7 +118,7 @@ export const parseManifest = (text: string): SnapshotManifest | undefined => {
     return undefined;
   }
   if (!isObject(parsed)) return undefined;
-  const { id, createdAt, validators, absent, revision, newestTimestamp, settled } = parsed;
+  const { id, createdAt, validators, absent, revision, newestTimestamp, settled, run } = parsed;
   if (typeof id !== 'string' || !SNAPSHOT_ID.test(id)) return undefined;
   const files = parseFiles(parsed.files);
   if (typeof createdAt !== 'string' || files === undefined || files[REPOMD] === undefined) return undefined;
@@ -130,6 +136,7 @@ export const parseManifest = (text: string): SnapshotManifest | undefined => {
     ...(previous === undefined ? {} : { previous }),
     // Manifests written before settling existed tagged their files before the write.
     settled: settled !== false,
+    ...(typeof run === 'string' ? { run } : {}),
   };
 };
 

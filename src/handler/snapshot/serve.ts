@@ -4,6 +4,7 @@
  * then the row of SERVING_RULES that matches.
  */
 import type { StaleReason } from '../../commons/metrics.js';
+import { logger } from '../../commons/powertools.js';
 import { originRoute } from '../../commons/origins.js';
 import { type OriginValidators, type RepodataPath, repomdPath, sameRepomd } from '../../commons/repodata.js';
 import { headOrigin } from '../origin.js';
@@ -40,23 +41,38 @@ interface Context {
 /** The X-Cache of the stored copy when served without asking the origin. */
 const servedAs = (role: RepodataRole): 'stale' | 'hit' => (role === 'repomd' || role === 'companion' ? 'stale' : 'hit');
 
+/** Whether this request for repomd.xml meets a snapshot whose run stopped before settling it. */
+const meetsLeftUnsettled = ({ role, lookup }: Context): boolean =>
+  role === 'repomd' && isLeftUnsettled(lookup.manifest, Date.now());
+
 /** Carries out `rule`. */
 const answer = async (rule: ServingRule, context: Context): Promise<RedirectDecision> => {
   const { asked, lookup, facts, staleReason } = context;
   const cache = staleReason === undefined ? {} : { staleReason };
   switch (rule.answer) {
     case 'origin': {
-      const unsettled = context.role === 'repomd' && isLeftUnsettled(lookup.manifest, Date.now());
       const triggered: UploadTrigger =
-        rule.trigger === true || unsettled
+        rule.trigger === true || meetsLeftUnsettled(context)
           ? await trigger(asked, `snapshot:${asked.path}`, context.version ?? {})
           : 'not-needed';
       return { outcome: rule.outcome, location: toOrigin(asked), ...triggerFacts(triggered), ...facts };
     }
     case 'snapshot': {
       if (lookup.key === undefined) throw new Error('a snapshot answer without a stored copy');
-      const location = (await context.signed) ?? (await sign(asked, lookup.key));
-      return { outcome: rule.outcome, location, uploadTriggered: false, ...facts, ...cache };
+      // The origin cannot serve, but a run settles a snapshot before it asks the origin anything.
+      const settling = meetsLeftUnsettled(context)
+        ? trigger(asked, `snapshot:${asked.path}`).catch((error: unknown) => {
+            // The stored copy is the answer in an outage: a failed Invoke must not turn it into a 302 to the origin.
+            logger.warn('settle trigger failed', { error });
+            return 'not-needed' as const;
+          })
+        : Promise.resolve('not-needed' as const);
+      const { key } = lookup;
+      const [location, triggered] = await Promise.all([
+        (async () => (await context.signed) ?? (await sign(asked, key)))(),
+        settling,
+      ]);
+      return { outcome: rule.outcome, location, ...triggerFacts(triggered), ...facts, ...cache };
     }
     case 'not-found':
       return { outcome: rule.outcome, location: undefined, uploadTriggered: false, ...facts, ...cache };

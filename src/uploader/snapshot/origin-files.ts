@@ -3,7 +3,7 @@
  * repomd.xml and its companions (`.asc`, `.key`, `media.1/media`).
  */
 import { createHash } from 'node:crypto';
-import { type OriginValidators, validatorsOf } from '../../commons/repodata.js';
+import { REPOMD_COMPANIONS, type OriginValidators, validatorsOf } from '../../commons/repodata.js';
 import { openOrigin } from '../origin-get.js';
 import { IncompleteDownloadError } from '../upload-errors.js';
 import { SnapshotIncompleteError } from './outcome.js';
@@ -24,9 +24,17 @@ export type SmallFile =
       readonly validators: OriginValidators;
     };
 
-/** repomd.xml is missing only when the origin says it is gone; an optional companion on any 4xx. */
+export type FetchedFile = Extract<SmallFile, { kind: 'file' }>;
+
+/** repomd.xml is missing only when the origin says it is gone. */
 export const REPOMD_MISSING = (status: number): boolean => status === 404 || status === 410;
-export const COMPANION_MISSING = (status: number): boolean => status >= 400 && status < 500;
+/**
+ * An optional companion is missing on any 4xx (S3 buckets without list rights,
+ * and CDNs in front of them, answer 403 for a missing key), except the two
+ * that say "not now": 408 and 429 are retried, never recorded as absent.
+ */
+export const COMPANION_MISSING = (status: number): boolean =>
+  status >= 400 && status < 500 && status !== 408 && status !== 429;
 
 /**
  * GETs a small origin file whole, refusing more than `maxBytes` (a
@@ -73,4 +81,29 @@ export const fetchSmall = async (
     status: answer.response.status,
     validators: validatorsOf(answer.response.headers),
   };
+};
+
+/**
+ * The companions of a repomd.xml (`.asc`, `.key`, `media.1/media`), all at
+ * once: each fetched, or absent (COMPANION_MISSING). `urlOf` gives a path's
+ * origin URL.
+ */
+export const fetchCompanions = async (urlOf: (path: string) => string, repoDir: string, idleTimeoutMs: number) => {
+  const fetched = await Promise.all(
+    REPOMD_COMPANIONS.map((companion) =>
+      fetchSmall(urlOf(`${repoDir}${companion}`), {
+        maxBytes: MAX_COMPANION_BYTES,
+        idleTimeoutMs,
+        isMissing: COMPANION_MISSING,
+      }),
+    ),
+  );
+  const companions = new Map<string, FetchedFile>();
+  const absent: string[] = [];
+  REPOMD_COMPANIONS.forEach((companion, index) => {
+    const file = fetched[index];
+    if (file === undefined || file.kind === 'missing') absent.push(companion);
+    else companions.set(companion, file);
+  });
+  return { companions, absent };
 };

@@ -16,6 +16,17 @@ export interface Settled {
   readonly retired: number;
 }
 
+/** Tags `key` `current`: a file the current snapshot names, never expired. */
+export const tagCurrent = async (s3: S3Client, bucket: string, key: string): Promise<void> => {
+  await s3.send(
+    new PutObjectTaggingCommand({
+      Bucket: bucket,
+      Key: key,
+      Tagging: { TagSet: [{ Key: SNAPSHOT_TAG, Value: 'current' }] },
+    }),
+  );
+};
+
 /**
  * Settles `current`, which the manifest object (ETag `current.etag`) names:
  * S3 errors throw, for Lambda's retry, which settles again (tagging is
@@ -27,15 +38,7 @@ export const settleSnapshot = async (
 ): Promise<Settled> => {
   const { manifest } = current;
   const keep = new Set(Object.values(manifest.files).map(({ key }) => key));
-  for (const key of keep) {
-    await s3.send(
-      new PutObjectTaggingCommand({
-        Bucket: bucket,
-        Key: key,
-        Tagging: { TagSet: [{ Key: SNAPSHOT_TAG, Value: 'current' }] },
-      }),
-    );
-  }
+  for (const key of keep) await tagCurrent(s3, bucket, key);
   let retired = 0;
   const stamp = now();
   for (const [path, { key }] of Object.entries(manifest.previous?.files ?? {})) {
