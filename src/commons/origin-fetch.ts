@@ -131,14 +131,19 @@ export const redirectDecision = async (
  */
 const pinnedDispatcher = async (addresses: readonly string[], tls: PinnedTls | undefined) => {
   const { Agent } = await import('undici');
+  const lookup = pinnedLookup(addresses);
+  return new Agent({ connect: { lookup, ...(tls?.ca === undefined ? {} : { ca: tls.ca }) } });
+};
+
+/** A DNS lookup that answers only `addresses`, whatever the name: a connection goes to the checked addresses. */
+export const pinnedLookup = (addresses: readonly string[]): LookupFunction => {
   const entries = addresses.map((address) => ({ address, family: isIP(address) }));
-  const lookup: LookupFunction = (_hostname, options, callback) => {
+  return (_hostname, options, callback) => {
     const [first] = entries;
     if (options.all === true) callback(null, entries);
     else if (first === undefined) callback(new Error('no checked address'), '', 0);
     else callback(null, first.address, first.family);
   };
-  return new Agent({ connect: { lookup, ...(tls?.ca === undefined ? {} : { ca: tls.ca }) } });
 };
 
 /** Certificates to trust on pinned connections besides the system's (tests: a local TLS mirror). */
@@ -159,48 +164,83 @@ export type OriginFetchResult =
   /** A redirect the policy does not follow: its status and why. */
   | { readonly refusedRedirect: { readonly status: number; readonly reason: string } };
 
+/** One hop's answer, as the redirect policy reads it. */
+export interface HopAnswer {
+  readonly status: number;
+  /** The `Location` header, or null. */
+  readonly location: string | null;
+  /** Lets go of an answer that is not the final one (its body, its connection). */
+  discard(): Promise<void>;
+}
+
+/** Sends one request to `url`; `pinnedTo`: the only addresses it may connect to (a hop off the origin). */
+export type SendHop<A extends HopAnswer> = (url: URL, pinnedTo: readonly string[] | undefined) => Promise<A>;
+
+export type FollowedAnswer<A extends HopAnswer> =
+  | { readonly answer: A; readonly url: string }
+  | { readonly refusedRedirect: { readonly status: number; readonly reason: string } };
+
+/**
+ * Sends `url` with `send`, following redirects by the policy above, whatever
+ * client sends each hop. Network errors and aborts are thrown.
+ */
+export const followRedirects = async <A extends HopAnswer>(
+  url: string,
+  send: SendHop<A>,
+  resolve?: AddressLookup,
+): Promise<FollowedAnswer<A>> => {
+  const origin = new URL(url);
+  let current = origin;
+  let pinnedTo: readonly string[] | undefined;
+  for (let hop = 0; ; hop += 1) {
+    const answer = await send(current, pinnedTo);
+    const { location, status } = answer;
+    if (!REDIRECT_STATUSES.has(status) || location === null) return { answer, url: current.href };
+    await answer.discard();
+    if (hop === MAX_ORIGIN_REDIRECTS) {
+      return { refusedRedirect: { status, reason: `more than ${MAX_ORIGIN_REDIRECTS} redirects` } };
+    }
+    let target: URL;
+    try {
+      target = new URL(location, current);
+    } catch {
+      return { refusedRedirect: { status, reason: 'redirect to an invalid URL' } };
+    }
+    const decision = await redirectDecision(target, origin, resolve);
+    if (decision.refusal !== undefined) return { refusedRedirect: { status, reason: decision.refusal } };
+    current = target;
+    pinnedTo = decision.pinnedTo;
+  }
+};
+
 /**
  * Fetches `url` from the origin, asking for identity encoding and following
  * redirects by the policy above. Network errors and aborts are thrown.
  */
 export const fetchFromOrigin = async (url: string, options: OriginFetchOptions): Promise<OriginFetchResult> => {
-  const origin = new URL(url);
-  let current = origin;
-  let pinnedTo: readonly string[] | undefined;
-  for (let hop = 0; ; hop += 1) {
+  const send: SendHop<HopAnswer & { readonly response: Response }> = async (current, pinnedTo) => {
     const dispatcher = pinnedTo === undefined ? undefined : await pinnedDispatcher(pinnedTo, options.tls);
-    let response: Response;
     try {
-      response = await fetch(current, {
+      const response = await fetch(current, {
         method: options.method,
         redirect: 'manual',
         signal: options.signal,
         headers: { 'accept-encoding': 'identity' },
         ...(dispatcher === undefined ? {} : { dispatcher }),
       });
+      return {
+        response,
+        status: response.status,
+        location: response.headers.get('location'),
+        discard: async () => {
+          await response.body?.cancel();
+        },
+      };
     } finally {
       // Closes once the response (and its body) is done with: nothing else uses the pool.
       dispatcher?.close().catch(() => undefined);
     }
-    const location = response.headers.get('location');
-    if (!REDIRECT_STATUSES.has(response.status) || location === null) {
-      return { response, url: current.href };
-    }
-    await response.body?.cancel();
-    if (hop === MAX_ORIGIN_REDIRECTS) {
-      return { refusedRedirect: { status: response.status, reason: `more than ${MAX_ORIGIN_REDIRECTS} redirects` } };
-    }
-    let target: URL;
-    try {
-      target = new URL(location, current);
-    } catch {
-      return { refusedRedirect: { status: response.status, reason: 'redirect to an invalid URL' } };
-    }
-    const decision = await redirectDecision(target, origin, options.resolve);
-    if (decision.refusal !== undefined) {
-      return { refusedRedirect: { status: response.status, reason: decision.refusal } };
-    }
-    current = target;
-    pinnedTo = decision.pinnedTo;
-  }
+  };
+  const followed = await followRedirects(url, send, options.resolve);
+  return 'refusedRedirect' in followed ? followed : { response: followed.answer.response, url: followed.url };
 };

@@ -86,7 +86,7 @@ export const sameRepomd = (snapshot: OriginValidators, origin: OriginValidators)
 };
 
 /** The validators of an origin answer. */
-export const validatorsOf = (headers: Headers): OriginValidators => {
+export const validatorsOf = (headers: { get(name: string): string | null }): OriginValidators => {
   const etag = headers.get('etag') ?? undefined;
   const lastModified = headers.get('last-modified') ?? undefined;
   const length = headers.get('content-length');

@@ -1,8 +1,8 @@
 /**
  * Asks the origin mirror whether it still serves a file.
  */
-import { fetchFromOrigin } from '../commons/origin-fetch.js';
 import { type OriginValidators, validatorsOf } from '../commons/repodata.js';
+import { headFromOrigin } from './origin-head.js';
 
 export type OriginHeadResult =
   /** The origin answered 2xx: a client redirected there gets the file (its validators tell which version). */
@@ -35,14 +35,13 @@ export const describeError = (error: unknown): string => {
 export const headOrigin = async (url: string, timeoutMs: number): Promise<OriginHeadResult> => {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const answer = await fetchFromOrigin(url, { method: 'HEAD', signal });
-    if ('refusedRedirect' in answer) {
-      return { available: false, status: answer.refusedRedirect.status, error: answer.refusedRedirect.reason };
+    const followed = await headFromOrigin(url, { signal });
+    if ('refusedRedirect' in followed) {
+      return { available: false, status: followed.refusedRedirect.status, error: followed.refusedRedirect.reason };
     }
-    await answer.response.body?.cancel();
-    const status = answer.response.status;
+    const { status } = followed.answer;
     return status >= 200 && status < 300
-      ? { available: true, status, validators: validatorsOf(answer.response.headers) }
+      ? { available: true, status, validators: validatorsOf({ get: followed.answer.header }) }
       : { available: false, status };
   } catch (error) {
     return {

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { CacheConfig } from '../../commons/config.js';
 import { originRoute } from '../../commons/origins.js';
-import { REPOMD, REPOMD_COMPANIONS, repodataPath, repomdPath } from '../../commons/repodata.js';
+import { REPOMD, repodataPath, repomdPath } from '../../commons/repodata.js';
 import {
   type CurrentSnapshot,
   readStoredManifest,
