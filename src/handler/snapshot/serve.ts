@@ -4,8 +4,8 @@
  * then the row of SERVING_RULES that matches.
  */
 import type { StaleReason } from '../../commons/metrics.js';
-import { logger } from '../../commons/powertools.js';
 import { originRoute } from '../../commons/origins.js';
+import { logger } from '../../commons/powertools.js';
 import { type OriginValidators, type RepodataPath, repomdPath, sameRepomd } from '../../commons/repodata.js';
 import { headOrigin } from '../origin.js';
 import type { OriginHealth } from '../origin-health.js';

@@ -3,7 +3,7 @@
  * repomd.xml and its companions (`.asc`, `.key`, `media.1/media`).
  */
 import { createHash } from 'node:crypto';
-import { REPOMD_COMPANIONS, type OriginValidators, validatorsOf } from '../../commons/repodata.js';
+import { type OriginValidators, REPOMD_COMPANIONS, validatorsOf } from '../../commons/repodata.js';
 import { openOrigin } from '../origin-get.js';
 import { IncompleteDownloadError } from '../upload-errors.js';
 import { SnapshotIncompleteError } from './outcome.js';

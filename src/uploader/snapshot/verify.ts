@@ -5,9 +5,9 @@
  * it), and not older than what is current.
  */
 
+import { REPOMD_COMPANIONS, repomdPath } from '../../commons/repodata.js';
 import type { SnapshotManifest } from '../../commons/snapshot-manifest.js';
 import { isOlderRepomd, type Repomd } from '../repomd.js';
-import { REPOMD_COMPANIONS, repomdPath } from '../../commons/repodata.js';
 import { fetchCompanions, fetchSmall, MAX_REPOMD_BYTES, REPOMD_MISSING } from './origin-files.js';
 import { SnapshotIncompleteError } from './outcome.js';
 
@@ -33,7 +33,11 @@ export const verifyUnchanged = async (
   idleTimeoutMs: number,
 ): Promise<void> => {
   const [again, companions] = await Promise.all([
-    fetchSmall(urlOf(repomdPath(taken.repoDir)), { maxBytes: MAX_REPOMD_BYTES, idleTimeoutMs, isMissing: REPOMD_MISSING }),
+    fetchSmall(urlOf(repomdPath(taken.repoDir)), {
+      maxBytes: MAX_REPOMD_BYTES,
+      idleTimeoutMs,
+      isMissing: REPOMD_MISSING,
+    }),
     fetchCompanions(urlOf, taken.repoDir, idleTimeoutMs),
   ]);
   if (again.kind === 'missing') {
