@@ -3,7 +3,7 @@
  * one flush per invocation, errors included, with bounded dimensions.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { fallbackCause } from '../src/commons/metrics.js';
 import { notFound, s3Error } from './helpers/aws.js';
@@ -170,6 +170,9 @@ describe('metrics', () => {
   });
 
   it('counts a snapshot run under its outcome', async () => {
+    // The repository has no snapshot yet.
+    s3Mock.on(GetObjectCommand).rejects(s3Error('NoSuchKey', 404));
+
     await uploader({ path: 'pub/gone/repodata/repomd.xml' }, lambdaContext('rpm-cache-uploader'));
 
     expect(named('Snapshots')).toEqual([

@@ -118,15 +118,24 @@ const isUnsettled = (stored: StoredManifest | undefined): boolean =>
 export const takeSnapshot = async (path: string, deps: SnapshotDependencies): Promise<SnapshotResult> => {
   const { config, s3, claim, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, now = () => new Date() } = deps;
   const repoDir = repodataPath(path)?.repoDir ?? '';
-  let version: OriginVersion | undefined;
   const before = await readStoredManifest(s3, config.bucketName, repoDir);
-  if (!isUnsettled(before)) {
-    const fetched = await fetchVersion(config, repoDir, originIdleTimeoutMs);
-    if ('result' in fetched) return fetched.result;
-    version = fetched.version;
-    const early = judge(version, before?.manifest, now());
-    if (early !== undefined) return early;
+  if (isUnsettled(before)) {
+    // Settled before the origin is asked anything, unless the run that wrote it still holds the claim (and settles it).
+    if (claim === undefined) return underClaim(repoDir, undefined, deps);
+    const claimed = await claimDownload(s3, config.bucketName, repomdPath(repoDir), claim);
+    if (claimed.claimed) {
+      try {
+        return await underClaim(repoDir, undefined, deps);
+      } finally {
+        await claimed.release().catch(() => undefined);
+      }
+    }
   }
+  const fetched = await fetchVersion(config, repoDir, originIdleTimeoutMs);
+  if ('result' in fetched) return fetched.result;
+  const { version } = fetched;
+  const early = judge(version, before?.manifest, now());
+  if (early !== undefined) return early;
   if (claim === undefined) return underClaim(repoDir, version, deps);
   const claimed = await claimDownload(s3, config.bucketName, repomdPath(repoDir), claim);
   if (!claimed.claimed) {
