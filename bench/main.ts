@@ -84,7 +84,9 @@ if (process.env.BENCH_SAVE === '1') {
     await writeFile('bench/results.md', results);
     const docs = await readFile('docs/performance.md', 'utf8');
     const marked = /(<!-- bench-results -->\n)[\s\S]*?(<!-- \/bench-results -->)/;
-    await writeFile('docs/performance.md', docs.replace(marked, `$1${table}\n\n${summary}\n$2`));
+    // A function, not a replacement string: the table's prices ($1.90) would be read as `$1` patterns.
+    const saved = docs.replace(marked, (_all, start: string, end: string) => `${start}${table}\n\n${summary}\n${end}`);
+    await writeFile('docs/performance.md', saved);
     process.stderr.write('bench: saved to bench/results.md and docs/performance.md\n');
   }
 }
