@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { LAMBDA_BOOTSTRAP, lambdaStartEnvironment } from '../__tests__/helpers/lambda-start.js';
 import { FUNCTION_SIZES } from '../infra/lib/function-sizes.js';
 import { AWS_GRACE_MS } from '../src/handler/redirect.js';
+import { cpuShareBootstrap, PERIOD_US } from './cpu-share.js';
 import { LATENCY_MS, startInvoke, startOrigin, startS3, urlOf } from './servers.js';
 import { median, percentile, type Row, ratio } from './stats.js';
 
@@ -22,16 +23,22 @@ const OUTAGE_REQUESTS = 20;
 type Servers = { readonly origin: Server; readonly s3: Server; readonly invoke: Server };
 
 /** One handler container in a process of its own; resolves to what it measured. */
-const runWorker = (workerPath: string, { origin, s3, invoke }: Servers, extra: Record<string, string>) =>
+/** How a worker is started: with which memory size's heap flags, through which bootstrap (a CPU share, or none). */
+interface Start {
+  readonly memoryMb: number;
+  readonly bootstrap: string;
+}
+
+const runWorker = (workerPath: string, { origin, s3, invoke }: Servers, extra: Record<string, string>, start: Start) =>
   new Promise<Record<string, number[]>>((done, fail) => {
     // As Lambda starts the handler: its bootstrap (which execs node, keeping the IPC channel), the image's ENV.
     const worker = fork(workerPath, {
-      execPath: LAMBDA_BOOTSTRAP,
+      execPath: start.bootstrap,
       execArgv: [],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: {
         PATH: process.env.PATH ?? '',
-        ...lambdaStartEnvironment(FUNCTION_SIZES.handler.memoryMb),
+        ...lambdaStartEnvironment(start.memoryMb),
         BENCH_HANDLER_BUNDLE: resolve('dist/handler.mjs'),
         AWS_ENDPOINT_URL_S3: urlOf(s3),
         AWS_ENDPOINT_URL_LAMBDA: urlOf(invoke),
@@ -51,23 +58,61 @@ const runWorker = (workerPath: string, { origin, s3, invoke }: Servers, extra: R
     });
   });
 
-export const measureLatency = async (workerPath: string): Promise<{ rows: Row[]; p50Ms: (name: string) => number }> => {
+/** A handler's p50 per case and its init, at one memory size's CPU share. */
+export interface SizeFigures {
+  readonly p50Ms: (name: string) => number;
+  readonly initWallMs: number;
+}
+
+/** What the memory rows need of the handler: wall and CPU per request, init, peak RSS, and each size measured. */
+export interface HandlerFigures {
+  /** p50 per case at the deployed size: under its CPU share when `sizes` is defined, else on a full core. */
+  readonly p50Ms: (name: string) => number;
+  /** Each candidate size measured under its CPU share; undefined where no cgroup could be made (then modeled). */
+  readonly sizes: ReadonlyMap<number, SizeFigures> | undefined;
+  /** Median CPU milliseconds of one request of the case `name`, on one full core. */
+  readonly cpuMs: (name: string) => number;
+  readonly init: { readonly wallMs: number; readonly cpuMs: number };
+  readonly peakRssMb: number;
+}
+
+/** Memory sizes the handler is measured at, besides the deployed one (fewer requests each). */
+export const HANDLER_CANDIDATES_MB = [128, 256, 384, 512, 1024] as const;
+const CANDIDATE_REQUESTS = '40';
+
+export const measureLatency = async (workerPath: string, dir: string): Promise<{ rows: Row[] } & HandlerFigures> => {
   const [origin, s3, invoke] = await Promise.all([startOrigin(), startS3(), startInvoke()]);
   const servers = { origin, s3, invoke };
+  const deployedMb = FUNCTION_SIZES.handler.memoryMb;
+  const shared = await cpuShareBootstrap(deployedMb, dir);
+  const start: Start = { memoryMb: deployedMb, bootstrap: shared ?? LAMBDA_BOOTSTRAP };
   try {
     // Each decision path on its own: a stalled HEAD must not make the container assume the origin offline.
-    const times = await runWorker(workerPath, servers, {
+    const decisionPaths = {
       ORIGIN_OFFLINE_PERIOD: '0',
       ORIGINS: `mirrored=${urlOf(origin)}/gone,${urlOf(origin)}/ok hanging=${urlOf(origin)}/stall,${urlOf(origin)}/ok`,
-    });
+    };
+    const times = await runWorker(workerPath, servers, decisionPaths, start);
     const outageTotals: number[] = [];
     for (let round = 0; round < OUTAGE_ROUNDS; round += 1) {
-      outageTotals.push(...((await runWorker(workerPath, servers, { BENCH_LATENCY_MODE: 'outage' })).total ?? []));
+      outageTotals.push(
+        ...((await runWorker(workerPath, servers, { BENCH_LATENCY_MODE: 'outage' }, start)).total ?? []),
+      );
     }
     const p50 = (name: string) => percentile(times[name] ?? [], 50);
     const p95 = (name: string) => percentile(times[name] ?? [], 95);
     const bare = p50('bare origin HEAD');
     const rows: Row[] = [
+      {
+        section: 'handler latency',
+        figure: 'CPU the handler runs with',
+        value:
+          shared === undefined
+            ? 'a full core: no cgroup could be made here (root and a writable cgroup file system are needed); the memory rows are modeled'
+            : `${deployedMb} MB's share of one core (${deployedMb}/1769, a CFS quota in ${PERIOD_US / 1000} ms periods), as Lambda gives it`,
+        goal: 'shown, no goal',
+        holds: undefined,
+      },
       {
         section: 'handler latency',
         figure: `bare origin HEAD round trip (origin ${LATENCY_MS.origin} ms, S3 ${LATENCY_MS.s3} ms, Invoke ${LATENCY_MS.invoke} ms injected)`,
@@ -157,7 +202,34 @@ export const measureLatency = async (workerPath: string): Promise<{ rows: Row[];
         holds: undefined,
       });
     }
-    return { rows, p50Ms: p50 };
+    const first = (name: string) => times[name]?.[0] ?? Number.NaN;
+    let sizes: Map<number, SizeFigures> | undefined;
+    if (shared !== undefined) {
+      sizes = new Map([[deployedMb, { p50Ms: p50, initWallMs: first('init wall') }]]);
+      for (const memoryMb of HANDLER_CANDIDATES_MB) {
+        if (memoryMb === deployedMb) continue;
+        const bootstrap = await cpuShareBootstrap(memoryMb, dir);
+        if (bootstrap === undefined) continue;
+        const at = await runWorker(
+          workerPath,
+          servers,
+          { ...decisionPaths, BENCH_LATENCY_REQUESTS: CANDIDATE_REQUESTS, BENCH_LATENCY_TOLERANT: '1' },
+          { memoryMb, bootstrap },
+        );
+        sizes.set(memoryMb, {
+          p50Ms: (name) => percentile(at[name] ?? [], 50),
+          initWallMs: at['init wall']?.[0] ?? Number.NaN,
+        });
+      }
+    }
+    return {
+      rows,
+      sizes,
+      p50Ms: p50,
+      cpuMs: (name: string) => median(times[`cpu ${name}`] ?? []),
+      init: { wallMs: first('init wall'), cpuMs: first('init cpu') },
+      peakRssMb: first('peak rss'),
+    };
   } finally {
     for (const server of Object.values(servers)) {
       server.closeAllConnections();

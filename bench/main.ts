@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { measureBurst } from './burst.js';
 import { measureColdStart } from './cold-start.js';
-import { costRows } from './cost.js';
+import { costRows, handlerMemoryRows, uploaderMemoryRows } from './cost.js';
 import { measureLatency } from './latency.js';
 import { measureSnapshot } from './snapshot.js';
 import type { Row } from './stats.js';
@@ -30,7 +30,9 @@ try {
     step(title);
     return measure();
   };
-  const latency = await section('latency', 'handler latency', () => measureLatency(resolve(dir, 'latency-worker.mjs')));
+  const latency = await section('latency', 'handler latency', () =>
+    measureLatency(resolve(dir, 'latency-worker.mjs'), dir),
+  );
   rows.push(...(latency?.rows ?? []));
   rows.push(...((await section('cold-start', 'cold start', () => measureColdStart(resolve(dir, 'bare')))) ?? []));
   const uploads = await section('upload', 'uploader throughput and memory (builds the RPMs once)', () =>
@@ -43,16 +45,10 @@ try {
     )) ?? []),
   );
   rows.push(...((await section('burst', 'burst', () => measureBurst(resolve(dir, 'upload-worker.mjs')))) ?? []));
+  if (latency !== undefined) rows.push(...handlerMemoryRows(latency));
+  if (uploads !== undefined) rows.push(...uploaderMemoryRows(uploads.uploader));
   if (latency !== undefined && uploads !== undefined) {
-    rows.push(
-      ...costRows(
-        {
-          cached: latency.p50Ms('origin 200, cached'),
-          miss: latency.p50Ms('origin 200, not cached (upload triggered)'),
-        },
-        uploads.uploaderSeconds.get(10) ?? Number.NaN,
-      ),
-    );
+    rows.push(...costRows(latency, uploads.uploader));
   }
 } catch (error) {
   process.stderr.write(`bench: could not measure: ${error instanceof Error ? error.message : String(error)}\n`);

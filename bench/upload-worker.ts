@@ -7,7 +7,7 @@
  * - `bare-upload`: the same bytes from the origin into S3 with a bare
  *   lib-storage Upload (same part size and queue), nothing checked.
  * With BENCH_PATH a repodata/repomd.xml, the uploader takes its snapshot.
- * Prints one JSON line: outcome, bytes, seconds, peak RSS in MiB.
+ * Prints one JSON line: outcome, bytes, seconds, CPU seconds (user + system), peak RSS in MiB.
  */
 
 import { Readable } from 'node:stream';
@@ -68,6 +68,7 @@ process.stdout.write(
     outcome: result.outcome,
     bytes: result.bytes,
     seconds: (performance.now() - started) / 1000,
+    cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
   })}\n`,
 );

@@ -93,6 +93,15 @@ export const workerEnv = (origin: string, store: string, extra: Record<string, s
 export interface Transfer {
   readonly outcome: string;
   readonly seconds: number;
+  /** CPU time of the whole process (user + system), start-up included. */
+  readonly cpuSeconds: number;
+  readonly maxRssMiB: number;
+}
+
+/** What one uploader run of a file size measured (medians), for the memory model. */
+export interface UploaderFigures {
+  readonly seconds: number;
+  readonly cpuSeconds: number;
   readonly maxRssMiB: number;
 }
 
@@ -103,7 +112,7 @@ export const runTransfer = async (workerPath: string, env: Record<string, string
 
 export const measureUploads = async (
   workerPath: string,
-): Promise<{ rows: Row[]; uploaderSeconds: Map<number, number> }> => {
+): Promise<{ rows: Row[]; uploaderSeconds: Map<number, number>; uploader: Map<number, UploaderFigures> }> => {
   const files = [];
   for (const size of SIZES_MB) files.push(await benchRpm(size));
   const origin = await startFileOrigin(files);
@@ -111,6 +120,7 @@ export const measureUploads = async (
   const rows: Row[] = [];
   const peaks: number[] = [];
   const uploaderSeconds = new Map<number, number>();
+  const uploaderFigures = new Map<number, UploaderFigures>();
   const s3 = new S3Client({
     endpoint: store.endpoint,
     forcePathStyle: true,
@@ -144,6 +154,7 @@ export const measureUploads = async (
       const uploader: Transfer = {
         outcome: runs.every((run) => run.outcome === 'stored') ? 'stored' : runs.map((run) => run.outcome).join('/'),
         seconds: median(runs.map((run) => run.seconds)),
+        cpuSeconds: median(runs.map((run) => run.cpuSeconds)),
         maxRssMiB: median(rss),
       };
       const rounds = runs.length > 1 ? ` (uploader: median of ${runs.length})` : '';
@@ -151,6 +162,7 @@ export const measureUploads = async (
       const slower = Math.max(measured.download?.seconds ?? 0, measured['bare-upload']?.seconds ?? 0);
       if (judged) peaks.push(uploader.maxRssMiB);
       uploaderSeconds.set(SIZES_MB[index] ?? 0, uploader.seconds);
+      uploaderFigures.set(SIZES_MB[index] ?? 0, uploader);
       const size = `${SIZES_MB[index]} MiB RPM`;
       const wallRatio = uploader.seconds / slower;
       rows.push({
@@ -179,7 +191,7 @@ export const measureUploads = async (
         holds: growth <= 20,
       });
     }
-    return { rows, uploaderSeconds };
+    return { rows, uploaderSeconds, uploader: uploaderFigures };
   } finally {
     s3.destroy();
     origin.close();

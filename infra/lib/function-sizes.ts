@@ -11,6 +11,6 @@
  *   ceiling at the tens of MB/s Lambda reaches.
  */
 export const FUNCTION_SIZES = Object.freeze({
-  handler: Object.freeze({ memoryMb: 512, timeoutSeconds: 29 }),
+  handler: Object.freeze({ memoryMb: 256, timeoutSeconds: 29 }),
   uploader: Object.freeze({ memoryMb: 1024, timeoutSeconds: 15 * 60 }),
 });

@@ -122,7 +122,7 @@ describe('the two functions', () => {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
       assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });
     }
-    assert.equal(handler.Properties.MemorySize, 512);
+    assert.equal(handler.Properties.MemorySize, 256);
     assert.equal(handler.Properties.Timeout, 29);
     assert.equal(uploader.Properties.MemorySize, 1024);
     assert.equal(uploader.Properties.Timeout, 900);
