@@ -167,4 +167,24 @@ describe('local S3 conditional writes', () => {
     const object = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `cache/${path}` }));
     expect(object.ContentLength).toBe(rpm.length);
   });
+  it('a crowd claiming one download, each winner releasing at once: every claimant gets an answer, none gives up', async () => {
+    const path = 'pub/Packages/c/churn-1.0-1.noarch.rpm';
+    const { claimDownload } = await import('../../src/uploader/upload-claim.js');
+    let claims = 0;
+
+    // The burst's pattern: the claim's holder finds the file stored and releases it at once, so
+    // the others' writes keep meeting a key that appears and disappears (412, then free; 409).
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, async (_, index) => {
+        const result = await claimDownload(s3, BUCKET, path, { owner: `claimant-${index}`, ttlMs: 60_000 });
+        if (!result.claimed) return 'held';
+        claims += 1;
+        await result.release();
+        return 'claimed';
+      }).map((outcome) => outcome.catch((error: unknown) => `threw: ${String(error)}`)),
+    );
+
+    expect(outcomes.filter((outcome) => outcome.startsWith('threw'))).toEqual([]);
+    expect(claims).toBeGreaterThanOrEqual(1);
+  });
 });

@@ -58,13 +58,23 @@ type ClaimState =
   | { readonly kind: 'expired'; readonly etag: string }
   | { readonly kind: 'unverifiable' };
 
-/** Attempts at the claim when it is released between our write and our read. */
-const CLAIM_ATTEMPTS = 3;
+/**
+ * Attempts at the claim while it keeps changing under us: released between our
+ * write and our read, or a write meeting a DELETE in flight (409). In a burst,
+ * every claimant that wins finds the file stored and releases at once, so the
+ * others meet a key that appears and disappears; eight attempts with jittered
+ * pauses let a crowd of 50 settle (a fixed three did not: the bench's burst).
+ */
+const CLAIM_ATTEMPTS = 8;
 
 type ClaimCondition = { IfNoneMatch: '*' } | { IfMatch: string };
 
-/** Pauses after a claim write S3 answered 409 (a conflicting write in flight), by attempt. */
-const CONFLICT_PAUSES_MS = [50, 200, 800] as const;
+/**
+ * The pause before another attempt: "full jitter" (AWS Architecture Blog,
+ * "Exponential Backoff And Jitter"), random up to 25 ms doubled per attempt,
+ * at most 1.6 s, so claimants that collided once do not collide again in step.
+ */
+const pauseBeforeAttempt = (attempt: number): Promise<void> => wait(Math.random() * Math.min(1_600, 25 * 2 ** attempt));
 
 /**
  * Writes the claim if `condition` holds; false when S3 refused it for the
@@ -91,7 +101,7 @@ const writeClaim = async (
   } catch (error) {
     if (isS3ConditionRefused(error)) return false;
     if (!isS3ConditionalConflict(error)) throw error;
-    await wait(CONFLICT_PAUSES_MS[Math.min(attempt, CONFLICT_PAUSES_MS.length - 1)]);
+    await pauseBeforeAttempt(attempt);
     return false;
   }
 };
@@ -122,7 +132,8 @@ export const claimDownload = async (
     const state = await readClaim(s3, bucket, key, now);
     switch (state.kind) {
       case 'free':
-        // Released between our write and our read: try again.
+        // Released between our write and our read: try again, after the others.
+        await pauseBeforeAttempt(attempt);
         continue;
       case 'live':
         // Lambda's retry of a crashed run (out of memory, timed out) has the same request id: its own claim.
