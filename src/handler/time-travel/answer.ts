@@ -44,8 +44,13 @@ export interface TimeTravelAnswer {
   readonly facts: Readonly<Record<string, string | number>>;
 }
 
-/** Two S3 round trips (a lookup), or a listing's pages: far less than API Gateway's 30 s. */
-const S3_DEADLINE_MS = 10_000;
+/**
+ * A lookup is two S3 round trips (tens of ms): a client waits at most this
+ * long for S3 before the 503 that tells it to try again.
+ */
+const LOOKUP_DEADLINE_MS = 3000;
+/** A listing reads a page per 1,000 snapshots: still far less than API Gateway's 30 s. */
+const LISTING_DEADLINE_MS = 10_000;
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
 
@@ -88,7 +93,7 @@ export const answerAt = async (
     s3,
     { bucket: config.bucketName, repoDir, time },
     { historyDays: config.snapshotHistoryDays, now: now() },
-    AbortSignal.timeout(S3_DEADLINE_MS),
+    AbortSignal.timeout(LOOKUP_DEADLINE_MS),
   );
   switch (found.kind) {
     case 'no-history':
@@ -149,7 +154,7 @@ export const answerListing = async (
     s3,
     { bucket: config.bucketName, repoDir },
     { historyDays: config.snapshotHistoryDays, now: now() },
-    AbortSignal.timeout(S3_DEADLINE_MS),
+    AbortSignal.timeout(LISTING_DEADLINE_MS),
   );
   const facts = { repository: repoDir, snapshots: snapshots.length };
   if (snapshots.length === 0) return { outcome: 'no-history', response: noHistory(repoDir), facts };
