@@ -28,6 +28,13 @@ describe('travelPathOf', () => {
     });
   });
 
+  it('reads an ORIGINS name after the time as it reads it without one', () => {
+    expect(travelPathOf('@20261101T000000Z/epel/10/Everything/x86_64/repodata/repomd.xml')).toMatchObject({
+      kind: 'metadata',
+      repodata: { repoDir: 'epel/10/Everything/x86_64/', file: 'repodata/repomd.xml' },
+    });
+  });
+
   it('passes every other path under a time on as the same path without it', () => {
     expect(travelPathOf(`@20261101T000000Z/${RPM}`)).toEqual({ kind: 'pass', time: '20261101T000000Z', path: RPM });
     expect(travelPathOf(`@20261101T000000Z/${REPO}`)).toEqual({ kind: 'pass', time: '20261101T000000Z', path: REPO });
