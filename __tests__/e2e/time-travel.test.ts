@@ -11,6 +11,8 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { runCli } from '../../src/cli/main.js';
 import { formatSnapshotTime } from '../../src/commons/snapshot-history.js';
 import { dnfDownload, filesIn, zypperDownload, zypperPackagesDir } from '../helpers/package-clients.js';
 import {
@@ -158,6 +160,23 @@ describe('time travel: a repository as it was, through dnf and zypper', () => {
     expect(second).toMatchObject({ current: true, path: `/@${second.time}/${REPO}` });
     expect(first).toMatchObject({ current: false, until: second.time });
     expect(between < second.time).toBe(true);
+  });
+
+  it('rpm-cache snapshots prints both, with the baseurls that reach them', async () => {
+    let stdout = '';
+    const io = {
+      stdout: new Writable({
+        write: (chunk: Buffer, _encoding, done) => {
+          stdout += chunk.toString('utf8');
+          done();
+        },
+      }),
+      stderr: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      env: {},
+    };
+    expect(await runCli(['snapshots', '--cache', test.stack.url, REPO], io)).toBe(0);
+    expect(stdout).toContain(`${test.stack.url}/@${first.time}/${REPO}`);
+    expect(stdout).toContain(`${test.stack.url}/@${second.time}/${REPO}`);
   });
 
   it('installs plainpkg 1.0, byte for byte, from a time between the two snapshots, though the mirror deleted it', async () => {
