@@ -95,6 +95,10 @@ describe('Logs Insights queries against real log lines', () => {
     await test.stack.drain();
     test.origin.behaviours.set('pub/fedora/q/repodata/repomd.xml', { kind: 'status', status: 503 });
     await get('pub/fedora/q/repodata/repomd.xml'); // stale
+    const now = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
+    await get(`@${now}Z/pub/fedora/q/repodata/repomd.xml`); // time travel: served
+    await get('@19990101T000000Z/pub/fedora/q/repodata/repomd.xml'); // time travel: before-history
+    await get('@/pub/fedora/q/'); // time travel: listed
     failPuts = true;
     await get(failing); // miss: the upload fails (and is retried)
     await test.stack.drain();
@@ -118,6 +122,7 @@ describe('Logs Insights queries against real log lines', () => {
     expect([...outcomes('request')].sort()).toEqual(['bypass', 'fallback', 'hit', 'miss', 'stale', 'stored']);
     expect([...outcomes('upload')].sort()).toEqual(['corrupt', 'failed', 'stored']);
     expect([...outcomes('snapshot')].sort()).toEqual(['stored']);
+    expect([...outcomes('time travel')].sort()).toEqual(['before-history', 'listed', 'served']);
   });
 
   describe.each(LOG_QUERIES.map((query) => [query.name, query] as const))('%s', (_name, query) => {

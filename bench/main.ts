@@ -13,14 +13,15 @@ import { costRows, handlerMemoryRows, uploaderMemoryRows } from './cost.js';
 import { measureLatency } from './latency.js';
 import { measureSnapshot } from './snapshot.js';
 import type { Row } from './stats.js';
+import { measureTimeTravel } from './time-travel.js';
 import { measureUploads } from './upload.js';
 
 const dir = process.env.BENCH_DIR ?? '';
 const started = Date.now();
 const rows: Row[] = [];
 const step = (name: string) => process.stderr.write(`bench: ${name}...\n`);
-const SECTIONS = ['latency', 'cold-start', 'upload', 'snapshot', 'burst'];
-/** BENCH_ONLY=latency,cold-start,upload,snapshot,burst runs some sections (the default: all). */
+const SECTIONS = ['latency', 'cold-start', 'upload', 'snapshot', 'burst', 'time-travel'];
+/** BENCH_ONLY=latency,cold-start,upload,snapshot,burst,time-travel runs some sections (the default: all). */
 const only = new Set((process.env.BENCH_ONLY ?? SECTIONS.join(',')).split(','));
 
 try {
@@ -45,6 +46,11 @@ try {
     )) ?? []),
   );
   rows.push(...((await section('burst', 'burst', () => measureBurst(resolve(dir, 'upload-worker.mjs')))) ?? []));
+  rows.push(
+    ...((await section('time-travel', 'time travel (writes a history of 1,000 snapshots)', () =>
+      measureTimeTravel(resolve(dir, 'time-travel-worker.mjs')),
+    )) ?? []),
+  );
   if (latency !== undefined) rows.push(...handlerMemoryRows(latency));
   if (uploads !== undefined) rows.push(...uploaderMemoryRows(uploads.uploader));
   if (latency !== undefined && uploads !== undefined) {

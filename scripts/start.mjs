@@ -19,6 +19,9 @@ Variables it honours (see docs/configuration.md):
   ORIGIN_OFFLINE_PERIOD     seconds the origin is assumed offline after a HEAD timeout (default 300)
   ORIGIN_LOST_TTL           seconds a lost file is served without asking (default 3600)
   SENTRY_DSN                report errors to Sentry
+  SNAPSHOT_HISTORY_DAYS     days a superseded snapshot stays at /@<time>/ (default 90; 0 for ever)
+  SNAPSHOT_REPOSITORIES     repository paths checked on a schedule (each ending in /)
+  SNAPSHOT_EVERY_MINUTES    minutes between those checks (default 60)
   HOST, PORT                where it listens (default 127.0.0.1, 8080)
   FRONT_DOOR                the events the handler gets: http-api (default) or function-url
   RPM_CACHE_DATA_DIR        the embedded S3 server's data (default .rpm-cache; delete it to start empty)

@@ -143,6 +143,41 @@ describe('handler under injected faults', () => {
       expectFallbackWhile(s3, misbehave, naming));
   });
 
+  describe.each([
+    ['refuses connections', refuse],
+    ['stalls', fault('stall')],
+    ['answers 503 SlowDown', respond(503, xml, '<Error><Code>SlowDown</Code></Error>')],
+    ['answers 500 with malformed XML', respond(500, xml, '<Error><Code>Intern')],
+  ])('S3 %s under /@<time>/', (_name, misbehave) => {
+    it('answers repository metadata with a 503 to try again, never the origin (it has only today’s version)', async () => {
+      await misbehave(s3);
+
+      const { response, ms } = await invoke('@20261101T000000Z/pub/fedora/x86_64/repodata/repomd.xml');
+
+      expect(response.statusCode).toBe(503);
+      // Two S3 round trips are tens of ms: a client waits at most the lookup's 3 s (and a little).
+      expect(ms).toBeLessThan(4000);
+      expect(response.headers).toMatchObject({ 'Retry-After': '5' });
+      expect(logs.linesOf('time travel')).toEqual([
+        expect.objectContaining({ level: 'ERROR', outcome: 'unavailable' }),
+      ]);
+    });
+
+    it('sends an RPM to the origin, at its path without the time', async () => {
+      const path = freshPath();
+      originPaths.add(path);
+      await misbehave(s3);
+
+      const { response } = await invoke(`@20261101T000000Z/${path}`);
+
+      expect(response.statusCode).toBe(302);
+      expect(response.headers?.['X-Cache']).toBe('fallback');
+      const location = new URL(String(response.headers?.Location));
+      expect(location.host).toBe(origin.host);
+      expect(decodeURIComponent(location.pathname)).toBe(`/${path}`);
+    });
+  });
+
   const json = (errorType?: string) => ({
     'content-type': 'application/json',
     ...(errorType === undefined ? {} : { 'x-amzn-errortype': errorType }),

@@ -137,7 +137,7 @@ describe('takeSnapshot', () => {
       const manifest = await current();
       expect(manifest?.id).toBe(next.snapshotId);
       expect(await served(manifest as SnapshotManifest)).toEqual(second);
-      for (const key of keysOf(oldManifest)) expect(await tagOf(key)).toBe('unreferenced');
+      for (const key of keysOf(oldManifest)) expect(await tagOf(key)).toBe('history');
     });
 
     it('never makes current a snapshot of a mirror mid-sync, and keeps the previous one', async () => {
@@ -400,7 +400,7 @@ describe('takeSnapshot', () => {
       const settled = await current();
       expect(settled?.settled).toBe(true);
       for (const key of keysOf(settled)) expect(await tagOf(key)).toBe('current');
-      for (const key of keysOf(first)) expect(await tagOf(key)).toBe('unreferenced');
+      for (const key of keysOf(first)) expect(await tagOf(key)).toBe('history');
       dying.destroy();
     });
 
@@ -428,7 +428,7 @@ describe('takeSnapshot', () => {
         expect(left?.settled).toBe(true);
         for (const key of keysOf(left)) expect(await tagOf(key)).toBe('current');
         for (const key of keysOf(first?.manifest).filter((key) => !keysOf(left).includes(key))) {
-          expect(await tagOf(key)).toBe('unreferenced');
+          expect(await tagOf(key)).toBe('history');
         }
         if (status === 404) expect(retry).toMatchObject({ outcome: 'origin-missing', retired: 2 });
         else expect(retry).toBeInstanceOf(Error);
@@ -503,7 +503,7 @@ describe('takeSnapshot', () => {
       expect(shared).toHaveLength(1);
       expect(await tagOf(shared[0] ?? '')).toBe('current');
       for (const key of keysOf(manifestA).filter((key) => !shared.includes(key))) {
-        expect(await tagOf(key)).toBe('unreferenced');
+        expect(await tagOf(key)).toBe('history');
         // Copied onto itself: S3 counts the lifecycle's days from this new creation.
         expect(await metadataOf(key)).toMatchObject({ 'retired-at': expect.any(String) });
       }

@@ -25,6 +25,18 @@ export const SNAPSHOT_OUTCOMES = [
   'lost-race',
 ] as const;
 export const STALE_REASONS = ['origin-failed', 'assumed-offline', 'origin-lost'] as const;
+/** Answers under /@ (src/handler/time-travel/answer.ts, and the fallback's 503). */
+export const TIME_TRAVEL_OUTCOMES = [
+  'served',
+  'not-in-snapshot',
+  'before-history',
+  'future',
+  'malformed',
+  'no-history',
+  'listed',
+  'passed-through',
+  'unavailable',
+] as const;
 export const UPLOAD_OUTCOMES = [
   'stored',
   'already-cached',
@@ -176,6 +188,16 @@ export const createDashboard = (scope: Construct, options: DashboardOptions) => 
           left: SNAPSHOT_OUTCOMES.map((outcome) => metric('Snapshots', 'Sum', { Outcome: outcome }, outcome)),
           stacked: true,
           width: 12,
+        }),
+      ],
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Time travel answers by outcome',
+          left: TIME_TRAVEL_OUTCOMES.map((outcome) =>
+            metric('TimeTravelAnswers', 'Sum', { Outcome: outcome }, outcome),
+          ),
+          stacked: true,
+          width: 24,
         }),
       ],
     ],

@@ -16,7 +16,7 @@ export interface LogQuery {
   readonly logGroups: 'request' | 'upload' | 'both';
   /** The lines (by `message` and `outcome`) the query reads, and the fields it uses on them. */
   readonly reads: readonly {
-    readonly message: 'request' | 'upload' | 'snapshot';
+    readonly message: 'request' | 'upload' | 'snapshot' | 'time travel';
     readonly outcomes: readonly string[];
     readonly fields: Readonly<Record<string, FieldType>>;
   }[];
@@ -176,6 +176,24 @@ export const LOG_QUERIES: readonly LogQuery[] = [
       '| fields @timestamp, outcome, path, snapshotId, files, bytes, reason',
       '| sort @timestamp desc',
       '| limit 100',
+    ].join('\n'),
+  },
+  {
+    name: 'time-travel-answers',
+    question:
+      'Answers under /@<time>/ by outcome and repository: how much the history is used, and who asks for times it does not hold',
+    logGroups: 'request',
+    reads: [
+      {
+        message: 'time travel',
+        outcomes: ['served', 'before-history', 'listed'],
+        fields: { message: 'string', outcome: 'string', repository: 'string' },
+      },
+    ],
+    query: [
+      'filter message = "time travel"',
+      '| stats count(*) as answers by outcome, repository',
+      '| sort answers desc',
     ].join('\n'),
   },
 ];

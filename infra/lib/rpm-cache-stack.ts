@@ -8,6 +8,7 @@
  * helpers, which grant more than rpm-cache uses (bucket.grantRead gives
  * s3:GetObject*, s3:GetBucket*, s3:List* on the whole bucket).
  */
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
   aws_apigatewayv2 as apigateway,
@@ -17,6 +18,8 @@ import {
   Duration,
   aws_lambda_destinations as destinations,
   aws_ecr_assets as ecrAssets,
+  aws_events as events,
+  aws_events_targets as eventsTargets,
   Fn,
   aws_iam as iam,
   aws_lambda as lambda,
@@ -32,6 +35,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { scheduledCheckPath } from '../../src/commons/snapshot-schedule.ts';
 import { SNAPSHOT_TAG } from '../../src/commons/snapshot-tag.ts';
 import { createDashboard } from './dashboard.ts';
 import { FUNCTION_SIZES } from './function-sizes.ts';
@@ -95,13 +99,25 @@ export class RpmCacheStack extends Stack {
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         // Claims live minutes; one left by a dead uploader goes after a day.
         { id: 'expire-claims', prefix: 'claims/', expiration: Duration.days(1) },
-        // A superseded repository snapshot (tagged by the uploader when the next one became current).
+        // Files a snapshot run stored that never became part of a snapshot (it lost, failed or ended incomplete).
         {
           id: 'expire-superseded-snapshots',
           prefix: 'snapshots/',
           tagFilters: { [SNAPSHOT_TAG]: 'unreferenced' },
           expiration: Duration.days(settings.snapshotExpirationDays),
         },
+        // The history: superseded snapshots' files (renewed when retired, so days count from the supersession) and
+        // the entries (each naming the snapshot it superseded). SNAPSHOT_HISTORY_DAYS=0 keeps them for ever.
+        ...(settings.snapshotHistoryDays === 0
+          ? []
+          : [
+              {
+                id: 'expire-snapshot-history',
+                prefix: 'snapshots/',
+                tagFilters: { [SNAPSHOT_TAG]: 'history' },
+                expiration: Duration.days(Math.max(settings.snapshotHistoryDays, settings.snapshotExpirationDays)),
+              },
+            ]),
         ...(settings.cacheExpirationDays === undefined
           ? []
           : [{ id: 'expire-cache', prefix: 'cache/', expiration: Duration.days(settings.cacheExpirationDays) }]),
@@ -195,6 +211,8 @@ export class RpmCacheStack extends Stack {
     // Without it S3 answers 403 instead of 404 for a missing key: "not cached
     // yet" and "no claim" would look like errors and every upload would fail.
     uploaderRole.addToPolicy(this.listWithin('ListCacheSnapshotsAndClaims', ['cache/*', 'snapshots/*', 'claims/*']));
+
+    this.snapshotSchedule(settings);
 
     const handlerLogs = this.logGroup('HandlerLogs', settings);
     const handlerRole = this.functionRole('HandlerRole', handlerLogs);
@@ -291,6 +309,30 @@ export class RpmCacheStack extends Stack {
       return { SENTRY_DSN: ssm.StringParameter.valueForStringParameter(this, settings.sentryDsnParameter) };
     }
     return {};
+  }
+
+  /**
+   * One EventBridge rule per repository in `snapshotRepositories` (a rule
+   * takes at most five targets): every `snapshotEveryMinutes` it invokes the
+   * uploader asynchronously with the repository's repomd.xml, as a client's
+   * request does, so the history has no holes. The uploader's async settings
+   * (retries, the failed-uploads queue) apply.
+   */
+  private snapshotSchedule(settings: DeploymentSettings): void {
+    for (const repository of settings.snapshotRepositories) {
+      // Named by the path, not its place in the list: reordering the context replaces no rule.
+      const id = createHash('sha256').update(repository).digest('hex').slice(0, 12);
+      new events.Rule(this, `SnapshotCheck${id}`, {
+        description: `rpm-cache: snapshot of ${repository} every ${settings.snapshotEveryMinutes} min`.slice(0, 512),
+        schedule: events.Schedule.rate(Duration.minutes(settings.snapshotEveryMinutes)),
+        targets: [
+          new eventsTargets.LambdaFunction(this.uploader, {
+            event: events.RuleTargetInput.fromObject({ path: scheduledCheckPath(repository) }),
+            retryAttempts: 2,
+          }),
+        ],
+      });
+    }
   }
 
   private logGroup(id: string, settings: DeploymentSettings): logs.LogGroup {

@@ -5,6 +5,7 @@
  * at init is refused at synth instead, with the same message.
  */
 import { parseHandlerConfig } from '../../src/commons/config.ts';
+import { DEFAULT_SNAPSHOT_EVERY_MINUTES, parseSnapshotRepositories } from '../../src/commons/snapshot-schedule.ts';
 
 export type Architecture = 'arm64' | 'x86_64';
 
@@ -38,8 +39,14 @@ export interface DeploymentSettings {
   readonly fallbackAlarmThreshold: number;
   /** SNS topic the alarms notify, if any. */
   readonly alarmTopicArn: string | undefined;
-  /** Days a superseded repository snapshot's files are kept after it was superseded (the uploader renews them then). */
+  /** Days a file a failed snapshot run left (tagged unreferenced) is kept. */
   readonly snapshotExpirationDays: number;
+  /** SNAPSHOT_HISTORY_DAYS: days a superseded snapshot stays servable at /@<time>/; 0 keeps it for ever. */
+  readonly snapshotHistoryDays: number;
+  /** Repositories (paths of the directories that hold repodata/) checked on a schedule. */
+  readonly snapshotRepositories: readonly string[];
+  /** Minutes between those checks. */
+  readonly snapshotEveryMinutes: number;
   /** Minutes the origin may be assumed offline before the alarm goes off. */
   readonly originOfflineAlarmMinutes: number;
   /** The API stage's steady request rate (per second) and burst: beyond them API Gateway answers 429. */
@@ -80,7 +87,13 @@ export const SETTINGS_HELP = Object.freeze({
   logRetentionDays: 'CloudWatch log retention in days (default 30)',
   fallbackAlarmThreshold: 'fallbacks in 5 minutes that raise the alarm (default 5)',
   alarmTopicArn: 'SNS topic ARN the alarms notify (default: none)',
-  snapshotExpirationDays: 'keep a superseded repository snapshot this many days after it was superseded (default 30)',
+  snapshotExpirationDays:
+    'keep the files a snapshot run that never completed left behind this many days; a superseded snapshot is kept at least as long (default 30)',
+  snapshotHistoryDays:
+    'SNAPSHOT_HISTORY_DAYS, days a superseded repository snapshot stays servable at /@<time>/ (default 90; 0: for ever)',
+  snapshotRepositories:
+    'repository paths (the directories that hold repodata/, each ending in /) checked on a schedule (default: none)',
+  snapshotEveryMinutes: `minutes between checks of snapshotRepositories (default ${DEFAULT_SNAPSHOT_EVERY_MINUTES})`,
   originOfflineAlarmMinutes: 'alarm when the origin has been assumed offline this many minutes in a row (default 15)',
   apiThrottleRate: 'requests per second the API accepts, steady (default 200; frontDoor=http-api only)',
   apiThrottleBurst: 'requests the API accepts in a burst (default 400; frontDoor=http-api only)',
@@ -130,18 +143,35 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     ['originOfflinePeriod', 'ORIGIN_OFFLINE_PERIOD'],
     ['originLostTtl', 'ORIGIN_LOST_TTL'],
     ['deploymentEnvironment', 'CKI_DEPLOYMENT_ENVIRONMENT'],
+    ['snapshotHistoryDays', 'SNAPSHOT_HISTORY_DAYS'],
   ] as const) {
     const value = text(read, key);
     if (value !== undefined) lambdaEnvironment[variable] = value;
   }
+  let snapshotHistoryDays: number;
   try {
-    parseHandlerConfig({
+    ({ snapshotHistoryDays } = parseHandlerConfig({
       ...lambdaEnvironment,
       S3_BUCKET_NAME: 'checked-at-synth',
       UPLOADER_LAMBDA_ARN: 'checked-at-synth',
-    });
+    }));
   } catch (error) {
     throw new SettingsError(`context: ${(error as Error).message}`, { cause: error });
+  }
+
+  const repositories = text(read, 'snapshotRepositories');
+  let snapshotRepositories: readonly string[] = [];
+  try {
+    snapshotRepositories =
+      repositories === undefined ? [] : parseSnapshotRepositories(repositories, 'context snapshotRepositories');
+  } catch (error) {
+    throw new SettingsError((error as Error).message, { cause: error });
+  }
+  const snapshotEveryMinutes = wholeNumber(read, 'snapshotEveryMinutes', 1, 1440);
+  if (snapshotEveryMinutes !== undefined && snapshotRepositories.length === 0) {
+    throw new SettingsError(
+      `context snapshotEveryMinutes=${snapshotEveryMinutes} is invalid without snapshotRepositories: there is nothing to check`,
+    );
   }
 
   const sentryDsnSecret = text(read, 'sentryDsnSecret');
@@ -213,6 +243,9 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     alarmTopicArn,
     // A month: clients with metadata cached before a snapshot was superseded keep finding its files.
     snapshotExpirationDays: wholeNumber(read, 'snapshotExpirationDays', 1, 36_500) ?? 30,
+    snapshotHistoryDays,
+    snapshotRepositories,
+    snapshotEveryMinutes: snapshotEveryMinutes ?? DEFAULT_SNAPSHOT_EVERY_MINUTES,
     // Longer than a mirror's usual hiccup, short enough to act the same shift.
     originOfflineAlarmMinutes: wholeNumber(read, 'originOfflineAlarmMinutes', 1, 1440) ?? 15,
     // A dnf run asks tens of files a second (10 parallel downloads): 200/s serves a dozen CI jobs at full

@@ -87,7 +87,25 @@ describe('the cache bucket', () => {
         ExpirationInDays: 30,
         Status: 'Enabled',
       },
+      {
+        Id: 'expire-snapshot-history',
+        Prefix: 'snapshots/',
+        TagFilters: [{ Key: 'rpm-cache-snapshot', Value: 'history' }],
+        ExpirationInDays: 90,
+        Status: 'Enabled',
+      },
     ]);
+  });
+
+  it('keeps the snapshot history SNAPSHOT_HISTORY_DAYS, at least snapshotExpirationDays, and for ever with 0', () => {
+    const historyRule = (context: Record<string, string>) => {
+      const [bucket] = Object.values(synth(context).template.findResources('AWS::S3::Bucket'));
+      const rules = bucket?.Properties.LifecycleConfiguration.Rules as { Id: string; ExpirationInDays?: number }[];
+      return rules.find((rule) => rule.Id === 'expire-snapshot-history')?.ExpirationInDays;
+    };
+    assert.equal(historyRule({ snapshotHistoryDays: '365' }), 365);
+    assert.equal(historyRule({ snapshotHistoryDays: '7', snapshotExpirationDays: '30' }), 30);
+    assert.equal(historyRule({ snapshotHistoryDays: '0' }), undefined);
   });
 
   it('expires superseded snapshots after snapshotExpirationDays; the current one, tagged current, never', () => {
@@ -645,6 +663,16 @@ describe('settings from the context', () => {
     [{ originOfflinePeriod: '1.5' }, /ORIGIN_OFFLINE_PERIOD="1.5" is invalid/],
     [{ originLostTtl: '999999' }, /ORIGIN_LOST_TTL="999999" is invalid/],
     [{ snapshotExpirationDays: '0' }, /snapshotExpirationDays="0" is invalid/],
+    [{ snapshotHistoryDays: '-1' }, /SNAPSHOT_HISTORY_DAYS="-1" is invalid/],
+    [{ snapshotHistoryDays: '36501' }, /SNAPSHOT_HISTORY_DAYS="36501" is invalid/],
+    [
+      { snapshotRepositories: 'pub/fedora/x86_64' },
+      /context snapshotRepositories: "pub\/fedora\/x86_64" does not end in \//,
+    ],
+    [{ snapshotRepositories: '/pub/x/' }, /context snapshotRepositories: "\/pub\/x\/" is not a path under the cache/],
+    [{ snapshotEveryMinutes: '5' }, /snapshotEveryMinutes=5 is invalid without snapshotRepositories/],
+    [{ snapshotRepositories: 'pub/x/', snapshotEveryMinutes: '0' }, /snapshotEveryMinutes="0" is invalid/],
+    [{ snapshotRepositories: 'pub/x/', snapshotEveryMinutes: '1441' }, /snapshotEveryMinutes="1441" is invalid/],
     [{ originOfflineAlarmMinutes: '2000' }, /originOfflineAlarmMinutes="2000" is invalid/],
     [{ apiThrottleRate: '0' }, /apiThrottleRate="0" is invalid/],
     [{ frontDoor: 'alb' }, /frontDoor="alb" is invalid: expected http-api or function-url/],
@@ -757,5 +785,53 @@ describe('npm run synth', () => {
 
     assert.match(stdout, /rpm-cache: template written to infra\/cdk\.out\/RpmCache\.template\.json/);
     assert.doesNotMatch(`${stdout}${stderr}`, /feature flags are not configured/);
+  });
+});
+
+describe('the snapshot schedule', () => {
+  const UPDATES = 'pub/fedora/linux/updates/44/Everything/x86_64/';
+  const EPEL = 'epel/10/Everything/x86_64/';
+
+  it('has no rule without snapshotRepositories', () => {
+    defaults.template.resourceCountIs('AWS::Events::Rule', 0);
+  });
+
+  it('checks each repository with a rule of its own, invoking the uploader with its repomd.xml', () => {
+    const { template } = synth({ snapshotRepositories: `${UPDATES} ${EPEL}`, snapshotEveryMinutes: '15' });
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    assert.equal(rules.length, 2);
+    const inputs = rules.map((rule) => {
+      assert.equal(rule.Properties.ScheduleExpression, 'rate(15 minutes)');
+      const targets = rule.Properties.Targets as {
+        Arn: { 'Fn::GetAtt': string[] };
+        Input: string;
+        RetryPolicy?: unknown;
+      }[];
+      assert.equal(targets.length, 1);
+      assert.match(targets[0]?.Arn['Fn::GetAtt'][0] ?? '', /^Uploader/);
+      return JSON.parse(targets[0]?.Input ?? '{}') as unknown;
+    });
+    assert.deepEqual(
+      inputs.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      [{ path: `${EPEL}repodata/repomd.xml` }, { path: `${UPDATES}repodata/repomd.xml` }],
+    );
+    // EventBridge may invoke the uploader.
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Uploader'), 'Arn'] },
+    });
+  });
+
+  it('checks hourly by default', () => {
+    const { template } = synth({ snapshotRepositories: UPDATES });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
+  });
+
+  it('gives both functions SNAPSHOT_HISTORY_DAYS when set', () => {
+    const { template } = synth({ snapshotHistoryDays: '30' });
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    for (const fn of functions) assert.equal(fn.Properties.Environment.Variables.SNAPSHOT_HISTORY_DAYS, '30');
+    assert.equal(functions.length, 2);
   });
 });

@@ -17,6 +17,7 @@ import {
   terminalProgress,
 } from './report.js';
 import { rewriteLockfile } from './rewrite.js';
+import { fetchListing, ListingError, listingTable, RepositoryArgumentError, repositoryPathOf } from './snapshots.js';
 import { cacheUrlOf, type WarmResult, warm } from './warm.js';
 import { writeWhole } from './write-whole.js';
 
@@ -165,6 +166,27 @@ const runRewrite = async (lockfiles: string[], flags: RewriteFlags, io: CliIo): 
   return notRewritten || notWritten ? EXIT.notAllCached : EXIT.ok;
 };
 
+interface SnapshotsFlags {
+  readonly cache?: string;
+  readonly json: boolean;
+}
+
+const runSnapshots = async (argument: string, flags: SnapshotsFlags, io: CliIo): Promise<number> => {
+  const cacheUrl = cacheBaseUrl(flags.cache, io.env);
+  const repository = repositoryPathOf(argument, cacheUrl);
+  try {
+    const listing = await fetchListing(cacheUrl, repository, io.signal === undefined ? {} : { signal: io.signal });
+    io.stdout.write(flags.json ? `${JSON.stringify(listing, null, 2)}\n` : listingTable(cacheUrl, listing));
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof ListingError)) throw error;
+    // With --json, stdout stays one JSON document, the error too.
+    if (flags.json) io.stdout.write(`${JSON.stringify({ error: error.message }, null, 2)}\n`);
+    io.stderr.write(`rpm-cache: ${error.message}\n`);
+    return EXIT.notAllCached;
+  }
+};
+
 const program = (io: CliIo, setExit: (code: number) => void): Command => {
   const root = new Command('rpm-cache')
     .description('rpm-cache tools')
@@ -247,6 +269,33 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
     .action(async (lockfiles: string[], flags: RewriteFlags) => {
       setExit(await runRewrite(lockfiles, flags, io));
     });
+  root
+    .command('snapshots')
+    .description(
+      'List the snapshots of one repository the cache serves at /@<time>/ (time travel), newest first, ' +
+        'each with the baseurl that gives the repository as it was then.',
+    )
+    .argument(
+      '<repository>',
+      'the directory that holds repodata/, as a path under the cache (pub/fedora/linux/updates/44/Everything/x86_64/) or a URL',
+    )
+    .option('--cache <url>', 'rpm-cache base URL (default: $RPM_CACHE_URL)')
+    .option('--json', 'print the cache\'s listing as JSON (on an error: {"error": ...})', false)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit status: 0 listed; 1 the cache could not be reached or answered an error (404: no',
+        'snapshot of that repository yet); 2 bad usage.',
+        '',
+        'Example:',
+        '  rpm-cache snapshots --cache https://abc123.execute-api.eu-west-1.amazonaws.com \\',
+        '    pub/fedora/linux/updates/44/Everything/x86_64/',
+      ].join('\n'),
+    )
+    .action(async (repository: string, flags: SnapshotsFlags) => {
+      setExit(await runSnapshots(repository, flags, io));
+    });
   return root;
 };
 
@@ -267,7 +316,8 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
       error instanceof LockfileError ||
       error instanceof UsageError ||
       error instanceof CacheUnreachableError ||
-      error instanceof OriginOptionError
+      error instanceof OriginOptionError ||
+      error instanceof RepositoryArgumentError
     ) {
       io.stderr.write(`rpm-cache: ${error.message}\n`);
       return EXIT.usage;

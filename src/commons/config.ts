@@ -36,6 +36,8 @@ export interface CacheConfig {
   readonly originHeadTimeoutMs: number;
   readonly sentryDsn: string | undefined;
   readonly deploymentEnvironment: string | undefined;
+  /** `SNAPSHOT_HISTORY_DAYS`: how long a superseded repository snapshot stays servable at `/@<time>/`; 0: for ever. */
+  readonly snapshotHistoryDays: number;
 }
 
 export interface HandlerConfig extends CacheConfig {
@@ -59,6 +61,14 @@ export const DEFAULT_ORIGIN_OFFLINE_PERIOD = 300;
 export const DEFAULT_ORIGIN_LOST_TTL = 3600;
 /** A day: longer is a cache, not an outage. */
 export const MAX_MEMORY_SECONDS = 86_400;
+/**
+ * A quarter: a build pinned to a snapshot stays reproducible through a
+ * Fedora release's busiest months of updates, and the history of one updates
+ * repository costs cents a month (docs/time-travel.md prices it).
+ */
+export const DEFAULT_SNAPSHOT_HISTORY_DAYS = 90;
+/** A hundred years: beyond it, 0 (for ever) says what is meant. */
+export const MAX_SNAPSHOT_HISTORY_DAYS = 36_500;
 /** SigV4 presigned URLs cannot live longer than seven days. */
 export const MAX_PRESIGNED_URL_EXPIRATION = 604_800;
 /** API Gateway gives the whole request 30 s; the HEAD must leave room for S3. */
@@ -245,6 +255,17 @@ export const parseSentryDsn = (value: string): string => {
   return value;
 };
 
+/** A whole number of days, 0 meaning for ever. */
+const parseHistoryDays = (value: string | undefined): number => {
+  const variable = 'SNAPSHOT_HISTORY_DAYS';
+  if (value === undefined) return DEFAULT_SNAPSHOT_HISTORY_DAYS;
+  const days = Number(value);
+  if (!/^\d+$/.test(value) || days > MAX_SNAPSHOT_HISTORY_DAYS) {
+    throw invalid(variable, value, `expected a whole number of days, 0 (for ever) to ${MAX_SNAPSHOT_HISTORY_DAYS}`);
+  }
+  return days;
+};
+
 /** Parses the variables both Lambdas share. */
 export const parseCacheConfig = (env: Environment): CacheConfig => {
   const expiration = optional(env, 'PRESIGNED_URL_EXPIRATION');
@@ -280,6 +301,7 @@ export const parseCacheConfig = (env: Environment): CacheConfig => {
           })),
     sentryDsn: sentryDsn === undefined ? undefined : parseSentryDsn(sentryDsn),
     deploymentEnvironment: optional(env, 'CKI_DEPLOYMENT_ENVIRONMENT'),
+    snapshotHistoryDays: parseHistoryDays(optional(env, 'SNAPSHOT_HISTORY_DAYS')),
   });
 };
 

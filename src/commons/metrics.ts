@@ -21,6 +21,9 @@
  *   origin because a HEAD timed out lately (the alarm watches it);
  * - `RequestsByOrigin`, `UploadsByOrigin` (Count) by `Origin` (an `ORIGINS`
  *   name, or `default` for `ORIGIN_HOST`: bounded by the config) and `Outcome`;
+ * - `TimeTravelAnswers` (Count) by `Outcome`: answers under `/@` (served,
+ *   not-in-snapshot, before-history, future, malformed, no-history, listed,
+ *   passed-through, unavailable);
  * - `ColdStart` (Count) by `function_name`, from Powertools.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -80,6 +83,10 @@ export type StaleReason = 'origin-failed' | 'assumed-offline' | 'origin-lost';
 
 export const countStaleAnswer = (reason: StaleReason): void =>
   standalone('StaleAnswers', MetricUnit.Count, 1, { Reason: reason });
+
+/** One answer under `/@` (a time-travel request), by what it was. */
+export const countTimeTravel = (outcome: string): void =>
+  standalone('TimeTravelAnswers', MetricUnit.Count, 1, { Outcome: outcome });
 
 /** One request answered without asking the origin, because it was assumed offline. */
 export const countOfflineAnswer = (): void => standalone('OriginAssumedOffline', MetricUnit.Count, 1);

@@ -41,10 +41,17 @@ export interface SnapshotFile {
 
 export type SnapshotFiles = Readonly<Record<string, SnapshotFile>>;
 
-/** The snapshot a manifest superseded: its files stay servable by name while they are content-named. */
+/**
+ * The snapshot a manifest superseded: its files stay servable by name while
+ * they are content-named, and, in the history, it is the snapshot current
+ * until this one (manifests written before the history lack its time).
+ */
 export interface PreviousSnapshot {
   readonly id: string;
   readonly files: SnapshotFiles;
+  readonly createdAt?: string;
+  readonly revision?: string;
+  readonly absent?: readonly string[];
 }
 
 /** The current snapshot of one repository. */
@@ -102,11 +109,22 @@ const parseValidators = (value: unknown): OriginValidators => {
   };
 };
 
+const isStringList = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((entry) => typeof entry === 'string');
+
 const parsePrevious = (value: unknown): PreviousSnapshot | undefined | false => {
   if (value === undefined) return undefined;
   if (!isObject(value) || typeof value.id !== 'string' || !SNAPSHOT_ID.test(value.id)) return false;
   const files = parseFiles(value.files);
-  return files === undefined ? false : { id: value.id, files };
+  if (files === undefined) return false;
+  const { createdAt, revision, absent } = value;
+  return {
+    id: value.id,
+    files,
+    ...(typeof createdAt === 'string' ? { createdAt } : {}),
+    ...(typeof revision === 'string' ? { revision } : {}),
+    ...(isStringList(absent) ? { absent } : {}),
+  };
 };
 
 /** A manifest as stored, or undefined when the text is not one (never served then, and replaced by the next snapshot). */
@@ -122,7 +140,7 @@ export const parseManifest = (text: string): SnapshotManifest | undefined => {
   if (typeof id !== 'string' || !SNAPSHOT_ID.test(id)) return undefined;
   const files = parseFiles(parsed.files);
   if (typeof createdAt !== 'string' || files === undefined || files[REPOMD] === undefined) return undefined;
-  if (!Array.isArray(absent) || !absent.every((entry) => typeof entry === 'string')) return undefined;
+  if (!isStringList(absent)) return undefined;
   const previous = parsePrevious(parsed.previous);
   if (previous === false) return undefined;
   return {

@@ -18,6 +18,7 @@ import {
   countOriginRequest,
   countRequest,
   countStaleAnswer,
+  countTimeTravel,
   LOG_METRICS_OPTIONS,
   metrics,
   recordOriginHeadLatency,
@@ -34,6 +35,8 @@ import { originHealthByName } from './origin-health.js';
 import { createRedirectMemo } from './recent-keys.js';
 import { decideRedirect } from './redirect.js';
 import { notFoundResponse, redactUrl, redirectResponse } from './responses.js';
+import { answerTravel } from './time-travel/answer.js';
+import { travelPathOf } from './time-travel/travel-path.js';
 
 const config = parseHandlerConfig(process.env);
 const tracing = await loadTracing(process.env);
@@ -48,9 +51,24 @@ const probeOrigin = (url: string, timeoutMs: number) =>
 
 const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePathContext) => {
   const started = performance.now();
-  const path = validatedPath(context);
+  const asked = validatedPath(context);
   // An event built by hand (a console test event) may lack the request context: a GET, then.
   const method = event.requestContext?.http?.method ?? 'GET';
+  const travel = travelPathOf(asked);
+  if (travel !== undefined && travel.kind !== 'pass') {
+    const answer = await answerTravel(
+      travel,
+      { config, s3 },
+      { method: method === 'HEAD' ? 'HEAD' : 'GET', accept: event.headers?.accept },
+    );
+    countTimeTravel(answer.outcome);
+    const durationMs = Math.round(performance.now() - started);
+    logger.info('time travel', { outcome: answer.outcome, ...answer.facts, path: asked, method, durationMs });
+    return answer.response;
+  }
+  if (travel !== undefined) countTimeTravel('passed-through');
+  // An RPM under /@<time>/ is the same file as without the time: same key, origin first.
+  const path = travel?.kind === 'pass' ? travel.path : asked;
   const want = event.queryStringParameters?.[CACHE_PARAMETER] === 'stored' ? 'stored' : undefined;
   const query = forwardedQuery(event.rawQueryString);
   const decision = await decideRedirect(

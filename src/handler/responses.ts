@@ -53,6 +53,13 @@ export const notFoundResponse = (
   body: NOT_FOUND_BODIES[why],
 });
 
+/** A 503 for an answer only the cache can give (a repository as it was) when the cache cannot be read. */
+export const unavailableResponse = (): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: 503,
+  headers: { 'Content-Type': 'text/plain', 'Retry-After': '5', 'Cache-Control': 'no-store' },
+  body: 'Service Unavailable: the cache cannot read its snapshots now; try again shortly\n',
+});
+
 /**
  * A URL without its query string. The query of a presigned URL holds the
  * signature and the session token, which are credentials.

@@ -36,6 +36,10 @@ try {
 process.stdout.write(
   `rpm-cache listening on ${stack.url}, origin ${stack.originBaseUrl}, store ${stack.storeDescription}, bucket ${stack.bucketName}\n`,
 );
+if (stack.snapshotSchedule !== undefined) {
+  const { repositories, everyMs } = stack.snapshotSchedule;
+  process.stdout.write(`rpm-cache: snapshots of ${repositories.join(', ')} checked every ${everyMs / 60_000} min\n`);
+}
 
 let stopping = false;
 const stop = (signal: NodeJS.Signals) => {

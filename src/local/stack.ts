@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { ConfigError, type Environment, parseHandlerConfig } from '../commons/config.js';
 import type { FrontDoor } from '../handler/front-door.js';
@@ -19,6 +20,7 @@ import {
 import { startConditionalS3Proxy } from './conditional-s3.js';
 import { LocalLambdaService, lambdaContext, type RunReport } from './lambda-service.js';
 import { S3RVER_CREDENTIALS, startS3rver } from './s3-server.js';
+import { type SnapshotScheduleSettings, snapshotScheduleFromEnv, startSnapshotSchedule } from './snapshot-schedule.js';
 import { startTaggingS3Proxy } from './tagging-s3.js';
 
 export interface LocalStackOptions {
@@ -40,6 +42,8 @@ export interface LocalStack {
   readonly bucketName: string;
   /** `embedded (<dir>)` or the external endpoint. */
   readonly storeDescription: string;
+  /** The repositories checked on a schedule (SNAPSHOT_REPOSITORIES), if any. */
+  readonly snapshotSchedule: SnapshotScheduleSettings | undefined;
   /** Waits until every uploader run, retries included, has ended. */
   drain(): Promise<void>;
   /** Stops taking requests, lets in-flight uploads end, stops the embedded store. */
@@ -190,6 +194,7 @@ const PASSED_ON = [
   'ORIGIN_OFFLINE_PERIOD',
   'ORIGIN_LOST_TTL',
   'SENTRY_DSN',
+  'SNAPSHOT_HISTORY_DAYS',
 ];
 
 /**
@@ -285,11 +290,25 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
 
   // The same parse the Lambda code does on load: what the start line reports is what runs.
   const { originBaseUrl } = parseHandlerConfig(process.env);
+  const snapshotSchedule = snapshotScheduleFromEnv(env);
   const scope = await invocationScope();
   const { handler } = coldStartOnce(await import('../handler/handler.js'));
   const uploader = coldStartOnce(await import('../uploader/uploader.js'));
   functions[uploaderName] = (event, context) => scope(context.awsRequestId, () => uploader.handler(event, context));
   const front = await startFront(handler, scope, toEvent, value(env, 'HOST'), port);
+  // Invoked as EventBridge invokes the deployed uploader: an asynchronous Invoke through the Lambda endpoint.
+  const scheduler = new LambdaClient({});
+  const schedule =
+    snapshotSchedule === undefined
+      ? undefined
+      : startSnapshotSchedule(snapshotSchedule, {
+          lambda: scheduler,
+          uploaderName,
+          onError: (error) =>
+            process.stderr.write(
+              `${JSON.stringify({ level: 'ERROR', message: 'snapshot schedule', error: String(error) })}\n`,
+            ),
+        });
   let closed = false;
 
   return {
@@ -300,10 +319,13 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     s3Credentials: store.credentials === undefined ? undefined : { ...store.credentials },
     bucketName,
     storeDescription: store.description,
+    snapshotSchedule,
     drain: () => lambdaService.drain(),
     close: async () => {
       if (closed) return;
       closed = true;
+      schedule?.stop();
+      scheduler.destroy();
       await front.close();
       await lambdaService.close();
       await store.close();

@@ -1,17 +1,21 @@
 /**
  * The cache is never in the critical path: any error after the path is
  * validated (S3, Lambda, anything) becomes a 302 to origin, logged and
- * reported. Client errors (4xx) are left to the HTTP error handler.
+ * reported. Client errors (4xx) are left to the HTTP error handler. Under
+ * `/@<time>/`, repository metadata and listings exist only in the cache:
+ * their errors are a 503 (the origin would answer with the repository as it
+ * is now, not as it was), RPMs go to the origin as ever.
  */
 import { HttpError } from '@middy/util';
 import { awsErrorFacts } from '../../commons/aws-errors.js';
 import { type ErrorReporter, reportSafely } from '../../commons/error-reporting.js';
-import { countFallback, countRequest } from '../../commons/metrics.js';
+import { countFallback, countRequest, countTimeTravel } from '../../commons/metrics.js';
 import { type OriginsConfig, originRoute } from '../../commons/origins.js';
 import { logger } from '../../commons/powertools.js';
 import { forwardedQuery } from '../client-query.js';
 import { withQuery } from '../request-steps.js';
-import { redirectResponse } from '../responses.js';
+import { redirectResponse, unavailableResponse } from '../responses.js';
+import { travelPathOf } from '../time-travel/travel-path.js';
 import type { HandlerMiddleware, HandlerOnError } from './chain.js';
 
 export interface OriginFallbackOptions {
@@ -43,7 +47,19 @@ export const originFallback = ({ origins, reportError }: OriginFallbackOptions):
     const path = request.context.cachePath;
     if (isClientError(error) || path === undefined) return;
 
-    const route = originRoute(origins, path);
+    const travel = travelPathOf(path);
+    if (travel !== undefined && travel.kind !== 'pass') {
+      // The origin knows the repository only as it is now: no answer is better than a wrong one.
+      logger.error('time travel', { outcome: 'unavailable', path, error, ...awsErrorFacts(error) });
+      countTimeTravel('unavailable');
+      countFallback(error);
+      await reportSafely(reportError, error, { path });
+      request.response = unavailableResponse();
+      return;
+    }
+    // An RPM under /@<time>/ is the same file as without the time.
+    const originPath = travel === undefined ? path : travel.path;
+    const route = originRoute(origins, originPath);
     logger.error('request', { outcome: 'fallback', path, origin: route.origin, error, ...awsErrorFacts(error) });
     countRequest('fallback');
     countFallback(error);

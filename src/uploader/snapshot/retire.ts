@@ -1,12 +1,14 @@
 /**
  * After the commit: the new snapshot's files tagged `current` (never
  * expired), the superseded snapshot's files that it does not name retired
- * (copied onto themselves, tagged `unreferenced`, so the lifecycle rule
- * counts the grace period from now, not from when they were first stored),
- * and the manifest marked settled. A run that stopped before this is finished
- * by the next run for the repository (Lambda's retry, or the next version).
+ * (copied onto themselves, tagged `history`, so the lifecycle rule counts
+ * `SNAPSHOT_HISTORY_DAYS` from now, not from when they were first stored),
+ * the new snapshot's history entry written, and the manifest marked settled.
+ * A run that stopped before this is finished by the next run for the
+ * repository (Lambda's retry, or the next version).
  */
 import { PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import { writeHistoryEntry } from '../../commons/snapshot-history.js';
 import { type CurrentSnapshot, readStoredManifest, SNAPSHOT_TAG } from '../../commons/snapshot-manifest.js';
 import { writeManifest } from './commit.js';
 import { renew } from './store.js';
@@ -44,8 +46,10 @@ export const settleSnapshot = async (
   for (const [path, { key }] of Object.entries(manifest.previous?.files ?? {})) {
     if (keep.has(key)) continue;
     // Gone already (expired, or never stored by a manifest written before files were by checksum): nothing to retire.
-    if (await renew(s3, { bucket, key, path, value: 'unreferenced', stamp, because: 'retired-at' })) retired += 1;
+    if (await renew(s3, { bucket, key, path, value: 'history', stamp, because: 'retired-at' })) retired += 1;
   }
+  // Before the manifest says settled: a run that stops here leaves it unsettled, and the next one writes the entry.
+  await writeHistoryEntry(s3, { bucket, repoDir, manifest });
   // An ETag is needed to replace the manifest conditionally (a store that gave none on the write: read it).
   const reread = current.etag === undefined ? await readStoredManifest(s3, bucket, repoDir) : undefined;
   // Only this snapshot's own manifest: an ETag of a newer one would put this one back over it.

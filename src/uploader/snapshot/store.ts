@@ -4,10 +4,12 @@
  * verified against repomd.xml, or, when an earlier snapshot stored it, that
  * copy renewed so it outlives the commit.
  *
- * Every write here tags the file `unreferenced` with a fresh creation date:
- * until the manifest names it, a file belongs to no snapshot, and one left by
- * a run that loses or fails expires with the lifecycle rule. Only the retire
- * step, after the manifest write, tags files `current`.
+ * A file streamed from the origin is new: tagged `unreferenced`, it belongs
+ * to no snapshot until the manifest names it, and one left by a run that
+ * loses or fails expires with the lifecycle rule. A file stored before may be
+ * one a snapshot in the history names: renewed, it is tagged `history` with a
+ * fresh creation date, so a run that then fails never shortens its life.
+ * Only the retire step, after the manifest write, tags files `current`.
  */
 import { CopyObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isS3NotFound } from '../../commons/aws-errors.js';
@@ -102,7 +104,7 @@ export const storeListedFile = async (
     bucket: config.bucketName,
     key,
     path: listed.href,
-    value: 'unreferenced',
+    value: 'history',
     stamp: now(),
     because: 'reused-at',
   } as const;
@@ -148,14 +150,14 @@ export const storeSmallFile = async (
   const key = blobKey(repoDir, 'sha256', sha256);
   const stored = { path, file: { key, contentNamed: false }, bytes: bytes.length, downloaded: false };
   if (current.has(key)) return stored;
-  // The same bytes whatever was there: a plain PUT renews it.
+  // The same bytes whatever was there: a plain PUT renews it (`history`: an older snapshot may name it).
   await deps.s3.send(
     new PutObjectCommand({
       Bucket: deps.config.bucketName,
       Key: key,
       Body: bytes,
       ContentType: contentTypeOf(path),
-      Tagging: tagging('unreferenced'),
+      Tagging: tagging('history'),
     }),
   );
   return stored;

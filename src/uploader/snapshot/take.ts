@@ -17,8 +17,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { CacheConfig } from '../../commons/config.js';
 import { originRoute } from '../../commons/origins.js';
 import { REPOMD, repodataPath, repomdPath } from '../../commons/repodata.js';
+import { formatSnapshotTime, writeCheck } from '../../commons/snapshot-history.js';
 import {
   type CurrentSnapshot,
+  type PreviousSnapshot,
   readStoredManifest,
   type SnapshotFile,
   type SnapshotManifest,
@@ -116,8 +118,19 @@ const isUnsettled = (stored: StoredManifest | undefined): boolean =>
  * Origin failures other than a missing file and S3 errors throw, for Lambda's retry.
  */
 export const takeSnapshot = async (path: string, deps: SnapshotDependencies): Promise<SnapshotResult> => {
-  const { config, s3, claim, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, now = () => new Date() } = deps;
   const repoDir = repodataPath(path)?.repoDir ?? '';
+  const result = await takeOrConfirm(repoDir, deps);
+  if (result.outcome === 'already-current' && result.snapshotId !== undefined) {
+    // The history says what was current when: a check that changed nothing is part of it (the listing shows it).
+    const { config, s3, now = () => new Date() } = deps;
+    const check = { id: result.snapshotId, checkedAt: formatSnapshotTime(now()) };
+    await writeCheck(s3, { bucket: config.bucketName, repoDir, check });
+  }
+  return result;
+};
+
+const takeOrConfirm = async (repoDir: string, deps: SnapshotDependencies): Promise<SnapshotResult> => {
+  const { config, s3, claim, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, now = () => new Date() } = deps;
   const before = await readStoredManifest(s3, config.bucketName, repoDir);
   if (isUnsettled(before)) {
     // Settled before the origin is asked anything, unless the run that wrote it still holds the claim (and settles it).
@@ -188,7 +201,7 @@ const underClaim = async (
 
 /**
  * Tags `current` each of `written` that the repository's current manifest
- * names. A run that stored a file again (renewed it `unreferenced`) after
+ * names. A run that stored a file again (renewed it `history`) after
  * another run for the same version made it current, and then lost or failed,
  * must not leave that file to expire under the current snapshot.
  */
@@ -199,6 +212,31 @@ const keepCurrentTagged = async (s3: S3Client, bucket: string, repoDir: string, 
   );
   for (const key of written.filter((key) => named.has(key))) await tagCurrent(s3, bucket, key);
 };
+
+const ONE_DAY_MS = 86_400_000;
+
+/**
+ * When a snapshot committed `now` became current, to the second: at least a
+ * second after the one it supersedes, so times in the history only go
+ * forward (two containers' clocks may differ by a little; a lookup by time
+ * relies on the order). A previous time more than a day ahead is a clock's
+ * mistake, not followed.
+ */
+const becameCurrentAt = (previous: SnapshotManifest | undefined, now: Date): string => {
+  const second = Math.floor(now.getTime() / 1000) * 1000;
+  const afterPrevious = previous === undefined ? Number.NaN : Date.parse(previous.createdAt) + 1000;
+  const time = afterPrevious > second && afterPrevious <= second + ONE_DAY_MS ? afterPrevious : second;
+  return `${new Date(time).toISOString().slice(0, 19)}Z`;
+};
+
+/** What a manifest keeps of the snapshot it supersedes: its files, and for the history its time. */
+const supersededBy = (previous: SnapshotManifest): PreviousSnapshot => ({
+  id: previous.id,
+  files: previous.files,
+  createdAt: previous.createdAt,
+  ...(previous.revision === undefined ? {} : { revision: previous.revision }),
+  absent: previous.absent,
+});
 
 const storeAndCommit = async (
   version: OriginVersion,
@@ -215,7 +253,7 @@ const storeAndCommit = async (
     deps,
   };
   const files: StoredFile[] = [];
-  /** Keys this run wrote (uploaded or renewed, so tagged `unreferenced`). */
+  /** Keys this run wrote (uploaded `unreferenced`, or renewed `history`). */
   const written = () => files.filter(({ file }) => !context.current.has(file.key)).map(({ file }) => file.key);
   try {
     for (const listed of parsed.files) files.push(await storeListedFile(listed, context));
@@ -230,13 +268,13 @@ const storeAndCommit = async (
   const run = randomBytes(8).toString('hex');
   const manifest: SnapshotManifest = {
     id: repomd.sha256,
-    createdAt: `${now().toISOString().slice(0, 19)}Z`,
+    createdAt: becameCurrentAt(previous, now()),
     validators: repomd.validators,
     ...(parsed.revision === undefined ? {} : { revision: parsed.revision }),
     ...(parsed.newestTimestamp === undefined ? {} : { newestTimestamp: parsed.newestTimestamp }),
     files: Object.fromEntries(files.map(({ path, file }): [string, SnapshotFile] => [path, file])),
     absent,
-    ...(previous === undefined ? {} : { previous: { id: previous.id, files: previous.files } }),
+    ...(previous === undefined ? {} : { previous: supersededBy(previous) }),
     settled: false,
     run,
   };

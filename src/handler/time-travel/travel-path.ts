@@ -1,0 +1,55 @@
+/**
+ * What a path that starts with `@` asks for: a repository as it was at a
+ * time (`@<YYYYMMDDTHHMMSSZ>/<path>`), the list of a repository's snapshots
+ * (`@/<repository path>/`), or nothing that makes sense (a 400 that shows
+ * the expected form). No origin path starts with `@`: Fedora's trees and the
+ * mirrors' do not, so the mark is free.
+ */
+import { type RepodataPath, repodataPath } from '../../commons/repodata.js';
+import { parseSnapshotTime, SNAPSHOT_TIME_FORM } from '../../commons/snapshot-history.js';
+
+export const TIME_TRAVEL_MARK = '@';
+
+export type TravelPath =
+  /** Repository metadata at `time`: answered from the snapshot current then. */
+  | { readonly kind: 'metadata'; readonly time: string; readonly at: Date; readonly repodata: RepodataPath }
+  /** Anything else under `/@<time>/` (RPMs): answered exactly as `path`, the same path without the time. */
+  | { readonly kind: 'pass'; readonly time: string; readonly path: string }
+  /** `repoDir` is the directory that holds `repodata/`, ending in `/`. */
+  | { readonly kind: 'listing'; readonly repoDir: string }
+  | { readonly kind: 'malformed'; readonly reason: string };
+
+const EXAMPLE = `/@20261101T000000Z/pub/fedora/linux/updates/44/Everything/x86_64/`;
+
+/** The repository directory of a listing path: `repodata/` and `repodata/repomd.xml` name their repository too. */
+const listedRepository = (rest: string): string => {
+  const directory = rest.replace(/(^|\/)repodata\/(repomd\.xml)?$/, '$1');
+  return directory === '' || directory.endsWith('/') ? directory : `${directory}/`;
+};
+
+/** The time-travel request in `path` (decoded, without its leading `/`), or undefined for an ordinary path. */
+export const travelPathOf = (path: string): TravelPath | undefined => {
+  if (!path.startsWith(TIME_TRAVEL_MARK)) return undefined;
+  const slash = path.indexOf('/');
+  const head = slash === -1 ? path.slice(1) : path.slice(1, slash);
+  const rest = slash === -1 ? '' : path.slice(slash + 1);
+  if (head === '') {
+    const repoDir = listedRepository(rest);
+    if (repoDir === '') {
+      return { kind: 'malformed', reason: 'expected /@/<repository path>/, the directory that holds repodata/' };
+    }
+    return { kind: 'listing', repoDir };
+  }
+  const at = parseSnapshotTime(head);
+  if (at === undefined) {
+    return {
+      kind: 'malformed',
+      reason: `${JSON.stringify(head)} is not a time: expected /@${SNAPSHOT_TIME_FORM}/<path> (UTC), e.g. ${EXAMPLE}`,
+    };
+  }
+  if (rest === '') return { kind: 'malformed', reason: `expected a path after the time, e.g. ${EXAMPLE}` };
+  const repodata = repodataPath(rest);
+  return repodata === undefined
+    ? { kind: 'pass', time: head, path: rest }
+    : { kind: 'metadata', time: head, at, repodata };
+};
