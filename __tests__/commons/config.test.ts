@@ -15,6 +15,7 @@ describe('parseCacheConfig', () => {
       originHeadTimeoutMs: 5000,
       sentryDsn: undefined,
       deploymentEnvironment: undefined,
+      snapshotHistoryDays: 90,
     });
   });
 
@@ -34,6 +35,7 @@ describe('parseCacheConfig', () => {
       ORIGIN_HEAD_TIMEOUT: '0.25',
       SENTRY_DSN: 'https://key@sentry.example/1',
       CKI_DEPLOYMENT_ENVIRONMENT: 'production',
+      SNAPSHOT_HISTORY_DAYS: '30',
     });
 
     expect(config).toEqual({
@@ -45,6 +47,7 @@ describe('parseCacheConfig', () => {
       originHeadTimeoutMs: 250,
       sentryDsn: 'https://key@sentry.example/1',
       deploymentEnvironment: 'production',
+      snapshotHistoryDays: 30,
     });
   });
 
@@ -206,6 +209,8 @@ describe('parseHandlerConfig', () => {
     ['ORIGIN_OFFLINE_PERIOD', '0', 'originOfflinePeriodMs', 0],
     ['ORIGIN_LOST_TTL', '86400', 'originLostTtlMs', 86_400_000],
     ['ORIGIN_LOST_TTL', '0', 'originLostTtlMs', 0],
+    ['SNAPSHOT_HISTORY_DAYS', '0', 'snapshotHistoryDays', 0],
+    ['SNAPSHOT_HISTORY_DAYS', '365', 'snapshotHistoryDays', 365],
   ] as const)('reads %s=%s (0 turns it off)', (variable, value, field, expected) => {
     expect(parseHandlerConfig({ ...minimal, UPLOADER_LAMBDA_ARN: 'u', [variable]: value })[field]).toBe(expected);
   });
@@ -215,6 +220,9 @@ describe('parseHandlerConfig', () => {
     ['ORIGIN_OFFLINE_PERIOD', '1.5', 'expected a whole number of seconds'],
     ['ORIGIN_LOST_TTL', '86401', 'must be 0 (off) or greater, and at most 86400'],
     ['ORIGIN_LOST_TTL', 'an hour', 'expected a whole number of seconds'],
+    ['SNAPSHOT_HISTORY_DAYS', '-1', 'expected a whole number of days, 0 (for ever) to 36500'],
+    ['SNAPSHOT_HISTORY_DAYS', '36501', 'expected a whole number of days, 0 (for ever) to 36500'],
+    ['SNAPSHOT_HISTORY_DAYS', 'a quarter', 'expected a whole number of days, 0 (for ever) to 36500'],
   ])('refuses %s=%s, naming it', (variable, value, why) => {
     expect(() => parseHandlerConfig({ ...minimal, UPLOADER_LAMBDA_ARN: 'u', [variable]: value })).toThrow(
       new ConfigError(`${variable}=${JSON.stringify(value)} is invalid: ${why}`),

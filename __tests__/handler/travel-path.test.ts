@@ -45,6 +45,7 @@ describe('travelPathOf', () => {
     [`@/${REPO.slice(0, -1)}`, REPO],
     [`@/${REPO}repodata/`, REPO],
     [`@/${REPO}repodata/repomd.xml`, REPO],
+    ['@/repodata/', ''],
   ])('reads %j as the listing of %j', (path, repoDir) => {
     expect(travelPathOf(path)).toEqual({ kind: 'listing', repoDir });
   });
@@ -57,6 +58,9 @@ describe('travelPathOf', () => {
     ['@20261101T000000Z/', 'expected a path after the time'],
     ['@', 'expected /@/<repository path>/'],
     ['@/', 'expected /@/<repository path>/'],
+    ['@/pub/../x/', 'not a repository path: path has a "." or ".." segment'],
+    ['@/pub//x/', 'not a repository path: path has an empty segment'],
+    ['@20261101T000000Z/pub/../x/repodata/repomd.xml', 'not a repository path'],
   ])('refuses %j, showing the form', (path, reason) => {
     const travel = travelPathOf(path);
     expect(travel?.kind).toBe('malformed');

@@ -153,7 +153,13 @@ describe('snapshot steps at the S3 contract', () => {
           .map((call) => call.args[0].input.Key)
           .sort(),
       ).toEqual([key('b'), key('g')].sort());
-      const write = s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input;
+      const [entry, write] = s3Mock.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
+      // The history entry before the manifest says settled: a run stopped in between writes it again.
+      expect(entry).toMatchObject({
+        Key: `snapshots/history/${REPO}repodata/20261203T000000Z_${MANIFEST.id}_.json`,
+        Tagging: 'rpm-cache-snapshot=history',
+      });
+      expect(JSON.parse(String(entry?.Body))).toMatchObject({ id: MANIFEST.id, previous: MANIFEST.previous });
       expect(write).toMatchObject({ IfMatch: '"m2"' });
       expect(JSON.parse(String(write?.Body))).toMatchObject({ id: MANIFEST.id, settled: true });
     });

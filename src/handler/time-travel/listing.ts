@@ -48,11 +48,11 @@ const historyNames = async (s3: S3Client, bucket: string, repoDir: string, abort
       }),
       abortSignal === undefined ? {} : { abortSignal },
     );
-    for (const { Key } of page.Contents ?? []) {
+    for (const { Key } of page?.Contents ?? []) {
       const name = Key === undefined ? undefined : parseHistoryKey(Key, prefix);
       if (name !== undefined) names.push(name);
     }
-    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    token = page?.IsTruncated === true ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
   return names;
 };

@@ -92,7 +92,7 @@ export const findSnapshotAt = async (
     }),
     options,
   );
-  const newerKey = listed.Contents?.[0]?.Key;
+  const newerKey = listed?.Contents?.[0]?.Key;
   if (newerKey === undefined) {
     const current = (await readCurrentSnapshot(s3, bucket, repoDir, abortSignal))?.manifest;
     if (current === undefined) return { kind: 'no-history' };

@@ -5,7 +5,8 @@
  * the expected form). No origin path starts with `@`: Fedora's trees and the
  * mirrors' do not, so the mark is free.
  */
-import { type RepodataPath, repodataPath } from '../../commons/repodata.js';
+import { cacheKeyProblem } from '../../commons/paths.js';
+import { type RepodataPath, repodataPath, repomdPath } from '../../commons/repodata.js';
 import { parseSnapshotTime, SNAPSHOT_TIME_FORM } from '../../commons/snapshot-history.js';
 
 export const TIME_TRAVEL_MARK = '@';
@@ -35,9 +36,12 @@ export const travelPathOf = (path: string): TravelPath | undefined => {
   const rest = slash === -1 ? '' : path.slice(slash + 1);
   if (head === '') {
     const repoDir = listedRepository(rest);
-    if (repoDir === '') {
+    // `/@/repodata/` lists a repository at the origin's root.
+    if (repoDir === '' && !/^repodata\/(repomd\.xml)?$/.test(rest)) {
       return { kind: 'malformed', reason: 'expected /@/<repository path>/, the directory that holds repodata/' };
     }
+    const problem = cacheKeyProblem(repomdPath(repoDir));
+    if (problem !== undefined) return { kind: 'malformed', reason: `not a repository path: ${problem}` };
     return { kind: 'listing', repoDir };
   }
   const at = parseSnapshotTime(head);
@@ -49,7 +53,9 @@ export const travelPathOf = (path: string): TravelPath | undefined => {
   }
   if (rest === '') return { kind: 'malformed', reason: `expected a path after the time, e.g. ${EXAMPLE}` };
   const repodata = repodataPath(rest);
-  return repodata === undefined
-    ? { kind: 'pass', time: head, path: rest }
-    : { kind: 'metadata', time: head, at, repodata };
+  if (repodata === undefined) return { kind: 'pass', time: head, path: rest };
+  // Snapshots are keyed by the path: one that could not be a key names no snapshot.
+  const problem = cacheKeyProblem(rest);
+  if (problem !== undefined) return { kind: 'malformed', reason: `not a repository path: ${problem}` };
+  return { kind: 'metadata', time: head, at, repodata };
 };
