@@ -17,7 +17,7 @@ import type { TimeTravelOutcome } from '../../src/handler/time-travel/answer.ts'
 import { TIME_TRAVEL_OUTCOMES } from '../lib/dashboard.ts';
 import { LOG_QUERIES } from '../lib/log-queries.ts';
 import { RpmCacheStack, UPLOADER_ASYNC } from '../lib/rpm-cache-stack.ts';
-import { parseSettings, SETTINGS_HELP } from '../lib/settings.ts';
+import { MAX_SNAPSHOT_REPOSITORIES, parseSettings, SETTINGS_HELP } from '../lib/settings.ts';
 
 const { AwsSolutionsChecks } = cdkNag;
 const run = promisify(execFile);
@@ -700,6 +700,16 @@ describe('settings from the context', () => {
       /context snapshotRepositories: "pub\/fedora\/x86_64" does not end in \//,
     ],
     [{ snapshotRepositories: '/pub/x/' }, /context snapshotRepositories: "\/pub\/x\/" is not a path under the cache/],
+    [
+      { snapshotRepositories: 'pub//fedora/' },
+      /context snapshotRepositories: "pub\/\/fedora\/" is invalid: the uploader would reject its check of "pub\/\/fedora\/repodata\/repomd.xml" \(path has an empty segment/,
+    ],
+    [{ snapshotRepositories: 'pub\\fedora/' }, /context snapshotRepositories: .* \(path contains a backslash\)/],
+    [{ snapshotRepositories: 'p/'.repeat(500) }, /context snapshotRepositories: .* \(path is too long for a cache key/],
+    [
+      { snapshotRepositories: Array.from({ length: 41 }, (_, index) => `pub/r${index}/`).join(' ') },
+      /context snapshotRepositories names 41 repositories: at most 40 \(.*resource policy.*20 KB\)/,
+    ],
     [{ snapshotEveryMinutes: '5' }, /snapshotEveryMinutes=5 is invalid without snapshotRepositories/],
     [{ snapshotRepositories: 'pub/x/', snapshotEveryMinutes: '0' }, /snapshotEveryMinutes="0" is invalid/],
     [{ snapshotRepositories: 'pub/x/', snapshotEveryMinutes: '1441' }, /snapshotEveryMinutes="1441" is invalid/],
@@ -891,6 +901,16 @@ describe('the snapshot schedule', () => {
     const ids = (repositories: string) =>
       Object.keys(synth({ snapshotRepositories: repositories }).template.findResources('AWS::Events::Rule')).sort();
     assert.deepEqual(ids(`${UPDATES},${EPEL}`), ids(`${EPEL} ${UPDATES}`));
+  });
+
+  it(`takes up to ${MAX_SNAPSHOT_REPOSITORIES} repositories, each rule with its own permission to invoke the uploader`, () => {
+    const repositories = Array.from({ length: MAX_SNAPSHOT_REPOSITORIES }, (_, index) => `pub/r${index}/`);
+    const { template } = synth({ snapshotRepositories: repositories.join(',') });
+    template.resourceCountIs('AWS::Events::Rule', MAX_SNAPSHOT_REPOSITORIES);
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
+      (permission) => permission.Properties.Principal === 'events.amazonaws.com',
+    );
+    assert.equal(permissions.length, MAX_SNAPSHOT_REPOSITORIES);
   });
 
   it('checks hourly by default', () => {
