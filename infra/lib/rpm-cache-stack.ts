@@ -315,8 +315,12 @@ export class RpmCacheStack extends Stack {
    * One EventBridge rule per repository in `snapshotRepositories` (a rule
    * takes at most five targets): every `snapshotEveryMinutes` it invokes the
    * uploader asynchronously with the repository's repomd.xml, as a client's
-   * request does, so the history has no holes. The uploader's async settings
-   * (retries, the failed-uploads queue) apply.
+   * request does, so the history has no holes. Once delivered, the uploader's
+   * async settings (retries, the failed-uploads queue) apply; EventBridge's own
+   * delivery retries take the same bounds. No dead-letter queue for delivery:
+   * CDK adds one statement per rule to the queue's policy, and SQS takes at most
+   * 20; delivery fails only when Lambda refuses the Invoke itself (a missing
+   * permission, an outage), never because a snapshot failed.
    */
   private snapshotSchedule(settings: DeploymentSettings): void {
     for (const repository of settings.snapshotRepositories) {
@@ -328,7 +332,7 @@ export class RpmCacheStack extends Stack {
         targets: [
           new eventsTargets.LambdaFunction(this.uploader, {
             event: events.RuleTargetInput.fromObject({ path: scheduledCheckPath(repository) }),
-            retryAttempts: 2,
+            ...UPLOADER_ASYNC,
           }),
         ],
       });

@@ -5,7 +5,12 @@
  * at init is refused at synth instead, with the same message.
  */
 import { parseHandlerConfig } from '../../src/commons/config.ts';
-import { DEFAULT_SNAPSHOT_EVERY_MINUTES, parseSnapshotRepositories } from '../../src/commons/snapshot-schedule.ts';
+import { cacheKeyProblem, checkPath } from '../../src/commons/paths.ts';
+import {
+  DEFAULT_SNAPSHOT_EVERY_MINUTES,
+  parseSnapshotRepositories,
+  scheduledCheckPath,
+} from '../../src/commons/snapshot-schedule.ts';
 
 export type Architecture = 'arm64' | 'x86_64';
 
@@ -68,6 +73,14 @@ export class SettingsError extends Error {
   }
 }
 
+/**
+ * Each scheduled repository's rule adds one statement (events.amazonaws.com may invoke the uploader from that rule)
+ * to the uploader's resource policy, which Lambda limits to 20 KB. A statement is at most about 510 bytes (a
+ * 100-character statement id, 64-character function and rule names, the longest partition and region): 40 fit
+ * whatever the names; more would fail at deploy, halfway through the stack's update.
+ */
+export const MAX_SNAPSHOT_REPOSITORIES = 40;
+
 /** What each context key means, its default, and the variable it sets: the table in docs/deployment.md. */
 export const SETTINGS_HELP = Object.freeze({
   originHost: 'ORIGIN_HOST (default dl.fedoraproject.org)',
@@ -91,8 +104,7 @@ export const SETTINGS_HELP = Object.freeze({
     'keep the files a snapshot run that never completed left behind this many days; a superseded snapshot is kept at least as long (default 30)',
   snapshotHistoryDays:
     'SNAPSHOT_HISTORY_DAYS, days a superseded repository snapshot stays servable at /@<time>/ (default 90; 0: for ever)',
-  snapshotRepositories:
-    'repository paths (the directories that hold repodata/, each ending in /) checked on a schedule (default: none)',
+  snapshotRepositories: `repository paths (the directories that hold repodata/, each ending in /) checked on a schedule, at most ${MAX_SNAPSHOT_REPOSITORIES} (default: none)`,
   snapshotEveryMinutes: `minutes between checks of snapshotRepositories (default ${DEFAULT_SNAPSHOT_EVERY_MINUTES})`,
   originOfflineAlarmMinutes: 'alarm when the origin has been assumed offline this many minutes in a row (default 15)',
   apiThrottleRate: 'requests per second the API accepts, steady (default 200; frontDoor=http-api only)',
@@ -166,6 +178,23 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
       repositories === undefined ? [] : parseSnapshotRepositories(repositories, 'context snapshotRepositories');
   } catch (error) {
     throw new SettingsError((error as Error).message, { cause: error });
+  }
+  for (const repository of snapshotRepositories) {
+    // The uploader rejects (logs and drops) an event whose path it could not store: such a check would fail every time.
+    const path = scheduledCheckPath(repository);
+    const check = checkPath(path);
+    const problem = check.valid ? cacheKeyProblem(path) : check.reason;
+    if (problem !== undefined) {
+      throw new SettingsError(
+        `context snapshotRepositories: ${JSON.stringify(repository)} is invalid: the uploader would reject its check of ${JSON.stringify(path)} (${problem})`,
+      );
+    }
+  }
+  if (snapshotRepositories.length > MAX_SNAPSHOT_REPOSITORIES) {
+    throw new SettingsError(
+      `context snapshotRepositories names ${snapshotRepositories.length} repositories: at most ${MAX_SNAPSHOT_REPOSITORIES} ` +
+        "(each rule adds a statement to the uploader's resource policy, which Lambda limits to 20 KB)",
+    );
   }
   const snapshotEveryMinutes = wholeNumber(read, 'snapshotEveryMinutes', 1, 1440);
   if (snapshotEveryMinutes !== undefined && snapshotRepositories.length === 0) {

@@ -13,9 +13,11 @@ import { promisify } from 'node:util';
 import { App, type CfnResource, aws_s3 as s3, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import cdkNag from 'cdk-nag';
+import type { TimeTravelOutcome } from '../../src/handler/time-travel/answer.ts';
+import { TIME_TRAVEL_OUTCOMES } from '../lib/dashboard.ts';
 import { LOG_QUERIES } from '../lib/log-queries.ts';
-import { RpmCacheStack } from '../lib/rpm-cache-stack.ts';
-import { parseSettings, SETTINGS_HELP } from '../lib/settings.ts';
+import { RpmCacheStack, UPLOADER_ASYNC } from '../lib/rpm-cache-stack.ts';
+import { MAX_SNAPSHOT_REPOSITORIES, parseSettings, SETTINGS_HELP } from '../lib/settings.ts';
 
 const { AwsSolutionsChecks } = cdkNag;
 const run = promisify(execFile);
@@ -557,10 +559,34 @@ describe('operations', () => {
       'StaleAnswers',
       'OriginAssumedOffline',
       'Repository snapshots by outcome',
+      'Time travel answers by outcome',
       '\\"stat\\":\\"p50\\"',
       '\\"stat\\":\\"p99\\"',
     ]) {
       assert.ok(body.includes(needle), needle);
+    }
+  });
+});
+
+describe('the time-travel widget', () => {
+  it('graphs TimeTravelAnswers for every outcome the handler counts', () => {
+    // Every TimeTravelOutcome, plus the fallback's 503: a new outcome fails the type check until it is listed here.
+    const counted: Record<TimeTravelOutcome | 'unavailable', true> = {
+      served: true,
+      'not-in-snapshot': true,
+      'before-history': true,
+      future: true,
+      malformed: true,
+      'no-history': true,
+      listed: true,
+      'passed-through': true,
+      unavailable: true,
+    };
+    assert.deepEqual([...TIME_TRAVEL_OUTCOMES].sort(), Object.keys(counted).sort());
+    const [dashboard] = Object.values(defaults.template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody).replaceAll('\\"', '"');
+    for (const outcome of TIME_TRAVEL_OUTCOMES) {
+      assert.ok(body.includes(`"TimeTravelAnswers","Outcome","${outcome}","service","rpm-cache"`), outcome);
     }
   });
 });
@@ -579,6 +605,10 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('finds nothing that is not acknowledged with a reason', () => {
     assert.doesNotThrow(() => checked().synth());
+  });
+
+  it('finds nothing in the snapshot schedule either', () => {
+    assert.doesNotThrow(() => checked(undefined, { snapshotRepositories: 'pub/a/ pub/b/' }).synth());
   });
 
   it('finds nothing in the Function URL front door either, with no acknowledgement added for it', () => {
@@ -670,6 +700,16 @@ describe('settings from the context', () => {
       /context snapshotRepositories: "pub\/fedora\/x86_64" does not end in \//,
     ],
     [{ snapshotRepositories: '/pub/x/' }, /context snapshotRepositories: "\/pub\/x\/" is not a path under the cache/],
+    [
+      { snapshotRepositories: 'pub//fedora/' },
+      /context snapshotRepositories: "pub\/\/fedora\/" is invalid: the uploader would reject its check of "pub\/\/fedora\/repodata\/repomd.xml" \(path has an empty segment/,
+    ],
+    [{ snapshotRepositories: 'pub\\fedora/' }, /context snapshotRepositories: .* \(path contains a backslash\)/],
+    [{ snapshotRepositories: 'p/'.repeat(500) }, /context snapshotRepositories: .* \(path is too long for a cache key/],
+    [
+      { snapshotRepositories: Array.from({ length: 41 }, (_, index) => `pub/r${index}/`).join(' ') },
+      /context snapshotRepositories names 41 repositories: at most 40 \(.*resource policy.*20 KB\)/,
+    ],
     [{ snapshotEveryMinutes: '5' }, /snapshotEveryMinutes=5 is invalid without snapshotRepositories/],
     [{ snapshotRepositories: 'pub/x/', snapshotEveryMinutes: '0' }, /snapshotEveryMinutes="0" is invalid/],
     [{ snapshotRepositories: 'pub/x/', snapshotEveryMinutes: '1441' }, /snapshotEveryMinutes="1441" is invalid/],
@@ -823,9 +863,66 @@ describe('the snapshot schedule', () => {
     });
   });
 
+  it('retries and ages deliveries as Lambda does the async events of the uploader, and describes each rule', () => {
+    const { template } = synth({ snapshotRepositories: UPDATES, snapshotEveryMinutes: '30' });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Description: `rpm-cache: snapshot of ${UPDATES} every 30 min`,
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          RetryPolicy: {
+            MaximumRetryAttempts: UPLOADER_ASYNC.retryAttempts,
+            MaximumEventAgeInSeconds: UPLOADER_ASYNC.maxEventAge.toSeconds(),
+          },
+        }),
+      ],
+    });
+    // Once delivered, the uploader's own async settings send a failed check to the failed-uploads queue.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^Uploader') },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FailedUploads'), 'Arn'] } },
+      },
+    });
+  });
+
+  it('names a repository of an ORIGINS origin by its name first, as the paths of the handler do', () => {
+    const { template } = synth({
+      origins: 'epel=https://dl.fedoraproject.org/pub/epel',
+      snapshotRepositories: EPEL,
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Targets: [Match.objectLike({ Input: JSON.stringify({ path: `${EPEL}repodata/repomd.xml` }) })],
+    });
+  });
+
+  it('keeps the logical id of each rule when the list is reordered', () => {
+    const ids = (repositories: string) =>
+      Object.keys(synth({ snapshotRepositories: repositories }).template.findResources('AWS::Events::Rule')).sort();
+    assert.deepEqual(ids(`${UPDATES},${EPEL}`), ids(`${EPEL} ${UPDATES}`));
+  });
+
+  it(`takes up to ${MAX_SNAPSHOT_REPOSITORIES} repositories, each rule with its own permission to invoke the uploader`, () => {
+    const repositories = Array.from({ length: MAX_SNAPSHOT_REPOSITORIES }, (_, index) => `pub/r${index}/`);
+    const { template } = synth({ snapshotRepositories: repositories.join(',') });
+    template.resourceCountIs('AWS::Events::Rule', MAX_SNAPSHOT_REPOSITORIES);
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
+      (permission) => permission.Properties.Principal === 'events.amazonaws.com',
+    );
+    assert.equal(permissions.length, MAX_SNAPSHOT_REPOSITORIES);
+  });
+
   it('checks hourly by default', () => {
     const { template } = synth({ snapshotRepositories: UPDATES });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
+  });
+
+  it('leaves SNAPSHOT_HISTORY_DAYS unset by default: the functions default to 90, as the lifecycle rule does', () => {
+    const functions = Object.values(defaults.template.findResources('AWS::Lambda::Function'));
+    assert.equal(functions.length, 2);
+    for (const fn of functions) assert.equal(fn.Properties.Environment.Variables.SNAPSHOT_HISTORY_DAYS, undefined);
+    assert.equal(parseSettings(() => undefined).snapshotHistoryDays, 90);
   });
 
   it('gives both functions SNAPSHOT_HISTORY_DAYS when set', () => {
