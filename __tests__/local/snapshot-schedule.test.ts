@@ -39,12 +39,19 @@ describe('snapshotScheduleFromEnv', () => {
     [{ SNAPSHOT_REPOSITORIES: `${UPDATES}repodata/` }, 'names repodata/ itself'],
     [{ SNAPSHOT_REPOSITORIES: '@20261101T000000Z/pub/' }, 'is a time-travel path'],
     [{ SNAPSHOT_REPOSITORIES: 'pub/../etc/' }, 'has . or .. in it'],
+    [
+      { SNAPSHOT_REPOSITORIES: 'pub//fedora/' },
+      'cannot be checked: the uploader would reject pub//fedora/repodata/repomd.xml',
+    ],
+    [{ SNAPSHOT_REPOSITORIES: 'pub\\fedora/' }, 'path contains a backslash'],
   ])('refuses %j, naming the variable', (env, message) => {
     expect(() => snapshotScheduleFromEnv(env)).toThrow(message);
   });
 
   it('names the variable it was given', () => {
-    expect(() => parseSnapshotRepositories('x', 'snapshotRepositories')).toThrow(/^snapshotRepositories: "x"/);
+    expect(() => parseSnapshotRepositories('x', 'snapshotRepositories', () => undefined)).toThrow(
+      /^snapshotRepositories: "x"/,
+    );
   });
 });
 

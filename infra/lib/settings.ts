@@ -5,12 +5,8 @@
  * at init is refused at synth instead, with the same message.
  */
 import { parseHandlerConfig } from '../../src/commons/config.ts';
-import { cacheKeyProblem, checkPath } from '../../src/commons/paths.ts';
-import {
-  DEFAULT_SNAPSHOT_EVERY_MINUTES,
-  parseSnapshotRepositories,
-  scheduledCheckPath,
-} from '../../src/commons/snapshot-schedule.ts';
+import { uploadPathProblem } from '../../src/commons/paths.ts';
+import { DEFAULT_SNAPSHOT_EVERY_MINUTES, parseSnapshotRepositories } from '../../src/commons/snapshot-schedule.ts';
 
 export type Architecture = 'arm64' | 'x86_64';
 
@@ -175,20 +171,11 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
   let snapshotRepositories: readonly string[] = [];
   try {
     snapshotRepositories =
-      repositories === undefined ? [] : parseSnapshotRepositories(repositories, 'context snapshotRepositories');
+      repositories === undefined
+        ? []
+        : parseSnapshotRepositories(repositories, 'context snapshotRepositories', uploadPathProblem);
   } catch (error) {
     throw new SettingsError((error as Error).message, { cause: error });
-  }
-  for (const repository of snapshotRepositories) {
-    // The uploader rejects (logs and drops) an event whose path it could not store: such a check would fail every time.
-    const path = scheduledCheckPath(repository);
-    const check = checkPath(path);
-    const problem = check.valid ? cacheKeyProblem(path) : check.reason;
-    if (problem !== undefined) {
-      throw new SettingsError(
-        `context snapshotRepositories: ${JSON.stringify(repository)} is invalid: the uploader would reject its check of ${JSON.stringify(path)} (${problem})`,
-      );
-    }
   }
   if (snapshotRepositories.length > MAX_SNAPSHOT_REPOSITORIES) {
     throw new SettingsError(

@@ -702,7 +702,7 @@ describe('settings from the context', () => {
     [{ snapshotRepositories: '/pub/x/' }, /context snapshotRepositories: "\/pub\/x\/" is not a path under the cache/],
     [
       { snapshotRepositories: 'pub//fedora/' },
-      /context snapshotRepositories: "pub\/\/fedora\/" is invalid: the uploader would reject its check of "pub\/\/fedora\/repodata\/repomd.xml" \(path has an empty segment/,
+      /context snapshotRepositories: "pub\/\/fedora\/" cannot be checked: the uploader would reject pub\/\/fedora\/repodata\/repomd.xml \(path has an empty segment/,
     ],
     [{ snapshotRepositories: 'pub\\fedora/' }, /context snapshotRepositories: .* \(path contains a backslash\)/],
     [{ snapshotRepositories: 'p/'.repeat(500) }, /context snapshotRepositories: .* \(path is too long for a cache key/],

@@ -104,3 +104,9 @@ const resolveDotSegments = (segments: readonly string[]): string[] => {
  */
 export const originUrl = (originBaseUrl: string, path: string): string =>
   `${originBaseUrl}/${resolveDotSegments(path.split('/')).map(encodePathSegment).join('/')}`;
+
+/** Why the uploader would reject `path` (a 400's reason, or why it cannot be a key), or undefined. */
+export const uploadPathProblem = (path: string): string | undefined => {
+  const check = checkPath(path);
+  return check.valid ? cacheKeyProblem(path) : check.reason;
+};

@@ -7,6 +7,7 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { ConfigError, type Environment } from '../commons/config.js';
+import { uploadPathProblem } from '../commons/paths.js';
 import {
   DEFAULT_SNAPSHOT_EVERY_MINUTES,
   parseSnapshotRepositories,
@@ -28,7 +29,7 @@ export const snapshotScheduleFromEnv = (env: Environment): SnapshotScheduleSetti
   }
   let repositories: readonly string[];
   try {
-    repositories = parseSnapshotRepositories(listed, 'SNAPSHOT_REPOSITORIES');
+    repositories = parseSnapshotRepositories(listed, 'SNAPSHOT_REPOSITORIES', uploadPathProblem);
   } catch (error) {
     throw new ConfigError(error instanceof Error ? error.message : String(error));
   }
