@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { type CliIo, runCli } from '../../src/cli/main.js';
-import { repositoryPathOf } from '../../src/cli/snapshots.js';
+import { fetchListing, repositoryPathOf } from '../../src/cli/snapshots.js';
 
 const REPO = 'pub/fedora/linux/updates/44/Everything/x86_64/';
 const LISTING = {
@@ -48,6 +48,8 @@ describe('rpm-cache snapshots', () => {
   const asked: { url: string; accept: string | undefined }[] = [];
   /** What the stand-in answers, by path: status and body. */
   const answers = new Map<string, { status: number; body: string; type?: string }>();
+  /** Paths it never answers (`hang`), or answers with a body cut short (`break`). */
+  const misbehaviours = new Map<string, 'hang' | 'break'>();
 
   const run = async (...argv: string[]) => {
     const stdout = new Captured();
@@ -60,6 +62,13 @@ describe('rpm-cache snapshots', () => {
   beforeAll(async () => {
     server = createServer((request: IncomingMessage, response) => {
       asked.push({ url: request.url ?? '', accept: request.headers.accept });
+      const misbehaviour = misbehaviours.get(request.url ?? '');
+      if (misbehaviour === 'hang') return;
+      if (misbehaviour === 'break') {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        response.write('{"repository": ', () => response.destroy());
+        return;
+      }
       const answer = answers.get(request.url ?? '') ?? { status: 404, body: 'Not Found: no such repository\n' };
       response.writeHead(answer.status, { 'content-type': answer.type ?? 'application/json' }).end(answer.body);
     });
@@ -69,6 +78,7 @@ describe('rpm-cache snapshots', () => {
   });
 
   afterAll(async () => {
+    server.closeAllConnections();
     await new Promise((closed) => server.close(closed));
   });
 
@@ -107,22 +117,64 @@ describe('rpm-cache snapshots', () => {
     },
   );
 
-  it('reads a URL under the cache as the path under it, and nothing else', () => {
+  it('reads a URL under the cache as the path under it, decoded once, and a path as it is', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.stringMatching(/^[a-z0-9._+-]{1,8}$/), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.stringMatching(/^[a-z0-9._+^~%é-]{1,8}$/), { minLength: 1, maxLength: 6 }),
         fc.boolean(),
         (segments, slash) => {
           fc.pre(
-            segments.every((segment) => segment !== 'repodata' && !segment.startsWith('@') && !/^\.+$/.test(segment)),
+            segments.every((segment) => segment !== 'repodata' && segment !== '.' && segment !== '..') &&
+              !segments[0]?.startsWith('@'),
           );
           const path = segments.join('/');
-          expect(repositoryPathOf(`${cache}/${path}${slash ? '/' : ''}`, cache)).toBe(`${path}/`);
-          expect(repositoryPathOf(`${path}${slash ? '/' : ''}`, cache)).toBe(`${path}/`);
+          const end = slash ? '/' : '';
+          expect(repositoryPathOf(`${cache}/${segments.map(encodeURIComponent).join('/')}${end}`, cache)).toBe(
+            `${path}/`,
+          );
+          expect(repositoryPathOf(`${path}${end}`, cache)).toBe(`${path}/`);
         },
       ),
     );
     expect(() => repositoryPathOf(`https://elsewhere.example/${REPO}`, cache)).toThrow('is not under the cache');
+  });
+
+  it('asks for a URL argument’s repository encoded once, and prints each baseurl as a URL', async () => {
+    // Prepare
+    const repository = 'pub/c++/1.0^x/';
+    const listing = {
+      repository,
+      snapshots: [{ ...LISTING.snapshots[0], path: `/@20261120T120000Z/${repository}` }],
+    };
+    answers.set('/@/pub/c%2B%2B/1.0%5Ex/', { status: 200, body: JSON.stringify(listing) });
+
+    // Act
+    const { code, stdout } = await run('--cache', cache, `${cache}/pub/c%2B%2B/1.0%5Ex/repodata/repomd.xml`);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(asked.map(({ url }) => url)).toEqual(['/@/pub/c%2B%2B/1.0%5Ex/']);
+    expect(stdout).toContain(`  ${cache}/@20261120T120000Z/pub/c++/1.0%5Ex/\n`);
+  });
+
+  it('refuses a path the cache would refuse, or a URL it cannot read, with exit 2 and sends nothing', async () => {
+    const refused: [string, string][] = [
+      ['pub//fedora/x86_64/', 'path has an empty segment'],
+      ['pub/fedora/../x86_64/', 'path has a "." or ".." segment'],
+      ['pub\\fedora/x86_64/', 'path contains a backslash'],
+      ['pub/\u0007/', 'path contains control characters'],
+      [`pub/${'a'.repeat(1100)}/`, 'path is too long'],
+      [`${cache}/${REPO}?arch=x86_64`, 'has a query or fragment'],
+      [`${cache}/pub/%E0/`, 'has a malformed %-escape'],
+      [`${cache.replace('127.0.0.1', 'localhost')}/${REPO}`, 'is not under the cache'],
+      ['http://[nonsense/', 'is not a URL'],
+    ];
+    for (const [argument, message] of refused) {
+      const { code, stderr } = await run('--cache', cache, argument);
+
+      expect({ argument, code, stderr }).toEqual({ argument, code: 2, stderr: expect.stringContaining(message) });
+    }
+    expect(asked).toEqual([]);
   });
 
   it.each([
@@ -163,5 +215,76 @@ describe('rpm-cache snapshots', () => {
     const html = await run('--cache', cache, 'pub/html/');
     expect(html.code).toBe(1);
     expect(html.stderr).toContain('did not answer with a listing (not JSON)');
+  });
+
+  it('exits 1, not a crash, when the listing lacks a field the table needs or has one of the wrong type', async () => {
+    // Prepare
+    const [current] = LISTING.snapshots;
+    const odd = [
+      { ...current, repomdSha256: undefined },
+      { ...current, current: 'yes' },
+      { ...current, until: 20261120 },
+    ];
+    for (const [index, snapshot] of odd.entries()) {
+      answers.set(`/@/pub/odd${index}/`, {
+        status: 200,
+        body: JSON.stringify({ repository: `pub/odd${index}/`, snapshots: [snapshot] }),
+      });
+    }
+
+    for (const index of odd.keys()) {
+      // Act
+      const plain = await run('--cache', cache, `pub/odd${index}/`);
+      const json = await run('--cache', cache, '--json', `pub/odd${index}/`);
+
+      // Assess
+      expect(plain.code).toBe(1);
+      expect(plain.stderr).toContain(`${cache}/@/pub/odd${index}/ did not answer with a listing of snapshots`);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toEqual({ error: expect.stringContaining('did not answer with a listing') });
+    }
+  });
+
+  it('exits 1 saying so when the listing breaks off', async () => {
+    misbehaviours.set('/@/pub/broken/', 'break');
+
+    const { code, stderr } = await run('--cache', cache, 'pub/broken/');
+
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${cache}/@/pub/broken/ answered HTTP 200, then broke off: `);
+  });
+
+  it('gives up on a cache that does not answer after its timeout, and says how long it waited', async () => {
+    misbehaviours.set('/@/pub/silent/', 'hang');
+    const started = Date.now();
+
+    await expect(fetchListing(cache, 'pub/silent/', { timeoutMs: 300 })).rejects.toThrow(
+      `cannot reach the cache at ${cache}: no answer within 0.3 s`,
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it.each([[[]], [['--json']]])('exits 130 on Ctrl-C while the cache has not answered (%j)', async (flags) => {
+    // Prepare
+    misbehaviours.set('/@/pub/slow/', 'hang');
+    const stdout = new Captured();
+    const stderr = new Captured();
+    const interrupt = new AbortController();
+    setTimeout(() => interrupt.abort(), 100);
+
+    // Act
+    const code = await runCli(['snapshots', '--cache', cache, ...flags, 'pub/slow/'], {
+      stdout,
+      stderr,
+      env: {},
+      signal: interrupt.signal,
+    });
+
+    // Assess
+    expect(code).toBe(130);
+    expect(stderr.text).toBe('rpm-cache: interrupted before the cache answered\n');
+    expect(stdout.text === '' ? undefined : JSON.parse(stdout.text)).toEqual(
+      flags.length === 0 ? undefined : { error: 'interrupted before the cache answered' },
+    );
   });
 });

@@ -180,10 +180,13 @@ const runSnapshots = async (argument: string, flags: SnapshotsFlags, io: CliIo):
     return EXIT.ok;
   } catch (error) {
     if (!(error instanceof ListingError)) throw error;
+    // Ctrl-C aborts the request: that is no unreachable cache.
+    const interrupted = io.signal?.aborted === true;
+    const message = interrupted ? 'interrupted before the cache answered' : error.message;
     // With --json, stdout stays one JSON document, the error too.
-    if (flags.json) io.stdout.write(`${JSON.stringify({ error: error.message }, null, 2)}\n`);
-    io.stderr.write(`rpm-cache: ${error.message}\n`);
-    return EXIT.notAllCached;
+    if (flags.json) io.stdout.write(`${JSON.stringify({ error: message }, null, 2)}\n`);
+    io.stderr.write(`rpm-cache: ${message}\n`);
+    return interrupted ? EXIT.interrupted : EXIT.notAllCached;
   }
 };
 
@@ -286,7 +289,7 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
       [
         '',
         'Exit status: 0 listed; 1 the cache could not be reached or answered an error (404: no',
-        'snapshot of that repository yet); 2 bad usage.',
+        'snapshot of that repository yet); 2 bad usage (nothing is sent then); 130 interrupted (Ctrl-C).',
         '',
         'Example:',
         '  rpm-cache snapshots --cache https://abc123.execute-api.eu-west-1.amazonaws.com \\',

@@ -19,7 +19,7 @@ const TRY_TIMEOUT_MS = 10_000;
 const PAUSES_MS = [500, 1500] as const;
 
 /** `fetch failed` says nothing: the cause (`connect ECONNREFUSED 127.0.0.1:8080`, `getaddrinfo ENOTFOUND x`) does. */
-export const networkReason = (error: unknown): string => {
+export const networkReason = (error: unknown, timeoutMs: number = TRY_TIMEOUT_MS): string => {
   // Duck-typed: errors from fetch may come from another realm than this module's Error.
   const { name, message, cause } = (typeof error === 'object' && error !== null ? error : {}) as {
     name?: unknown;
@@ -27,7 +27,7 @@ export const networkReason = (error: unknown): string => {
     cause?: { message?: unknown };
   };
   if (typeof cause?.message === 'string' && cause.message !== '') return cause.message;
-  if (name === 'TimeoutError') return `no answer within ${TRY_TIMEOUT_MS / 1000} s`;
+  if (name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
   return typeof message === 'string' ? message : String(error);
 };
 

@@ -3,6 +3,7 @@
  * at `/@<time>/`, as its listing (`GET <cache>/@/<repo>/`, JSON) gives them:
  * a table with each snapshot's baseurl, or the JSON itself.
  */
+import { uploadPathProblem } from '../commons/paths.js';
 import { networkReason } from './preflight.js';
 
 /** One snapshot as the cache lists it (see docs/time-travel.md). */
@@ -37,20 +38,39 @@ export class ListingError extends Error {
   }
 }
 
+/** The path under `cacheUrl` that the URL `argument` names, decoded as the cache decodes it. */
+const pathUnderCache = (argument: string, cacheUrl: string): string => {
+  let url: URL;
+  try {
+    url = new URL(argument);
+  } catch {
+    throw new RepositoryArgumentError(`${JSON.stringify(argument)} is not a URL`);
+  }
+  const cache = new URL(`${cacheUrl}/`);
+  if (url.origin !== cache.origin || !url.pathname.startsWith(cache.pathname)) {
+    throw new RepositoryArgumentError(`${JSON.stringify(argument)} is not under the cache ${cacheUrl}`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new RepositoryArgumentError(`${JSON.stringify(argument)} has a query or fragment: give the repository's URL`);
+  }
+  // The cache reads its paths decoded once (`c%2B%2B` is `c++`): so does this, or it would ask for `c%252B%252B`.
+  try {
+    return decodeURIComponent(url.pathname.slice(cache.pathname.length));
+  } catch {
+    throw new RepositoryArgumentError(`${JSON.stringify(argument)} has a malformed %-escape`);
+  }
+};
+
 /**
  * The repository directory (ending in `/`, no leading `/`) that `argument`
  * names: a path under the cache, with or without slashes around it, a URL
  * under `cacheUrl`, or a path to its `repodata/` or `repodata/repomd.xml`.
+ * A path the cache would refuse (an empty, `.` or `..` segment, a backslash,
+ * a control character, too long) is refused here, for the cache's reason.
  */
 export const repositoryPathOf = (argument: string, cacheUrl: string): string => {
-  let path = argument.trim();
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
-    if (!path.startsWith(`${cacheUrl}/`)) {
-      throw new RepositoryArgumentError(`${JSON.stringify(argument)} is not under the cache ${cacheUrl}`);
-    }
-    path = path.slice(cacheUrl.length);
-  }
-  path = path
+  const trimmed = argument.trim();
+  const path = (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? pathUnderCache(trimmed, cacheUrl) : trimmed)
     .replace(/^\/+/, '')
     .replace(/(^|\/)repodata(\/repomd\.xml)?\/?$/, '$1')
     .replace(/\/+$/, '');
@@ -60,45 +80,66 @@ export const repositoryPathOf = (argument: string, cacheUrl: string): string => 
     );
   }
   if (path === '') throw new RepositoryArgumentError('no repository path: give the directory that holds repodata/');
+  const problem = uploadPathProblem(`${path}/repodata/repomd.xml`);
+  if (problem !== undefined) {
+    throw new RepositoryArgumentError(`${JSON.stringify(argument)} is not a repository path: ${problem}`);
+  }
   return `${path}/`;
+};
+
+const isOptionalString = (value: unknown): boolean => value === undefined || typeof value === 'string';
+
+/** Every field the table reads has its type: anything else is not a listing, rather than a crash while printing it. */
+const isListedSnapshot = (value: unknown): value is ListedSnapshot => {
+  if (typeof value !== 'object' || value === null) return false;
+  const { time, current, until, revision, repomdSha256, checkedAt, path } = value as Record<string, unknown>;
+  return (
+    typeof time === 'string' &&
+    typeof current === 'boolean' &&
+    typeof repomdSha256 === 'string' &&
+    typeof path === 'string' &&
+    [until, revision, checkedAt].every(isOptionalString)
+  );
 };
 
 const isListing = (value: unknown): value is SnapshotListing => {
   if (typeof value !== 'object' || value === null) return false;
   const { repository, snapshots } = value as Record<string, unknown>;
-  return (
-    typeof repository === 'string' &&
-    Array.isArray(snapshots) &&
-    snapshots.every(
-      (snapshot: unknown) =>
-        typeof snapshot === 'object' &&
-        snapshot !== null &&
-        typeof (snapshot as Record<string, unknown>).time === 'string' &&
-        typeof (snapshot as Record<string, unknown>).path === 'string',
-    )
-  );
+  return typeof repository === 'string' && Array.isArray(snapshots) && snapshots.every(isListedSnapshot);
 };
 
-const TIMEOUT_MS = 30_000;
+/** How long the listing may take, its body included (the handler gives itself 10 s to read it). */
+export const LISTING_TIMEOUT_MS = 30_000;
 
 /** Asks the cache for the listing of `repository`. */
 export const fetchListing = async (
   cacheUrl: string,
   repository: string,
-  { fetch: fetchImpl = fetch, signal }: { readonly fetch?: typeof fetch; readonly signal?: AbortSignal } = {},
+  {
+    fetch: fetchImpl = fetch,
+    signal,
+    timeoutMs = LISTING_TIMEOUT_MS,
+  }: { readonly fetch?: typeof fetch; readonly signal?: AbortSignal; readonly timeoutMs?: number } = {},
 ): Promise<SnapshotListing> => {
   const url = `${cacheUrl}/@/${repository.split('/').map(encodeURIComponent).join('/')}`;
+  const timeout = AbortSignal.timeout(timeoutMs);
   let response: Response;
+  let body: string;
   try {
-    const timeout = AbortSignal.timeout(TIMEOUT_MS);
     response = await fetchImpl(url, {
       headers: { accept: 'application/json' },
       signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
     });
   } catch (error) {
-    throw new ListingError(`cannot reach the cache at ${new URL(url).origin}: ${networkReason(error)}`);
+    throw new ListingError(`cannot reach the cache at ${new URL(url).origin}: ${networkReason(error, timeoutMs)}`);
   }
-  const body = await response.text();
+  try {
+    body = await response.text();
+  } catch (error) {
+    throw new ListingError(
+      `${url} answered HTTP ${response.status}, then broke off: ${networkReason(error, timeoutMs)}`,
+    );
+  }
   if (response.status !== 200) {
     const said = body.trim().split('\n')[0] ?? '';
     throw new ListingError(`${url} answered HTTP ${response.status}${said === '' ? '' : `: ${said}`}`);
@@ -122,7 +163,8 @@ export const listingTable = (cacheUrl: string, { repository, snapshots }: Snapsh
       : `until ${snapshot.until ?? '?'}`,
     snapshot.revision ?? '',
     snapshot.repomdSha256.slice(0, 12),
-    `${cacheUrl}${snapshot.path}`,
+    // The path is the decoded one (`c++`, `1.0^x`): as a URL, encoded once, as the cache's HTML listing links it.
+    `${cacheUrl}${encodeURI(snapshot.path)}`,
   ]);
   const header = ['TIME', 'STATE', 'REVISION', 'REPOMD', 'BASEURL'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
