@@ -117,6 +117,19 @@ describe('rpm-cache snapshots', () => {
     },
   );
 
+  it('reads a listing URL pasted from a browser as its repository, and repodata/ alone as the root repository', () => {
+    expect(repositoryPathOf(`${cache}/@/${REPO}`, cache)).toBe(REPO);
+    expect(repositoryPathOf(`@/${REPO}`, cache)).toBe(REPO);
+    expect(repositoryPathOf('repodata/', cache)).toBe('');
+    expect(repositoryPathOf(`${cache}/repodata/repomd.xml`, cache)).toBe('');
+  });
+
+  it('asks /@/repodata/ for the root repository', async () => {
+    answers.set('/@/repodata/', { status: 200, body: JSON.stringify({ repository: '', snapshots: [] }) });
+    expect((await run('--cache', cache, 'repodata/')).code).toBe(0);
+    expect(asked.map(({ url }) => url)).toEqual(['/@/repodata/']);
+  });
+
   it('reads a URL under the cache as the path under it, decoded once, and a path as it is', () => {
     fc.assert(
       fc.property(

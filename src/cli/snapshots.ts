@@ -70,10 +70,16 @@ const pathUnderCache = (argument: string, cacheUrl: string): string => {
  */
 export const repositoryPathOf = (argument: string, cacheUrl: string): string => {
   const trimmed = argument.trim();
-  const path = (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? pathUnderCache(trimmed, cacheUrl) : trimmed)
-    .replace(/^\/+/, '')
-    .replace(/(^|\/)repodata(\/repomd\.xml)?\/?$/, '$1')
-    .replace(/\/+$/, '');
+  const given = (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? pathUnderCache(trimmed, cacheUrl) : trimmed).replace(
+    /^\/+/,
+    '',
+  );
+  // A listing's own URL (`<cache>/@/<repo>/`, pasted from a browser) names its repository.
+  const named = given.startsWith('@/') ? given.slice(2) : given;
+  const atRoot = /^repodata(\/repomd\.xml)?\/?$/.test(named);
+  const path = named.replace(/(^|\/)repodata(\/repomd\.xml)?\/?$/, '$1').replace(/\/+$/, '');
+  // `repodata/` alone: a repository at the origin's root, listed at `/@/repodata/`.
+  if (atRoot) return '';
   if (path.startsWith('@')) {
     throw new RepositoryArgumentError(
       `${JSON.stringify(argument)} is a time-travel path: give the repository itself (pub/fedora/linux/updates/44/Everything/x86_64/)`,
@@ -121,7 +127,9 @@ export const fetchListing = async (
     timeoutMs = LISTING_TIMEOUT_MS,
   }: { readonly fetch?: typeof fetch; readonly signal?: AbortSignal; readonly timeoutMs?: number } = {},
 ): Promise<SnapshotListing> => {
-  const url = `${cacheUrl}/@/${repository.split('/').map(encodeURIComponent).join('/')}`;
+  // A repository at the origin's root ('') is listed by its repodata/.
+  const listed = repository === '' ? 'repodata/' : repository;
+  const url = `${cacheUrl}/@/${listed.split('/').map(encodeURIComponent).join('/')}`;
   const timeout = AbortSignal.timeout(timeoutMs);
   let response: Response;
   let body: string;

@@ -142,7 +142,7 @@ const askCache = async (fetchImpl: typeof fetch, url: string, stop: AbortSignal)
   } catch (error) {
     return {
       kind: 'again',
-      why: `no answer from the cache (${networkReason(error)})`,
+      why: `no answer from the cache (${networkReason(error, ASK_TIMEOUT_MS)})`,
       uploading: false,
       unanswered: true,
     };
