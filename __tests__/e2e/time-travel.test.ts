@@ -185,7 +185,7 @@ describe('time travel: a repository as it was, through dnf and zypper', () => {
   });
 
   it('installs plainpkg 1.1 from a time after the second snapshot', async () => {
-    await expectBoth(stackUrl(`@${formatSnapshotTime(new Date())}/${REPO}`), NEW);
+    await expectBoth(stackUrl(`@${second.time}/${REPO}`), NEW);
   });
 
   it('answers both times from the snapshots while the mirror answers 503', async () => {

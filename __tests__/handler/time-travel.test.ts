@@ -280,6 +280,11 @@ describe('snapshot history and time travel', () => {
       expect(String(before.response.body)).toContain('20261101T120000Z');
       const future = await answerAt(asked(`${repoDir}repodata/repomd.xml`, '20261201T000001Z'), now, get);
       expect(future).toMatchObject({ outcome: 'future', response: { statusCode: 404 } });
+      // The last seconds could still change too (a commit in flight, two Lambdas' clocks).
+      const recent = await answerAt(asked(`${repoDir}repodata/repomd.xml`, '20261130T235955Z'), now, get);
+      expect(recent).toMatchObject({ outcome: 'future', response: { statusCode: 404 } });
+      const settled = await answerAt(asked(`${repoDir}repodata/repomd.xml`, '20261130T235950Z'), now, get);
+      expect(settled).toMatchObject({ outcome: 'served' });
     });
 
     it('lists the snapshots newest first, as JSON for tools and as a page for people', async () => {

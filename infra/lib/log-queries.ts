@@ -186,7 +186,7 @@ export const LOG_QUERIES: readonly LogQuery[] = [
     reads: [
       {
         message: 'time travel',
-        outcomes: ['served', 'before-history', 'listed'],
+        outcomes: ['future', 'before-history', 'listed'],
         fields: { message: 'string', outcome: 'string', repository: 'string' },
       },
     ],

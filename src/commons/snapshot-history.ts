@@ -56,14 +56,31 @@ export interface HistoryName {
   readonly revision?: string;
 }
 
-/** Longer revisions are left out of the name (a key has at most 1,024 bytes); the entry still holds them. */
+/** Longer revisions are left out of the name; the entry still holds them. */
 const MAX_NAMED_REVISION = 200;
+/** S3's limit on a key, in UTF-8 bytes. */
+const MAX_KEY_BYTES = 1024;
 
-/** The key of the entry `name` in the history of `repoDir`. */
+/**
+ * The key of the entry `name` in the history of `repoDir`. A revision is
+ * named only when it fits (in 200 characters and in S3's 1,024 bytes).
+ */
 export const historyKey = (repoDir: string, { time, id, revision }: HistoryName): string => {
+  const bare = `${historyPrefix(repoDir)}${time}_${id}_.json`;
   const named = revision === undefined ? '' : encodeURIComponent(revision);
-  return `${historyPrefix(repoDir)}${time}_${id}_${named.length > MAX_NAMED_REVISION ? '' : named}.json`;
+  const fits = named.length <= MAX_NAMED_REVISION && Buffer.byteLength(bare) + named.length <= MAX_KEY_BYTES;
+  return fits ? `${historyPrefix(repoDir)}${time}_${id}_${named}.json` : bare;
 };
+
+/**
+ * Whether the repository in `repoDir` can have a history: its entries' keys
+ * fit in S3 (a path of up to about 900 bytes), and it does not sit inside
+ * another repository's `repodata/`, whose history it would otherwise mix
+ * into (its entries would list under the other's prefix).
+ */
+export const keepsHistory = (repoDir: string): boolean =>
+  !repoDir.split('/').includes('repodata') &&
+  Buffer.byteLength(`${historyPrefix(repoDir)}${'0'.repeat(16)}_${'0'.repeat(64)}_.json`) <= MAX_KEY_BYTES;
 
 const HISTORY_NAME = /^(\d{8}T\d{6}Z)_([0-9a-f]{64})_(.*)\.json$/;
 
@@ -108,7 +125,8 @@ export const writeHistoryEntry = async (
   { bucket, repoDir, manifest }: { bucket: string; repoDir: string; manifest: SnapshotManifest },
 ): Promise<void> => {
   const name = historyNameOf(manifest);
-  if (name === undefined) return;
+  // Not kept (see keepsHistory): the snapshot is served as ever, only not at /@<time>/.
+  if (name === undefined || !keepsHistory(repoDir)) return;
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,

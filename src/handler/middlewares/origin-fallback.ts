@@ -50,7 +50,9 @@ export const originFallback = ({ origins, reportError }: OriginFallbackOptions):
     const travel = travelPathOf(path);
     if (travel !== undefined && travel.kind !== 'pass') {
       // The origin knows the repository only as it is now: no answer is better than a wrong one.
-      logger.error('time travel', { outcome: 'unavailable', path, error, ...awsErrorFacts(error) });
+      const repository =
+        travel.kind === 'metadata' ? travel.repodata.repoDir : travel.kind === 'listing' ? travel.repoDir : '';
+      logger.error('time travel', { outcome: 'unavailable', repository, path, error, ...awsErrorFacts(error) });
       countTimeTravel('unavailable');
       countFallback(error);
       await reportSafely(reportError, error, { path });

@@ -52,6 +52,9 @@ const LOOKUP_DEADLINE_MS = 3000;
 /** A listing reads a page per 1,000 snapshots: still far less than API Gateway's 30 s. */
 const LISTING_DEADLINE_MS = 10_000;
 
+/** How recent a time is still answered as the future: a commit in flight, and the clocks of two Lambdas. */
+export const SETTLING_MS = 10_000;
+
 const NO_STORE = { 'Cache-Control': 'no-store' };
 
 const text = (statusCode: number, body: string, headers: Record<string, string> = {}) => ({
@@ -82,10 +85,15 @@ export const answerAt = async (
 ): Promise<TimeTravelAnswer> => {
   const { repoDir, file } = repodata;
   const facts = { repository: repoDir, time, file };
-  if (at.getTime() > now()) {
+  // A snapshot's time is taken just before its manifest is written (and clocks differ a little): the last seconds
+  // could still change, as the future could.
+  if (at.getTime() > now() - SETTLING_MS) {
     return {
       outcome: 'future',
-      response: text(404, `Not Found: ${time} is in the future, and what the repository is then could still change.`),
+      response: text(
+        404,
+        `Not Found: ${time} is in the future or the last ${SETTLING_MS / 1000} s, and what the repository is then could still change.`,
+      ),
       facts,
     };
   }

@@ -143,6 +143,13 @@ export const listSnapshots = async (
 const isoOf = (time: string): string =>
   `${time.slice(0, 4)}-${time.slice(4, 6)}-${time.slice(6, 8)}T${time.slice(9, 11)}:${time.slice(11, 13)}:${time.slice(13, 15)}Z`;
 
+/** A path as a link: each segment encoded (`#`, `?` and `%` in a name must not end the path), `@` kept readable. */
+const hrefOf = (path: string): string =>
+  path
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/%40/g, '@'))
+    .join('/');
+
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 
 /** The listing as JSON, for tools (`rpm-cache snapshots --json`). */
@@ -153,7 +160,7 @@ export const listingJson = (repoDir: string, snapshots: readonly ListedSnapshot[
 export const listingHtml = (repoDir: string, snapshots: readonly ListedSnapshot[]): string => {
   const rows = snapshots.map((snapshot) => {
     const cells = [
-      `<a href="${escapeHtml(encodeURI(snapshot.path))}">${snapshot.time}</a>`,
+      `<a href="${escapeHtml(hrefOf(snapshot.path))}">${snapshot.time}</a>`,
       snapshot.current
         ? `current${snapshot.checkedAt === undefined ? '' : ` (checked ${snapshot.checkedAt})`}`
         : (snapshot.until ?? ''),

@@ -120,13 +120,13 @@ const superseded = (
 ): SnapshotAt => {
   const { previous } = newer;
   const previousTime = previous?.createdAt === undefined ? undefined : snapshotTimeOf(previous.createdAt);
-  // No older snapshot, one made before the history was kept, or (entries deleted) not the one current at `time`.
-  if (previous === undefined || previousTime === undefined || previousTime > time) {
+  const previousKept = historyDays === 0 || Date.parse(newer.createdAt) + historyDays * DAY_MS > now;
+  // No older snapshot, one made before the history was kept, or one superseded too long ago: `newer` is the first.
+  if (previous === undefined || previousTime === undefined || !previousKept) {
     return { kind: 'before-history', first: newerTime };
   }
-  if (historyDays > 0 && Date.parse(newer.createdAt) + historyDays * DAY_MS <= now) {
-    return { kind: 'before-history', first: newerTime };
-  }
+  // Entries expire oldest first: the one before `previous` is gone, `previous` is the first still reachable.
+  if (previousTime > time) return { kind: 'before-history', first: previousTime };
   return {
     kind: 'found',
     snapshot: {

@@ -7,7 +7,7 @@
  */
 import { cacheKeyProblem } from '../../commons/paths.js';
 import { type RepodataPath, repodataPath, repomdPath } from '../../commons/repodata.js';
-import { parseSnapshotTime, SNAPSHOT_TIME_FORM } from '../../commons/snapshot-history.js';
+import { keepsHistory, parseSnapshotTime, SNAPSHOT_TIME_FORM } from '../../commons/snapshot-history.js';
 
 export const TIME_TRAVEL_MARK = '@';
 
@@ -28,6 +28,14 @@ const listedRepository = (rest: string): string => {
   return directory === '' || directory.endsWith('/') ? directory : `${directory}/`;
 };
 
+/** Why the repository in `repoDir` has no history (see keepsHistory), or undefined. */
+const historyProblem = (repoDir: string): string | undefined =>
+  keepsHistory(repoDir)
+    ? undefined
+    : repoDir.split('/').includes('repodata')
+      ? "it is inside another repository's repodata/"
+      : 'it is too long for its history to be kept';
+
 /** The time-travel request in `path` (decoded, without its leading `/`), or undefined for an ordinary path. */
 export const travelPathOf = (path: string): TravelPath | undefined => {
   if (!path.startsWith(TIME_TRAVEL_MARK)) return undefined;
@@ -40,7 +48,7 @@ export const travelPathOf = (path: string): TravelPath | undefined => {
     if (repoDir === '' && !/^repodata\/(repomd\.xml)?$/.test(rest)) {
       return { kind: 'malformed', reason: 'expected /@/<repository path>/, the directory that holds repodata/' };
     }
-    const problem = cacheKeyProblem(repomdPath(repoDir));
+    const problem = cacheKeyProblem(repomdPath(repoDir)) ?? historyProblem(repoDir);
     if (problem !== undefined) return { kind: 'malformed', reason: `not a repository path: ${problem}` };
     return { kind: 'listing', repoDir };
   }
@@ -55,7 +63,7 @@ export const travelPathOf = (path: string): TravelPath | undefined => {
   const repodata = repodataPath(rest);
   if (repodata === undefined) return { kind: 'pass', time: head, path: rest };
   // Snapshots are keyed by the path: one that could not be a key names no snapshot.
-  const problem = cacheKeyProblem(rest);
+  const problem = cacheKeyProblem(rest) ?? historyProblem(repodata.repoDir);
   if (problem !== undefined) return { kind: 'malformed', reason: `not a repository path: ${problem}` };
   return { kind: 'metadata', time: head, at, repodata };
 };

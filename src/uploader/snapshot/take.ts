@@ -213,19 +213,17 @@ const keepCurrentTagged = async (s3: S3Client, bucket: string, repoDir: string, 
   for (const key of written.filter((key) => named.has(key))) await tagCurrent(s3, bucket, key);
 };
 
-const ONE_DAY_MS = 86_400_000;
-
 /**
  * When a snapshot committed `now` became current, to the second: at least a
  * second after the one it supersedes, so times in the history only go
  * forward (two containers' clocks may differ by a little; a lookup by time
- * relies on the order). A previous time more than a day ahead is a clock's
- * mistake, not followed.
+ * relies on the order, and an earlier time would make the history answer
+ * for the wrong snapshot).
  */
 const becameCurrentAt = (previous: SnapshotManifest | undefined, now: Date): string => {
   const second = Math.floor(now.getTime() / 1000) * 1000;
-  const afterPrevious = previous === undefined ? Number.NaN : Date.parse(previous.createdAt) + 1000;
-  const time = afterPrevious > second && afterPrevious <= second + ONE_DAY_MS ? afterPrevious : second;
+  const afterPrevious = previous === undefined ? 0 : Date.parse(previous.createdAt) + 1000;
+  const time = Math.max(Number.isNaN(afterPrevious) ? 0 : afterPrevious, second);
   return `${new Date(time).toISOString().slice(0, 19)}Z`;
 };
 
