@@ -146,6 +146,9 @@ describe('time travel: a repository as it was, through dnf and zypper', () => {
     });
     [second, first] = both as [Listed, Listed];
     between = formatSnapshotTime(new Date(Date.parse(isoOf(first.time)) + 1000));
+    // The cache answers the last 10 s as the future (they could still change): wait until both times are older.
+    const settledAt = Date.parse(isoOf(second.time)) + 11_000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, settledAt - Date.now())));
     expect((await dnfGets(stackUrl(REPO))).files).toEqual([rpmFileName(NEW)]);
   }, 180_000);
 
