@@ -164,6 +164,8 @@ describe('rpm-cache warm --origins --origin-host', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'rpm-cache-warm-origins-'));
+    // Every test reads it, whatever order they run in.
+    await writeFile(join(work, 'rpms.lock.yaml'), LOCKFILE);
     // A cache that has everything: it records which paths it was asked for.
     cache = createServer((request, response) => {
       asked.push(request.url ?? '');
