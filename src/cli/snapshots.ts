@@ -4,18 +4,11 @@
  * a table with each snapshot's baseurl, or the JSON itself.
  */
 import { uploadPathProblem } from '../commons/paths.js';
+import type { ListedSnapshot } from '../handler/time-travel/listing.js';
 import { networkReason } from './preflight.js';
 
-/** One snapshot as the cache lists it (see docs/time-travel.md). */
-export interface ListedSnapshot {
-  readonly time: string;
-  readonly current: boolean;
-  readonly until?: string;
-  readonly revision?: string;
-  readonly repomdSha256: string;
-  readonly checkedAt?: string;
-  readonly path: string;
-}
+/** One snapshot as the cache lists it: the handler's own shape (see docs/time-travel.md). */
+export type { ListedSnapshot };
 
 export interface SnapshotListing {
   readonly repository: string;

@@ -14,6 +14,7 @@ import {
   historyPrefix,
   parseCheck,
   parseHistoryKey,
+  parseSnapshotTime,
   type SnapshotCheck,
   snapshotTimeOf,
 } from '../../commons/snapshot-history.js';
@@ -120,7 +121,7 @@ export const listSnapshots = async (
   }
   const check: SnapshotCheck | undefined = checkText === undefined ? undefined : parseCheck(checkText);
   const inHistory = (until: string | undefined) =>
-    until === undefined || historyDays === 0 || Date.parse(isoOf(until)) + historyDays * DAY_MS > now;
+    until === undefined || historyDays === 0 || (parseSnapshotTime(until)?.getTime() ?? 0) + historyDays * DAY_MS > now;
   const listed: ListedSnapshot[] = [];
   for (const [index, name] of chain.entries()) {
     const until = chain[index + 1]?.time;
@@ -138,10 +139,6 @@ export const listSnapshots = async (
   }
   return listed.reverse();
 };
-
-/** YYYYMMDDTHHMMSSZ as ISO 8601. */
-const isoOf = (time: string): string =>
-  `${time.slice(0, 4)}-${time.slice(4, 6)}-${time.slice(6, 8)}T${time.slice(9, 11)}:${time.slice(11, 13)}:${time.slice(13, 15)}Z`;
 
 /** A path as a link: each segment encoded (`#`, `?` and `%` in a name must not end the path), `@` kept readable. */
 const hrefOf = (path: string): string =>
