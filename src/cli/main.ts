@@ -4,7 +4,9 @@
  * tested in-process; `src/cli.ts` wires it to the process.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { parseSnapshotTime } from '../commons/snapshot-history.js';
 import { type LockedPackage, LockfileError, readLockfiles, readLockfileText } from './lockfile.js';
+import { MirrorSourceError, mirrorPackages } from './mirror.js';
 import { OriginOptionError, originMatcher } from './origin-match.js';
 import { CacheUnreachableError, checkCache } from './preflight.js';
 import {
@@ -93,6 +95,16 @@ const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promis
   // Every lockfile parses before the first request.
   const origins = originMatcher(flags.origins, flags.originHost);
   const packages: LockedPackage[] = await readLockfiles(lockfiles, (note) => io.stderr.write(`rpm-cache: ${note}\n`));
+  return warmAndReport(packages, { cacheUrl, origins }, flags, io);
+};
+
+/** Warms `packages` (checking the cache answers first), with progress and the summary; the exit status. */
+const warmAndReport = async (
+  packages: readonly LockedPackage[],
+  { cacheUrl, origins }: { cacheUrl: string; origins: ReturnType<typeof originMatcher> },
+  flags: Omit<WarmFlags, 'cache' | 'origins' | 'originHost'>,
+  io: CliIo,
+): Promise<number> => {
   const first = packages.map((pkg) => cacheUrlOf(cacheUrl, pkg, origins)).find((url) => url !== undefined);
   if (first !== undefined) {
     await checkCache(first, io.signal === undefined ? {} : { signal: io.signal });
@@ -120,6 +132,41 @@ const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promis
   io.stdout.write(flags.json ? jsonReport(results) : summaryText(results, interrupted));
   if (interrupted) return EXIT.interrupted;
   return results.every((result) => result.state !== 'lost' && result.state !== 'failed') ? EXIT.ok : EXIT.notAllCached;
+};
+
+interface MirrorFlags {
+  readonly cache?: string;
+  readonly at?: string;
+  readonly concurrency: number;
+  readonly deadline: number;
+  readonly json: boolean;
+}
+
+const runMirror = async (argument: string, flags: MirrorFlags, io: CliIo): Promise<number> => {
+  const cacheUrl = cacheBaseUrl(flags.cache, io.env);
+  const repository = repositoryPathOf(argument, cacheUrl);
+  if (flags.at !== undefined && parseSnapshotTime(flags.at) === undefined) {
+    throw new UsageError(
+      `--at ${JSON.stringify(flags.at)} is not a time: expected YYYYMMDDTHHMMSSZ (UTC), as the cache's listing shows them`,
+    );
+  }
+  let packages: LockedPackage[];
+  try {
+    packages = await mirrorPackages({
+      cacheUrl,
+      repository,
+      ...(flags.at === undefined ? {} : { at: flags.at }),
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
+  } catch (error) {
+    if (!(error instanceof MirrorSourceError)) throw error;
+    if (flags.json) io.stdout.write(`${JSON.stringify({ error: error.message }, null, 2)}\n`);
+    io.stderr.write(`rpm-cache: ${error.message}\n`);
+    return EXIT.notAllCached;
+  }
+  // Every package is at its cache URL already: the cache is its own origin here.
+  const origins = originMatcher(undefined, cacheUrl);
+  return warmAndReport(packages, { cacheUrl, origins }, { ...flags, verify: true }, io);
 };
 
 interface RewriteFlags extends OriginFlags {
@@ -271,6 +318,34 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
     )
     .action(async (lockfiles: string[], flags: RewriteFlags) => {
       setExit(await runRewrite(lockfiles, flags, io));
+    });
+  root
+    .command('mirror')
+    .description(
+      "Make sure every RPM a repository's snapshot lists is stored in the cache, verified against the " +
+        "listing's size and SHA-256: the current snapshot, or the one current at --at. Resumable: a second run " +
+        'finds what is stored and fetches only the rest.',
+    )
+    .argument('<repository>', 'the directory that holds repodata/, as a path under the cache or a URL')
+    .option('--cache <url>', 'rpm-cache base URL (default: $RPM_CACHE_URL)')
+    .option('--at <time>', 'the snapshot current at this time (YYYYMMDDTHHMMSSZ, UTC; see rpm-cache snapshots)')
+    .addOption(new Option('--concurrency <n>', 'requests in flight at once').argParser(positiveInteger(256)).default(8))
+    .addOption(
+      new Option('--deadline <seconds>', 'give up on packages still not stored after this long')
+        .argParser(deadlineSeconds)
+        .default(3600),
+    )
+    .option('--json', 'print one JSON document at the end and nothing else on stdout', false)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit status: 0 every package stored; 1 any lost or failed, or the snapshot could not be read;',
+        '2 bad usage; 130 interrupted (Ctrl-C).',
+      ].join('\n'),
+    )
+    .action(async (repository: string, flags: MirrorFlags) => {
+      setExit(await runMirror(repository, flags, io));
     });
   root
     .command('snapshots')

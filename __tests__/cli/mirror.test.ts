@@ -1,0 +1,144 @@
+/**
+ * `rpm-cache mirror` through the local stack: a repository whose primary
+ * metadata lists RPMs (synthetic, each passing the uploader's checks) on a
+ * mirror; after the command every RPM is stored and, once the mirror drops
+ * them, served from the cache byte for byte. A second run fetches nothing.
+ */
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { type CliIo, runCli } from '../../src/cli/main.js';
+import { primaryPackages } from '../../src/cli/mirror.js';
+import { repository } from '../helpers/repository.js';
+import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
+import { startTestStack, type TestStack } from '../helpers/test-stack.js';
+
+const REPO = 'pub/fedora/linux/updates/44/Everything/x86_64/';
+const NAMES = ['alpha', 'beta', 'gamma-c++', 'delta'];
+
+class Captured extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += chunk.toString('utf8');
+    callback();
+  }
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** primary.xml as createrepo_c writes it, for `rpms` (path in the repository → bytes). */
+const primaryXml = (rpms: ReadonlyMap<string, Buffer>): string =>
+  [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="${rpms.size}">`,
+    ...[...rpms].map(([href, bytes]) =>
+      [
+        '<package type="rpm">',
+        `  <name>${/([^/]+)-1\.0-1/.exec(href)?.[1]?.replace(/\+/g, '+') ?? ''}</name>`,
+        '  <arch>x86_64</arch>',
+        '  <version epoch="0" ver="1.0" rel="1"/>',
+        `  <checksum type="sha256" pkgid="YES">${sha256(bytes)}</checksum>`,
+        `  <size package="${bytes.length}" installed="0" archive="0"/>`,
+        `  <location href="${href}"/>`,
+        '</package>',
+      ].join('\n'),
+    ),
+    '</metadata>',
+    '',
+  ].join('\n');
+
+describe('rpm-cache mirror', () => {
+  let test: TestStack;
+  const rpms = new Map<string, Buffer>();
+
+  const run = async (...argv: string[]) => {
+    const stdout = new Captured();
+    const stderr = new Captured();
+    const io: CliIo = { stdout, stderr, env: {} };
+    const code = await runCli(['mirror', '--cache', test.stack.url, ...argv], io);
+    return { code, stdout: stdout.text, stderr: stderr.text };
+  };
+
+  beforeAll(async () => {
+    test = await startTestStack({ S3_BUCKET_NAME: 'rpm-cache-mirror', ORIGIN_HEAD_TIMEOUT: '1' });
+    for (const name of NAMES) {
+      const href = `Packages/${name[0]}/${name}-1.0-1.fc44.x86_64.rpm`;
+      rpms.set(href, syntheticRpmFor(href, { payloadBytes: 5000 }));
+    }
+    for (const [path, bytes] of repository(REPO, { primary: gzipSync(primaryXml(rpms)) })) {
+      test.origin.files.set(path, bytes);
+    }
+    for (const [href, bytes] of rpms) test.origin.files.set(`${REPO}${href}`, bytes);
+  });
+
+  afterAll(async () => {
+    await test?.close();
+  });
+
+  it('stores every RPM the repository lists, verified, and the cache serves them once the mirror drops them', async () => {
+    const first = await run('--json', REPO);
+
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const report = JSON.parse(first.stdout) as { packages: { name: string; state: string }[] };
+    expect(report.packages.map(({ name }) => name).sort()).toEqual([...NAMES].sort());
+    for (const entry of report.packages) expect(['newly-cached', 'cached']).toContain(entry.state);
+
+    for (const href of rpms.keys()) test.origin.files.delete(`${REPO}${href}`);
+    for (const [href, bytes] of rpms) {
+      const path = `${REPO}${href}`.split('/').map(encodeURIComponent).join('/');
+      const response = await fetch(`${test.stack.url}/${path}`);
+      expect(response.status).toBe(200);
+      expect(Buffer.from(await response.arrayBuffer())).toEqual(bytes);
+    }
+  }, 120_000);
+
+  it('a second run finds everything stored and downloads nothing from the origin', async () => {
+    const downloadsBefore = test.origin.requestsFor('GET').length;
+
+    const again = await run('--json', REPO);
+
+    expect(again.code).toBe(0);
+    const report = JSON.parse(again.stdout) as { packages: { state: string }[] };
+    expect(report.packages.every(({ state }) => state === 'cached')).toBe(true);
+    const rpmGets = test.origin
+      .requestsFor('GET')
+      .slice(downloadsBefore)
+      .filter(({ url }) => url.endsWith('.rpm'));
+    expect(rpmGets).toEqual([]);
+  }, 120_000);
+
+  it('exits 1 naming the answer when the repository has no metadata, 2 for a malformed --at', async () => {
+    const missing = await run('pub/never/');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/repodata\/repomd\.xml answered HTTP 404/);
+
+    const badTime = await run('--at', 'yesterday', REPO);
+    expect(badTime.code).toBe(2);
+    expect(badTime.stderr).toContain('--at "yesterday" is not a time');
+  });
+});
+
+describe('primaryPackages', () => {
+  it('reads every package, whatever the chunks it arrives in', async () => {
+    const rpms = new Map([
+      ['Packages/a/a-1.0-1.rpm', Buffer.from('a')],
+      ['Packages/b/b&amp;c-1.0-1.rpm', Buffer.from('bb')],
+    ]);
+    const xml = primaryXml(rpms);
+    for (const size of [1, 7, 64, xml.length]) {
+      const chunks = Array.from({ length: Math.ceil(xml.length / size) }, (_, index) =>
+        xml.slice(index * size, (index + 1) * size),
+      );
+      const packages = await primaryPackages(
+        (async function* () {
+          yield* chunks;
+        })(),
+      );
+      expect(packages.map(({ href, size: bytes }) => [href, bytes])).toEqual([
+        ['Packages/a/a-1.0-1.rpm', 1],
+        ['Packages/b/b&c-1.0-1.rpm', 2],
+      ]);
+    }
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * `rpm-cache mirror`: every RPM a repository's snapshot lists, as packages
+ * to warm. The snapshot is read through the cache (`<repo>/repodata/` now, or
+ * `/@<T>/<repo>/repodata/` as it was at T): its repomd.xml, then its primary
+ * metadata, each package's location, size and checksum. The packages are
+ * then warmed as a lockfile's are (see warm.ts): asked at the cache, waited
+ * for, verified against the listing's size and SHA-256.
+ */
+import { Readable } from 'node:stream';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { parseRepomd, RepomdError } from '../uploader/repomd.js';
+import type { LockedPackage } from './lockfile.js';
+
+/** The snapshot cannot be read: the cache answered an error, or what it sent is not repository metadata. */
+export class MirrorSourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MirrorSourceError';
+  }
+}
+
+/** One `<package>` of primary.xml, as much as mirroring needs. */
+export interface PrimaryPackage {
+  readonly name: string;
+  readonly href: string;
+  readonly algorithm: string;
+  readonly checksum: string;
+  readonly size?: number;
+}
+
+const PACKAGE = /<package type="rpm">([\s\S]*?)<\/package>/g;
+const ATTRIBUTE_ENTITIES: Readonly<Record<string, string>> = {
+  '&amp;': '&',
+  '&lt;': '<',
+  '&gt;': '>',
+  '&quot;': '"',
+  '&apos;': "'",
+};
+const xmlText = (text: string): string =>
+  text.replace(/&(amp|lt|gt|quot|apos);/g, (entity) => ATTRIBUTE_ENTITIES[entity] ?? entity);
+
+/** The package in one `<package>` element's text, or undefined when it lacks a location or checksum. */
+const packageOf = (element: string): PrimaryPackage | undefined => {
+  const name = /<name>([^<]*)<\/name>/.exec(element)?.[1];
+  const href = /<location(?:\s+xml:base="[^"]*")?\s+href="([^"]*)"/.exec(element)?.[1];
+  const checksum = /<checksum type="([a-z0-9]+)"[^>]*>([0-9a-fA-F]+)<\/checksum>/.exec(element);
+  const size = /<size package="(\d+)"/.exec(element)?.[1];
+  if (name === undefined || href === undefined || checksum === null) return undefined;
+  const [, algorithm = '', hex = ''] = checksum;
+  return {
+    name: xmlText(name),
+    href: xmlText(href),
+    algorithm: algorithm === 'sha' ? 'sha1' : algorithm,
+    checksum: hex.toLowerCase(),
+    ...(size === undefined ? {} : { size: Number(size) }),
+  };
+};
+
+/**
+ * Every package of primary.xml, read as it streams (Fedora's is hundreds of
+ * MB decompressed): one `<package>` element at a time, never the whole file.
+ */
+export const primaryPackages = async (text: AsyncIterable<string>): Promise<PrimaryPackage[]> => {
+  const packages: PrimaryPackage[] = [];
+  let pending = '';
+  for await (const chunk of text) {
+    pending += chunk;
+    let consumed = 0;
+    for (const match of pending.matchAll(PACKAGE)) {
+      const found = packageOf(match[1] ?? '');
+      if (found !== undefined) packages.push(found);
+      consumed = (match.index ?? 0) + match[0].length;
+    }
+    pending = pending.slice(consumed);
+  }
+  return packages;
+};
+
+/** The decompressor for a metadata file, by its name. */
+const decompressorFor = (href: string) => {
+  if (href.endsWith('.gz')) return createGunzip();
+  if (href.endsWith('.zst')) return createZstdDecompress();
+  if (href.endsWith('.xml')) return undefined;
+  throw new MirrorSourceError(
+    `${href}: compressed in a way this command cannot read (it reads .gz, .zst and plain .xml)`,
+  );
+};
+
+export interface MirrorSource {
+  /** The cache's base URL, no trailing slash. */
+  readonly cacheUrl: string;
+  /** The repository directory (ending in `/`). */
+  readonly repository: string;
+  /** YYYYMMDDTHHMMSSZ: the snapshot current then; undefined: the current one. */
+  readonly at?: string;
+  readonly fetch?: typeof fetch;
+  readonly signal?: AbortSignal;
+}
+
+const encoded = (path: string) => path.split('/').map(encodeURIComponent).join('/');
+
+/** A file of the repository's metadata through the cache, followed to its stored copy. */
+const metadataResponse = async (
+  { cacheUrl, repository, at, fetch: fetchImpl = fetch, signal }: MirrorSource,
+  file: string,
+): Promise<Response> => {
+  const url = `${cacheUrl}/${at === undefined ? '' : `@${at}/`}${encoded(`${repository}${file}`)}`;
+  const response = await fetchImpl(url, signal === undefined ? {} : { signal });
+  if (response.status !== 200) {
+    const said = (await response.text()).trim().split('\n')[0] ?? '';
+    throw new MirrorSourceError(`${url} answered HTTP ${response.status}${said === '' ? '' : `: ${said}`}`);
+  }
+  return response;
+};
+
+/**
+ * The packages the repository's snapshot lists, as warm takes them: each at
+ * its cache URL (the same path as without a time: an RPM's key does not
+ * depend on the snapshot), with the listing's size and SHA-256.
+ */
+export const mirrorPackages = async (source: MirrorSource): Promise<LockedPackage[]> => {
+  const repomdText = await (await metadataResponse(source, 'repodata/repomd.xml')).text();
+  let primary: { href: string } | undefined;
+  try {
+    primary = (await parseRepomd(repomdText, source.repository)).files.find((file) => file.type === 'primary');
+  } catch (error) {
+    if (error instanceof RepomdError) throw new MirrorSourceError(`repodata/repomd.xml: ${error.message}`);
+    throw error;
+  }
+  if (primary === undefined) throw new MirrorSourceError('repodata/repomd.xml lists no primary metadata');
+  const decompressor = decompressorFor(primary.href);
+  const body = (await metadataResponse(source, primary.href)).body;
+  if (body === null) throw new MirrorSourceError(`${primary.href}: an empty answer`);
+  const bytes = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
+  const stream = decompressor === undefined ? bytes : bytes.pipe(decompressor);
+  stream.setEncoding('utf8');
+  let packages: PrimaryPackage[];
+  try {
+    packages = await primaryPackages(stream);
+  } catch (error) {
+    throw new MirrorSourceError(`${primary.href}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return packages.map((pkg) => {
+    const path = `${source.repository}${pkg.href}`;
+    return {
+      url: `${source.cacheUrl}/${encoded(path)}`,
+      path,
+      name: pkg.name,
+      ...(pkg.size === undefined ? {} : { size: pkg.size }),
+      ...(pkg.algorithm === 'sha256' ? { sha256: pkg.checksum } : {}),
+      origin: `${source.repository}${primary?.href ?? ''}: ${pkg.href}`,
+    };
+  });
+};
