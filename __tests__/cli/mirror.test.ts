@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { type CliIo, runCli } from '../../src/cli/main.js';
 import { primaryPackages } from '../../src/cli/mirror.js';
+import { parseSnapshotTime } from '../../src/commons/snapshot-history.js';
 import { repository } from '../helpers/repository.js';
 import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
@@ -107,6 +108,26 @@ describe('rpm-cache mirror', () => {
       .filter(({ url }) => url.endsWith('.rpm'));
     expect(rpmGets).toEqual([]);
   }, 120_000);
+
+  it('--at reads the snapshot current then, through /@<time>/', async () => {
+    // The first run asked for repomd.xml through the cache: its snapshot is in the history.
+    const listing = (await (
+      await fetch(`${test.stack.url}/@/${REPO}`, { headers: { accept: 'application/json' } })
+    ).json()) as { snapshots: { time: string }[] };
+    const [snapshot] = listing.snapshots;
+    expect(snapshot).toBeDefined();
+    const time = snapshot?.time ?? '';
+    const settled = (parseSnapshotTime(time)?.getTime() ?? 0) + 11_000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, settled - Date.now())));
+
+    const at = await run('--json', '--at', time, REPO);
+    expect(at.code).toBe(0);
+    expect((JSON.parse(at.stdout) as { packages: unknown[] }).packages).toHaveLength(NAMES.length);
+
+    const before = await run('--at', '20200101T000000Z', REPO);
+    expect(before.code).toBe(1);
+    expect(before.stderr).toContain(`@20200101T000000Z/${REPO}repodata/repomd.xml answered HTTP 404`);
+  }, 60_000);
 
   it('exits 1 naming the answer when the repository has no metadata, 2 for a malformed --at', async () => {
     const missing = await run('pub/never/');
