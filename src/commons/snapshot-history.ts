@@ -13,6 +13,7 @@
  * entry bodies.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { MAX_KEY_BYTES } from './paths.js';
 import { SNAPSHOT_KEY_PREFIX } from './repodata.js';
 import type { SnapshotManifest } from './snapshot-manifest.js';
 import { SNAPSHOT_TAG } from './snapshot-tag.js';
@@ -58,8 +59,6 @@ export interface HistoryName {
 
 /** Longer revisions are left out of the name; the entry still holds them. */
 const MAX_NAMED_REVISION = 200;
-/** S3's limit on a key, in UTF-8 bytes. */
-const MAX_KEY_BYTES = 1024;
 
 /**
  * The key of the entry `name` in the history of `repoDir`. A revision is

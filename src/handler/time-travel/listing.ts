@@ -5,12 +5,13 @@
  * (a ListObjectsV2 page per 1,000 snapshots), the current manifest, the last
  * check, and the oldest entry (for the snapshot it superseded).
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { isS3NotFound } from '../../commons/aws-errors.js';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { encodePathSegment } from '../../commons/paths.js';
 import {
   checkKey,
   type HistoryName,
   historyKey,
+  historyNameOf,
   historyPrefix,
   parseCheck,
   parseHistoryKey,
@@ -19,7 +20,7 @@ import {
   snapshotTimeOf,
 } from '../../commons/snapshot-history.js';
 import { parseManifest, readCurrentSnapshot, type SnapshotManifest } from '../../commons/snapshot-manifest.js';
-import type { HistoryWindow } from './snapshot-at.js';
+import { type HistoryWindow, readObjectText, stillInHistory } from './snapshot-at.js';
 
 /** One snapshot as the listing shows it. */
 export interface ListedSnapshot {
@@ -33,8 +34,6 @@ export interface ListedSnapshot {
   /** Its baseurl on this cache: `/@<time>/<repository path>`. */
   readonly path: string;
 }
-
-const DAY_MS = 86_400_000;
 
 const historyNames = async (s3: S3Client, bucket: string, repoDir: string, abortSignal?: AbortSignal) => {
   const prefix = historyPrefix(repoDir);
@@ -56,26 +55,6 @@ const historyNames = async (s3: S3Client, bucket: string, repoDir: string, abort
     token = page?.IsTruncated === true ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
   return names;
-};
-
-const readObject = async (s3: S3Client, bucket: string, key: string, abortSignal?: AbortSignal) => {
-  try {
-    const object = await s3.send(
-      new GetObjectCommand({ Bucket: bucket, Key: key }),
-      abortSignal === undefined ? {} : { abortSignal },
-    );
-    return (await object.Body?.transformToString()) ?? '';
-  } catch (error) {
-    if (isS3NotFound(error)) return undefined;
-    throw error;
-  }
-};
-
-const nameOf = (manifest: SnapshotManifest): HistoryName | undefined => {
-  const time = snapshotTimeOf(manifest.createdAt);
-  return time === undefined
-    ? undefined
-    : { time, id: manifest.id, ...(manifest.revision === undefined ? {} : { revision: manifest.revision }) };
 };
 
 /** The snapshot `manifest` superseded, when its time is known. */
@@ -100,10 +79,10 @@ export const listSnapshots = async (
   const [names, current, checkText] = await Promise.all([
     historyNames(s3, bucket, repoDir, abortSignal),
     readCurrentSnapshot(s3, bucket, repoDir, abortSignal),
-    readObject(s3, bucket, checkKey(repoDir), abortSignal),
+    readObjectText(s3, bucket, checkKey(repoDir), abortSignal),
   ]);
   const chain = [...names];
-  const currentName = current === undefined ? undefined : nameOf(current.manifest);
+  const currentName = current === undefined ? undefined : historyNameOf(current.manifest);
   const newest = chain.at(-1);
   // The current snapshot's entry is written when it is settled: until then it is only the manifest.
   if (currentName !== undefined && (newest === undefined || currentName.time > newest.time)) {
@@ -115,13 +94,13 @@ export const listSnapshots = async (
   }
   const oldest = names[0];
   if (oldest !== undefined) {
-    const entry = await readObject(s3, bucket, historyKey(repoDir, oldest), abortSignal);
+    const entry = await readObjectText(s3, bucket, historyKey(repoDir, oldest), abortSignal);
     const previous = previousOf(entry === undefined ? undefined : parseManifest(entry));
     if (previous !== undefined && previous.time < oldest.time) chain.unshift(previous);
   }
   const check: SnapshotCheck | undefined = checkText === undefined ? undefined : parseCheck(checkText);
   const inHistory = (until: string | undefined) =>
-    until === undefined || historyDays === 0 || (parseSnapshotTime(until)?.getTime() ?? 0) + historyDays * DAY_MS > now;
+    stillInHistory(until === undefined ? undefined : (parseSnapshotTime(until)?.getTime() ?? 0), { historyDays, now });
   const listed: ListedSnapshot[] = [];
   for (const [index, name] of chain.entries()) {
     const until = chain[index + 1]?.time;
@@ -140,13 +119,6 @@ export const listSnapshots = async (
   return listed.reverse();
 };
 
-/** A path as a link: each segment encoded (`#`, `?` and `%` in a name must not end the path), `@` kept readable. */
-const hrefOf = (path: string): string =>
-  path
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/%40/g, '@'))
-    .join('/');
-
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 
 /** The listing as JSON, for tools (`rpm-cache snapshots --json`). */
@@ -157,7 +129,7 @@ export const listingJson = (repoDir: string, snapshots: readonly ListedSnapshot[
 export const listingHtml = (repoDir: string, snapshots: readonly ListedSnapshot[]): string => {
   const rows = snapshots.map((snapshot) => {
     const cells = [
-      `<a href="${escapeHtml(hrefOf(snapshot.path))}">${snapshot.time}</a>`,
+      `<a href="${escapeHtml(snapshot.path.split('/').map(encodePathSegment).join('/'))}">${snapshot.time}</a>`,
       snapshot.current
         ? `current${snapshot.checkedAt === undefined ? '' : ` (checked ${snapshot.checkedAt})`}`
         : (snapshot.until ?? ''),

@@ -42,23 +42,40 @@ export interface HistoryWindow {
 
 const DAY_MS = 86_400_000;
 
+/**
+ * Whether a snapshot superseded at `supersededAt` (ms; undefined: still
+ * current) is still in the history: for `historyDays` after, for ever with 0.
+ */
+export const stillInHistory = (supersededAt: number | undefined, { historyDays, now }: HistoryWindow): boolean =>
+  supersededAt === undefined || historyDays === 0 || supersededAt + historyDays * DAY_MS > now;
+
+/** An object's text, or undefined when there is none (never written, or deleted by the lifecycle meanwhile). */
+export const readObjectText = async (
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  abortSignal: AbortSignal | undefined,
+): Promise<string | undefined> => {
+  try {
+    const object = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key }),
+      abortSignal === undefined ? {} : { abortSignal },
+    );
+    return (await object.Body?.transformToString()) ?? '';
+  } catch (error) {
+    if (isS3NotFound(error)) return undefined;
+    throw error;
+  }
+};
+
 const readEntry = async (
   s3: S3Client,
   bucket: string,
   key: string,
   abortSignal: AbortSignal | undefined,
 ): Promise<SnapshotManifest | undefined> => {
-  try {
-    const object = await s3.send(
-      new GetObjectCommand({ Bucket: bucket, Key: key }),
-      abortSignal === undefined ? {} : { abortSignal },
-    );
-    return parseManifest((await object.Body?.transformToString()) ?? '');
-  } catch (error) {
-    // Deleted by the lifecycle between the listing and the read.
-    if (isS3NotFound(error)) return undefined;
-    throw error;
-  }
+  const text = await readObjectText(s3, bucket, key, abortSignal);
+  return text === undefined ? undefined : parseManifest(text);
 };
 
 /** The snapshot a manifest made current. */
@@ -120,7 +137,7 @@ const superseded = (
 ): SnapshotAt => {
   const { previous } = newer;
   const previousTime = previous?.createdAt === undefined ? undefined : snapshotTimeOf(previous.createdAt);
-  const previousKept = historyDays === 0 || Date.parse(newer.createdAt) + historyDays * DAY_MS > now;
+  const previousKept = stillInHistory(Date.parse(newer.createdAt), { historyDays, now });
   // No older snapshot, one made before the history was kept, or one superseded too long ago: `newer` is the first.
   if (previous === undefined || previousTime === undefined || !previousKept) {
     return { kind: 'before-history', first: newerTime };
