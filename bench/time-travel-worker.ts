@@ -4,6 +4,7 @@
  * interleaved with the others; sends the timings home.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { httpApiEvent } from '../__tests__/helpers/events.js';
 import { shuffled } from './stats.js';
 
 const REQUESTS = 200;
@@ -16,19 +17,11 @@ let count = 0;
 const answer = async (path: string, snapshot: string): Promise<number> => {
   count += 1;
   const started = performance.now();
-  const response = await handler(
-    {
-      version: '2.0',
-      routeKey: 'ANY /{path+}',
-      rawPath: `/${path}`,
-      rawQueryString: '',
-      headers: {},
-      requestContext: { http: { method: 'GET', path: `/${path}` }, requestId: `r-${count}` },
-      pathParameters: { path },
-      isBase64Encoded: false,
-    },
-    { functionName: 'rpm-cache-handler', awsRequestId: `bench-${count}`, getRemainingTimeInMillis: () => 29_000 },
-  );
+  const response = await handler(httpApiEvent(path), {
+    functionName: 'rpm-cache-handler',
+    awsRequestId: `bench-${count}`,
+    getRemainingTimeInMillis: () => 29_000,
+  });
   const elapsed = performance.now() - started;
   const served = response.headers?.['X-Cache-Snapshot'];
   if (response.statusCode !== 302 || served !== snapshot) {
