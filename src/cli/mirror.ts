@@ -8,8 +8,10 @@
  */
 import { Readable } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { REPOMD } from '../commons/repodata.js';
 import { parseRepomd, RepomdError } from '../uploader/repomd.js';
 import type { LockedPackage } from './lockfile.js';
+import { answeredError, encodedPath } from './snapshots.js';
 
 /** The snapshot cannot be read: the cache answered an error, or what it sent is not repository metadata. */
 export class MirrorSourceError extends Error {
@@ -97,18 +99,15 @@ export interface MirrorSource {
   readonly signal?: AbortSignal;
 }
 
-const encoded = (path: string) => path.split('/').map(encodeURIComponent).join('/');
-
 /** A file of the repository's metadata through the cache, followed to its stored copy. */
 const metadataResponse = async (
   { cacheUrl, repository, at, fetch: fetchImpl = fetch, signal }: MirrorSource,
   file: string,
 ): Promise<Response> => {
-  const url = `${cacheUrl}/${at === undefined ? '' : `@${at}/`}${encoded(`${repository}${file}`)}`;
+  const url = `${cacheUrl}/${at === undefined ? '' : `@${at}/`}${encodedPath(`${repository}${file}`)}`;
   const response = await fetchImpl(url, signal === undefined ? {} : { signal });
   if (response.status !== 200) {
-    const said = (await response.text()).trim().split('\n')[0] ?? '';
-    throw new MirrorSourceError(`${url} answered HTTP ${response.status}${said === '' ? '' : `: ${said}`}`);
+    throw new MirrorSourceError(answeredError(url, response.status, await response.text()));
   }
   return response;
 };
@@ -119,15 +118,15 @@ const metadataResponse = async (
  * depend on the snapshot), with the listing's size and SHA-256.
  */
 export const mirrorPackages = async (source: MirrorSource): Promise<LockedPackage[]> => {
-  const repomdText = await (await metadataResponse(source, 'repodata/repomd.xml')).text();
+  const repomdText = await (await metadataResponse(source, REPOMD)).text();
   let primary: { href: string } | undefined;
   try {
     primary = (await parseRepomd(repomdText, source.repository)).files.find((file) => file.type === 'primary');
   } catch (error) {
-    if (error instanceof RepomdError) throw new MirrorSourceError(`repodata/repomd.xml: ${error.message}`);
+    if (error instanceof RepomdError) throw new MirrorSourceError(`${REPOMD}: ${error.message}`);
     throw error;
   }
-  if (primary === undefined) throw new MirrorSourceError('repodata/repomd.xml lists no primary metadata');
+  if (primary === undefined) throw new MirrorSourceError(`${REPOMD} lists no primary metadata`);
   const decompressor = decompressorFor(primary.href);
   const body = (await metadataResponse(source, primary.href)).body;
   if (body === null) throw new MirrorSourceError(`${primary.href}: an empty answer`);
@@ -143,7 +142,7 @@ export const mirrorPackages = async (source: MirrorSource): Promise<LockedPackag
   return packages.map((pkg) => {
     const path = `${source.repository}${pkg.href}`;
     return {
-      url: `${source.cacheUrl}/${encoded(path)}`,
+      url: `${source.cacheUrl}/${encodedPath(path)}`,
       path,
       name: pkg.name,
       ...(pkg.size === undefined ? {} : { size: pkg.size }),

@@ -23,6 +23,15 @@ export class RepositoryArgumentError extends Error {
   }
 }
 
+/** A decoded path as a URL path: each segment encoded once, as the cache decodes it once. */
+export const encodedPath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
+
+/** What the cache answered instead of what was asked: the status and the first line of its explanation. */
+export const answeredError = (url: string, status: number, body: string): string => {
+  const said = body.trim().split('\n')[0] ?? '';
+  return `${url} answered HTTP ${status}${said === '' ? '' : `: ${said}`}`;
+};
+
 /** The cache could not list the repository: unreachable, or it answered an error. */
 export class ListingError extends Error {
   constructor(message: string) {
@@ -122,7 +131,7 @@ export const fetchListing = async (
 ): Promise<SnapshotListing> => {
   // A repository at the origin's root ('') is listed by its repodata/.
   const listed = repository === '' ? 'repodata/' : repository;
-  const url = `${cacheUrl}/@/${listed.split('/').map(encodeURIComponent).join('/')}`;
+  const url = `${cacheUrl}/@/${encodedPath(listed)}`;
   const timeout = AbortSignal.timeout(timeoutMs);
   let response: Response;
   let body: string;
@@ -142,8 +151,7 @@ export const fetchListing = async (
     );
   }
   if (response.status !== 200) {
-    const said = body.trim().split('\n')[0] ?? '';
-    throw new ListingError(`${url} answered HTTP ${response.status}${said === '' ? '' : `: ${said}`}`);
+    throw new ListingError(answeredError(url, response.status, body));
   }
   let parsed: unknown;
   try {

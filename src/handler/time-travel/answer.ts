@@ -8,7 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { CacheConfig } from '../../commons/config.js';
-import type { RepodataPath } from '../../commons/repodata.js';
+import { type RepodataPath, repomdPath } from '../../commons/repodata.js';
 import { type ClientMethod, presignedUrl } from '../presign.js';
 import { listingHtml, listingJson, listSnapshots } from './listing.js';
 import { findSnapshotAt } from './snapshot-at.js';
@@ -67,7 +67,7 @@ const noHistory = (repoDir: string) =>
   text(
     404,
     `Not Found: the cache holds no snapshot of ${repoDir || 'this repository'}. A snapshot is taken when a client ` +
-      `asks the cache for ${repoDir}repodata/repomd.xml (without /@.../), or on the schedule of SNAPSHOT_REPOSITORIES.`,
+      `asks the cache for ${repomdPath(repoDir)} (without /@.../), or on the schedule of SNAPSHOT_REPOSITORIES.`,
   );
 
 /** A 400 for a path under `/@` that is not a time-travel request, showing the form expected. */
