@@ -16,6 +16,7 @@ describe('parseCacheConfig', () => {
       sentryDsn: undefined,
       deploymentEnvironment: undefined,
       snapshotHistoryDays: 90,
+      rescueTemplates: [],
     });
   });
 
@@ -36,6 +37,8 @@ describe('parseCacheConfig', () => {
       SENTRY_DSN: 'https://key@sentry.example/1',
       CKI_DEPLOYMENT_ENVIRONMENT: 'production',
       SNAPSHOT_HISTORY_DAYS: '30',
+      RESCUE_URLS:
+        'https://archive.example/{first}/{file}  https://koji.example/{source_name}/{version}/{release}/{arch}/{file}',
     });
 
     expect(config).toEqual({
@@ -48,6 +51,10 @@ describe('parseCacheConfig', () => {
       sentryDsn: 'https://key@sentry.example/1',
       deploymentEnvironment: 'production',
       snapshotHistoryDays: 30,
+      rescueTemplates: [
+        'https://archive.example/{first}/{file}',
+        'https://koji.example/{source_name}/{version}/{release}/{arch}/{file}',
+      ],
     });
   });
 

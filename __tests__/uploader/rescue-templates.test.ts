@@ -1,6 +1,7 @@
 /** RESCUE_URLS: templates refused with a reason, and URLs built so no value can leave its path segment. */
 import fc from 'fast-check';
-import { factsOfFile, parseRescueTemplates, rescueUrl } from '../../src/uploader/rescue/templates.js';
+import { parseRescueTemplates } from '../../src/commons/config.js';
+import { factsOfFile, rescueUrl } from '../../src/uploader/rescue/templates.js';
 import { identityOfFileName } from '../../src/uploader/rpm-name.js';
 
 const KOJI = 'https://kojipkgs.fedoraproject.org/packages/{source_name}/{version}/{release}/{arch}/{file}';

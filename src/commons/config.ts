@@ -38,6 +38,8 @@ export interface CacheConfig {
   readonly deploymentEnvironment: string | undefined;
   /** `SNAPSHOT_HISTORY_DAYS`: how long a superseded repository snapshot stays servable at `/@<time>/`; 0: for ever. */
   readonly snapshotHistoryDays: number;
+  /** `RESCUE_URLS`: archive URL templates tried, in order, for a file the origin lost whose checksum the cache knows. */
+  readonly rescueTemplates: readonly string[];
 }
 
 export interface HandlerConfig extends CacheConfig {
@@ -302,7 +304,50 @@ export const parseCacheConfig = (env: Environment): CacheConfig => {
     sentryDsn: sentryDsn === undefined ? undefined : parseSentryDsn(sentryDsn),
     deploymentEnvironment: optional(env, 'CKI_DEPLOYMENT_ENVIRONMENT'),
     snapshotHistoryDays: parseHistoryDays(optional(env, 'SNAPSHOT_HISTORY_DAYS')),
+    rescueTemplates: parseRescueTemplates(optional(env, 'RESCUE_URLS')),
   });
+};
+
+/**
+ * `RESCUE_URLS`: URL templates of archives that may still hold a file the
+ * origin lost (placeholders and how values fill them: uploader/rescue/templates.ts).
+ */
+export const RESCUE_PLACEHOLDERS = [
+  'name',
+  'epoch',
+  'version',
+  'release',
+  'arch',
+  'file',
+  'source_name',
+  'first',
+] as const;
+export type RescuePlaceholder = (typeof RESCUE_PLACEHOLDERS)[number];
+
+const RESCUE_PLACEHOLDER = /\{([a-z_]+)\}/g;
+
+export const isRescuePlaceholder = (name: string): name is RescuePlaceholder =>
+  (RESCUE_PLACEHOLDERS as readonly string[]).includes(name);
+
+/**
+ * Parses `RESCUE_URLS`: each template an http(s) URL whose host is fixed (no
+ * placeholder before the path), with known placeholders only.
+ */
+export const parseRescueTemplates = (value: string | undefined): readonly string[] => {
+  const templates = (value ?? '').split(/\s+/).filter((entry) => entry !== '');
+  for (const template of templates) {
+    const refuse = (why: string) => new ConfigError(`RESCUE_URLS entry ${JSON.stringify(template)} is invalid: ${why}`);
+    const match = /^(https?):\/\/([^/{}]+)\/(.*)$/.exec(template);
+    if (match === null) throw refuse('expected http(s)://host/path with placeholders in the path only');
+    for (const [, name = ''] of template.matchAll(RESCUE_PLACEHOLDER)) {
+      if (!isRescuePlaceholder(name)) {
+        throw refuse(`unknown placeholder {${name}}: expected ${RESCUE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`);
+      }
+    }
+    if (/[{}]/.test(template.replace(RESCUE_PLACEHOLDER, ''))) throw refuse('an unmatched { or }');
+    if (template.includes('?') || template.includes('#')) throw refuse('a template carries no query or fragment');
+  }
+  return Object.freeze(templates);
 };
 
 /** Seconds (0 allowed: off) as milliseconds, or the default. */
