@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { type CliIo, runCli } from '../../src/cli/main.js';
-import { primaryPackages } from '../../src/cli/mirror.js';
 import { parseSnapshotTime } from '../../src/commons/snapshot-history.js';
+import { primaryXml } from '../helpers/primary-xml.js';
 import { repository } from '../helpers/repository.js';
 import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 import { startTestStack, type TestStack } from '../helpers/test-stack.js';
@@ -26,27 +26,6 @@ class Captured extends Writable {
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-/** primary.xml as createrepo_c writes it, for `rpms` (path in the repository → bytes). */
-const primaryXml = (rpms: ReadonlyMap<string, Buffer>): string =>
-  [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="${rpms.size}">`,
-    ...[...rpms].map(([href, bytes]) =>
-      [
-        '<package type="rpm">',
-        `  <name>${/([^/]+)-1\.0-1/.exec(href)?.[1]?.replace(/\+/g, '+') ?? ''}</name>`,
-        '  <arch>x86_64</arch>',
-        '  <version epoch="0" ver="1.0" rel="1"/>',
-        `  <checksum type="sha256" pkgid="YES">${sha256(bytes)}</checksum>`,
-        `  <size package="${bytes.length}" installed="0" archive="0"/>`,
-        `  <location href="${href}"/>`,
-        '</package>',
-      ].join('\n'),
-    ),
-    '</metadata>',
-    '',
-  ].join('\n');
 
 describe('rpm-cache mirror', () => {
   let test: TestStack;
@@ -137,29 +116,5 @@ describe('rpm-cache mirror', () => {
     const badTime = await run('--at', 'yesterday', REPO);
     expect(badTime.code).toBe(2);
     expect(badTime.stderr).toContain('--at "yesterday" is not a time');
-  });
-});
-
-describe('primaryPackages', () => {
-  it('reads every package, whatever the chunks it arrives in', async () => {
-    const rpms = new Map([
-      ['Packages/a/a-1.0-1.rpm', Buffer.from('a')],
-      ['Packages/b/b&amp;c-1.0-1.rpm', Buffer.from('bb')],
-    ]);
-    const xml = primaryXml(rpms);
-    for (const size of [1, 7, 64, xml.length]) {
-      const chunks = Array.from({ length: Math.ceil(xml.length / size) }, (_, index) =>
-        xml.slice(index * size, (index + 1) * size),
-      );
-      const packages = await primaryPackages(
-        (async function* () {
-          yield* chunks;
-        })(),
-      );
-      expect(packages.map(({ href, size: bytes }) => [href, bytes])).toEqual([
-        ['Packages/a/a-1.0-1.rpm', 1],
-        ['Packages/b/b&c-1.0-1.rpm', 2],
-      ]);
-    }
   });
 });

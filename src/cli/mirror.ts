@@ -8,6 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
+import { type PrimaryPackage, primaryPackages } from '../commons/primary-packages.js';
 import { REPOMD } from '../commons/repodata.js';
 import { parseRepomd, RepomdError } from '../uploader/repomd.js';
 import type { LockedPackage } from './lockfile.js';
@@ -20,63 +21,6 @@ export class MirrorSourceError extends Error {
     this.name = 'MirrorSourceError';
   }
 }
-
-/** One `<package>` of primary.xml, as much as mirroring needs. */
-export interface PrimaryPackage {
-  readonly name: string;
-  readonly href: string;
-  readonly algorithm: string;
-  readonly checksum: string;
-  readonly size?: number;
-}
-
-const PACKAGE = /<package type="rpm">([\s\S]*?)<\/package>/g;
-const ATTRIBUTE_ENTITIES: Readonly<Record<string, string>> = {
-  '&amp;': '&',
-  '&lt;': '<',
-  '&gt;': '>',
-  '&quot;': '"',
-  '&apos;': "'",
-};
-const xmlText = (text: string): string =>
-  text.replace(/&(amp|lt|gt|quot|apos);/g, (entity) => ATTRIBUTE_ENTITIES[entity] ?? entity);
-
-/** The package in one `<package>` element's text, or undefined when it lacks a location or checksum. */
-const packageOf = (element: string): PrimaryPackage | undefined => {
-  const name = /<name>([^<]*)<\/name>/.exec(element)?.[1];
-  const href = /<location(?:\s+xml:base="[^"]*")?\s+href="([^"]*)"/.exec(element)?.[1];
-  const checksum = /<checksum type="([a-z0-9]+)"[^>]*>([0-9a-fA-F]+)<\/checksum>/.exec(element);
-  const size = /<size package="(\d+)"/.exec(element)?.[1];
-  if (name === undefined || href === undefined || checksum === null) return undefined;
-  const [, algorithm = '', hex = ''] = checksum;
-  return {
-    name: xmlText(name),
-    href: xmlText(href),
-    algorithm: algorithm === 'sha' ? 'sha1' : algorithm,
-    checksum: hex.toLowerCase(),
-    ...(size === undefined ? {} : { size: Number(size) }),
-  };
-};
-
-/**
- * Every package of primary.xml, read as it streams (Fedora's is hundreds of
- * MB decompressed): one `<package>` element at a time, never the whole file.
- */
-export const primaryPackages = async (text: AsyncIterable<string>): Promise<PrimaryPackage[]> => {
-  const packages: PrimaryPackage[] = [];
-  let pending = '';
-  for await (const chunk of text) {
-    pending += chunk;
-    let consumed = 0;
-    for (const match of pending.matchAll(PACKAGE)) {
-      const found = packageOf(match[1] ?? '');
-      if (found !== undefined) packages.push(found);
-      consumed = (match.index ?? 0) + match[0].length;
-    }
-    pending = pending.slice(consumed);
-  }
-  return packages;
-};
 
 /** The decompressor for a metadata file, by its name. */
 const decompressorFor = (href: string) => {
@@ -133,9 +77,9 @@ export const mirrorPackages = async (source: MirrorSource): Promise<LockedPackag
   const bytes = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
   const stream = decompressor === undefined ? bytes : bytes.pipe(decompressor);
   stream.setEncoding('utf8');
-  let packages: PrimaryPackage[];
+  const packages: PrimaryPackage[] = [];
   try {
-    packages = await primaryPackages(stream);
+    for await (const listed of primaryPackages(stream)) packages.push(listed);
   } catch (error) {
     throw new MirrorSourceError(`${primary.href}: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -1,0 +1,97 @@
+/**
+ * Every package a repository's primary.xml lists, read as it streams
+ * (Fedora's is hundreds of MB decompressed): one `<package>` element at a
+ * time, never the whole file. `rpm-cache mirror` warms them; the uploader's
+ * mirroring queues them and its rescue learns what a lost file must be.
+ */
+
+/** One `<package>` of primary.xml: where it is, what it must be, and who it is. */
+export interface PrimaryPackage {
+  readonly name: string;
+  /** Relative to the repository (`Packages/a/alpha-1.0-1.fc44.x86_64.rpm`). */
+  readonly href: string;
+  /** A Node hash name (`sha256`, `sha1`, ...). */
+  readonly algorithm: string;
+  /** Lowercase hex. */
+  readonly checksum: string;
+  readonly size?: number;
+  readonly epoch?: string;
+  readonly version?: string;
+  readonly release?: string;
+  readonly arch?: string;
+  /** The source package's name, from `<rpm:sourcerpm>` (`bash-5.2-1.fc44.src.rpm` → `bash`). */
+  readonly sourceName?: string;
+}
+
+const PACKAGE = /<package type="rpm">([\s\S]*?)<\/package>/g;
+const ENTITIES: Readonly<Record<string, string>> = {
+  '&amp;': '&',
+  '&lt;': '<',
+  '&gt;': '>',
+  '&quot;': '"',
+  '&apos;': "'",
+};
+const xmlText = (text: string): string =>
+  text.replace(/&(amp|lt|gt|quot|apos);/g, (entity) => ENTITIES[entity] ?? entity);
+
+/** `name-version-release.src.rpm` → `name` (a name may hold dashes; version and release hold none). */
+export const sourceNameOf = (sourceRpm: string): string | undefined =>
+  /^(.+)-[^-]+-[^-]+\.(?:no)?src\.rpm$/.exec(sourceRpm)?.[1];
+
+const attribute = (element: string | undefined, name: string): string | undefined => {
+  const value = element === undefined ? undefined : new RegExp(`\\s${name}="([^"]*)"`).exec(element)?.[1];
+  return value === undefined ? undefined : xmlText(value);
+};
+
+/** The package in one `<package>` element's text, or undefined when it lacks a location or checksum. */
+const packageOf = (element: string): PrimaryPackage | undefined => {
+  const name = /<name>([^<]*)<\/name>/.exec(element)?.[1];
+  const href = /<location(?:\s+xml:base="[^"]*")?\s+href="([^"]*)"/.exec(element)?.[1];
+  const checksum = /<checksum type="([a-z0-9]+)"[^>]*>([0-9a-fA-F]+)<\/checksum>/.exec(element);
+  const size = /<size package="(\d+)"/.exec(element)?.[1];
+  if (name === undefined || href === undefined || checksum === null) return undefined;
+  const [, algorithm = '', hex = ''] = checksum;
+  const version = /<version\s[^>]*>/.exec(element)?.[0];
+  const arch = /<arch>([^<]*)<\/arch>/.exec(element)?.[1];
+  const sourceRpm = /<rpm:sourcerpm>([^<]*)<\/rpm:sourcerpm>/.exec(element)?.[1];
+  const sourceName = sourceRpm === undefined ? undefined : sourceNameOf(xmlText(sourceRpm));
+  const facts = {
+    epoch: attribute(version, 'epoch'),
+    version: attribute(version, 'ver'),
+    release: attribute(version, 'rel'),
+    arch: arch === undefined ? undefined : xmlText(arch),
+    sourceName,
+  };
+  return {
+    name: xmlText(name),
+    href: xmlText(href),
+    algorithm: algorithm === 'sha' ? 'sha1' : algorithm,
+    checksum: hex.toLowerCase(),
+    ...(size === undefined ? {} : { size: Number(size) }),
+    ...Object.fromEntries(Object.entries(facts).filter(([, value]) => value !== undefined)),
+  };
+};
+
+/** Every package of primary.xml's text, in order, one element at a time. */
+export async function* primaryPackages(text: AsyncIterable<string>): AsyncGenerator<PrimaryPackage> {
+  let pending = '';
+  for await (const chunk of text) {
+    pending += chunk;
+    let consumed = 0;
+    for (const match of pending.matchAll(PACKAGE)) {
+      const found = packageOf(match[1] ?? '');
+      if (found !== undefined) yield found;
+      consumed = (match.index ?? 0) + match[0].length;
+    }
+    pending = pending.slice(consumed);
+  }
+}
+
+/** The package of primary.xml's text whose location is `href`, or undefined. */
+export const primaryPackageAt = async (
+  text: AsyncIterable<string>,
+  href: string,
+): Promise<PrimaryPackage | undefined> => {
+  for await (const found of primaryPackages(text)) if (found.href === href) return found;
+  return undefined;
+};
