@@ -4,7 +4,6 @@
  * mirror; after the command every RPM is stored and, once the mirror drops
  * them, served from the cache byte for byte. A second run fetches nothing.
  */
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { type CliIo, runCli } from '../../src/cli/main.js';
@@ -24,8 +23,6 @@ class Captured extends Writable {
     callback();
   }
 }
-
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe('rpm-cache mirror', () => {
   let test: TestStack;
