@@ -5,13 +5,11 @@
  * has a current snapshot; its primary.xml is read from the snapshot, never
  * from the origin, so the answer is what a consistent repodata said.
  */
-import { pipeline, Readable, type Transform } from 'node:stream';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { REPOMD } from '../commons/repodata.js';
+import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { type CurrentSnapshot, readCurrentSnapshot } from '../commons/snapshot-manifest.js';
 import { findInPrimary, type PrimaryEntry } from './primary-scan.js';
-import { parseRepomd } from './repomd.js';
+import { openSnapshotPrimary, SnapshotPrimaryError } from './snapshot-primary.js';
 
 /** How an RPM stands against its repository's snapshot, as logged and answered by the uploader. */
 export type RepositoryListing =
@@ -31,20 +29,6 @@ export const directoriesAbove = (path: string): string[] => {
   return directories;
 };
 
-/** Decompressors for how createrepo_c compresses primary.xml; Node has no xz or bzip2. */
-const DECOMPRESSORS: Readonly<Record<string, () => Transform>> = {
-  '.gz': createGunzip,
-  '.zst': createZstdDecompress,
-};
-
-const compressionOf = (href: string): string | undefined => /\.[a-z0-9]+$/.exec(href)?.[0];
-
-const readObject = async (s3: S3Client, bucket: string, key: string, abortSignal: AbortSignal) => {
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
-  if (object.Body === undefined) throw new Error(`s3://${bucket}/${key} has no body`);
-  return object.Body;
-};
-
 /** The entry of `href` in the primary.xml of `current`, the snapshot of `repoDir`. */
 const listingIn = async (
   s3: S3Client,
@@ -55,26 +39,18 @@ const listingIn = async (
   signal: AbortSignal,
 ): Promise<RepositoryListing> => {
   const at = { repository: repoDir, snapshot: manifest.id };
-  const unreadable = (reason: string): RepositoryListing => ({ result: 'unreadable', ...at, reason });
-  const repomdKey = manifest.files[REPOMD]?.key;
-  if (repomdKey === undefined) return unreadable('the manifest names no repomd.xml');
-  const repomd = await (await readObject(s3, bucket, repomdKey, signal)).transformToString();
-  const primary = (await parseRepomd(repomd, repoDir)).files.find((file) => file.type === 'primary');
-  if (primary === undefined) return unreadable('repomd.xml lists no primary');
-  const primaryKey = manifest.files[primary.href]?.key;
-  if (primaryKey === undefined) return unreadable(`the snapshot does not hold ${primary.href}`);
-  const compression = compressionOf(primary.href);
-  const decompressor = compression === '.xml' ? undefined : DECOMPRESSORS[compression ?? ''];
-  if (compression !== '.xml' && decompressor === undefined) {
-    return unreadable(`${primary.href} is compressed in a format Node cannot read`);
+  let text: Readable;
+  try {
+    text = await openSnapshotPrimary(s3, { bucket, repoDir, files: manifest.files }, signal);
+  } catch (error) {
+    if (error instanceof SnapshotPrimaryError) return { result: 'unreadable', ...at, reason: error.message };
+    throw error;
   }
-  const body = Readable.fromWeb((await readObject(s3, bucket, primaryKey, signal)).transformToWebStream());
-  const text = decompressor === undefined ? body : pipeline(body, decompressor(), () => {});
   try {
     const entry = await findInPrimary(text, href);
     return entry === undefined ? { result: 'not-listed', ...at } : { result: 'listed', ...at, entry };
   } finally {
-    body.destroy();
+    text.destroy();
   }
 };
 
