@@ -1,5 +1,5 @@
 /** primary.xml's packages read as they stream: every field mirroring and rescue use, whatever the chunks. */
-import { primaryPackageAt, primaryPackages, sourceNameOf } from '../../src/commons/primary-packages.js';
+import { primaryPackageAt, primaryPackages, sourceRpmIdentity } from '../../src/commons/primary-packages.js';
 import { primaryXml } from '../helpers/primary-xml.js';
 
 const chunked = (text: string, size: number) =>
@@ -33,14 +33,14 @@ describe('primaryPackages', () => {
           version: '1.0',
           release: '1.fc44',
           arch: 'x86_64',
-          sourceName: 'alpha-suite',
+          sourceRpm: 'alpha-suite-1.0-1.fc44.src.rpm',
         },
         expect.objectContaining({
           name: 'gadget++',
           href: 'Packages/g/gadget++-2.0~rc1-3.fc44.noarch.rpm',
           version: '2.0~rc1',
           arch: 'noarch',
-          sourceName: 'gadget++',
+          sourceRpm: 'gadget++-2.0~rc1-3.fc44.src.rpm',
         }),
       ]);
     }
@@ -61,13 +61,14 @@ describe('primaryPackages', () => {
   });
 });
 
-describe('sourceNameOf', () => {
+describe('sourceRpmIdentity', () => {
   it.each([
-    ['bash-5.2.26-3.fc44.src.rpm', 'bash'],
-    ['python-dateutil-2.9.0-1.fc44.src.rpm', 'python-dateutil'],
-    ['gadget++-2.0~rc1-3.fc44.nosrc.rpm', 'gadget++'],
+    ['bash-5.2.26-3.fc44.src.rpm', { name: 'bash', version: '5.2.26', release: '3.fc44' }],
+    ['python-dateutil-2.9.0-1.fc44.src.rpm', { name: 'python-dateutil', version: '2.9.0', release: '1.fc44' }],
+    ['gadget++-2.0~rc1-3.fc44.nosrc.rpm', { name: 'gadget++', version: '2.0~rc1', release: '3.fc44' }],
     ['not-a-source.rpm', undefined],
-  ])('%s → %s', (file, name) => {
-    expect(sourceNameOf(file)).toBe(name);
+    ['bash-5.2-1.fc44.x86_64.rpm', undefined],
+  ])('%s → %j', (file, identity) => {
+    expect(sourceRpmIdentity(file)).toEqual(identity);
   });
 });

@@ -320,6 +320,8 @@ export const RESCUE_PLACEHOLDERS = [
   'arch',
   'file',
   'source_name',
+  'source_version',
+  'source_release',
   'first',
 ] as const;
 export type RescuePlaceholder = (typeof RESCUE_PLACEHOLDERS)[number];

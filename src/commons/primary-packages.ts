@@ -19,8 +19,8 @@ export interface PrimaryPackage {
   readonly version?: string;
   readonly release?: string;
   readonly arch?: string;
-  /** The source package's name, from `<rpm:sourcerpm>` (`bash-5.2-1.fc44.src.rpm` → `bash`). */
-  readonly sourceName?: string;
+  /** The source package's file name, from `<rpm:sourcerpm>` (`bash-5.2-1.fc44.src.rpm`). */
+  readonly sourceRpm?: string;
 }
 
 const PACKAGE = /<package type="rpm">([\s\S]*?)<\/package>/g;
@@ -34,9 +34,19 @@ const ENTITIES: Readonly<Record<string, string>> = {
 const xmlText = (text: string): string =>
   text.replace(/&(amp|lt|gt|quot|apos);/g, (entity) => ENTITIES[entity] ?? entity);
 
-/** `name-version-release.src.rpm` → `name` (a name may hold dashes; version and release hold none). */
-export const sourceNameOf = (sourceRpm: string): string | undefined =>
-  /^(.+)-[^-]+-[^-]+\.(?:no)?src\.rpm$/.exec(sourceRpm)?.[1];
+/**
+ * The name, version and release a source RPM's file name gives
+ * (`name-version-release.src.rpm`; a name may hold dashes, version and
+ * release hold none), or undefined when it is not one.
+ */
+export const sourceRpmIdentity = (
+  sourceRpm: string,
+): { readonly name: string; readonly version: string; readonly release: string } | undefined => {
+  const match = /^(.+)-([^-]+)-([^-]+)\.(?:no)?src\.rpm$/.exec(sourceRpm);
+  if (match === null) return undefined;
+  const [, name = '', version = '', release = ''] = match;
+  return { name, version, release };
+};
 
 const attribute = (element: string | undefined, name: string): string | undefined => {
   const value = element === undefined ? undefined : new RegExp(`\\s${name}="([^"]*)"`).exec(element)?.[1];
@@ -54,13 +64,12 @@ const packageOf = (element: string): PrimaryPackage | undefined => {
   const version = /<version\s[^>]*>/.exec(element)?.[0];
   const arch = /<arch>([^<]*)<\/arch>/.exec(element)?.[1];
   const sourceRpm = /<rpm:sourcerpm>([^<]*)<\/rpm:sourcerpm>/.exec(element)?.[1];
-  const sourceName = sourceRpm === undefined ? undefined : sourceNameOf(xmlText(sourceRpm));
   const facts = {
     epoch: attribute(version, 'epoch'),
     version: attribute(version, 'ver'),
     release: attribute(version, 'rel'),
     arch: arch === undefined ? undefined : xmlText(arch),
-    sourceName,
+    sourceRpm: sourceRpm === undefined ? undefined : xmlText(sourceRpm),
   };
   return {
     name: xmlText(name),

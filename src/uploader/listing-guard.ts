@@ -58,7 +58,7 @@ export class ListingGuard extends Transform {
       return null;
     }
     const { repository, snapshot, entry } = listing;
-    const where = `the primary.xml of snapshot ${snapshot.slice(0, 12)} of ${repository || '/'}`;
+    const where = listing.listedBy ?? `the primary.xml of snapshot ${snapshot.slice(0, 12)} of ${repository || '/'}`;
     if (entry.algorithm !== 'sha256') {
       this.outcome = { result: 'not-checked', repository, snapshot, reason: `${where} lists a ${entry.algorithm}` };
       return null;

@@ -14,7 +14,14 @@ import { openSnapshotPrimary, SnapshotPrimaryError } from './snapshot-primary.js
 /** How an RPM stands against its repository's snapshot, as logged and answered by the uploader. */
 export type RepositoryListing =
   | { readonly result: 'no-snapshot' }
-  | { readonly result: 'listed'; readonly repository: string; readonly snapshot: string; readonly entry: PrimaryEntry }
+  | {
+      readonly result: 'listed';
+      readonly repository: string;
+      readonly snapshot: string;
+      readonly entry: PrimaryEntry;
+      /** Who lists it, for a refusal's message, when not the snapshot's primary.xml (a rescue's expectation). */
+      readonly listedBy?: string;
+    }
   | { readonly result: 'not-listed'; readonly repository: string; readonly snapshot: string }
   | { readonly result: 'unreadable'; readonly repository: string; readonly snapshot: string; readonly reason: string };
 
@@ -54,6 +61,31 @@ const listingIn = async (
   }
 };
 
+/** The repository nearest above a file that has a current snapshot. */
+export interface NearestSnapshot {
+  readonly repoDir: string;
+  readonly current: CurrentSnapshot;
+}
+
+/**
+ * The nearest directory above `path` with a current snapshot, and that
+ * snapshot; undefined when none has one. S3 errors throw.
+ */
+export const nearestSnapshot = async (
+  s3: S3Client,
+  bucket: string,
+  path: string,
+  signal: AbortSignal,
+): Promise<NearestSnapshot | undefined> => {
+  const directories = directoriesAbove(path);
+  // One GET per directory, all at once: a miss is a quick 404, and nearest wins.
+  const snapshots = await Promise.all(directories.map((repoDir) => readCurrentSnapshot(s3, bucket, repoDir, signal)));
+  const index = snapshots.findIndex((snapshot) => snapshot !== undefined);
+  const current = snapshots[index];
+  const repoDir = directories[index];
+  return current === undefined || repoDir === undefined ? undefined : { repoDir, current };
+};
+
 /**
  * How `path` stands against the current snapshot of the nearest repository
  * above it. Never throws: what cannot be read (an S3 error, a primary.xml in
@@ -67,15 +99,9 @@ export const repositoryListing = async (
   path: string,
   signal: AbortSignal,
 ): Promise<RepositoryListing> => {
-  const directories = directoriesAbove(path);
-  let found: { repoDir: string; current: CurrentSnapshot } | undefined;
+  let found: NearestSnapshot | undefined;
   try {
-    // One GET per directory, all at once: a miss is a quick 404, and nearest wins.
-    const snapshots = await Promise.all(directories.map((repoDir) => readCurrentSnapshot(s3, bucket, repoDir, signal)));
-    const index = snapshots.findIndex((snapshot) => snapshot !== undefined);
-    const current = snapshots[index];
-    const repoDir = directories[index];
-    if (current !== undefined && repoDir !== undefined) found = { repoDir, current };
+    found = await nearestSnapshot(s3, bucket, path, signal);
   } catch (error) {
     return { result: 'unreadable', repository: '', snapshot: '', reason: `reading manifests: ${String(error)}` };
   }

@@ -7,15 +7,17 @@ import { isCached } from '../commons/cache-store.js';
 import type { CacheConfig } from '../commons/config.js';
 import { originRoute } from '../commons/origins.js';
 import { cacheKey } from '../commons/paths.js';
+import type { Expectation } from '../commons/rescue-request.js';
 import { ListingGuard, type RepositoryCheck } from './listing-guard.js';
-import { checkedBody, type OriginAnswer, openOrigin } from './origin-get.js';
+import { type OriginAnswer, openOrigin } from './origin-get.js';
 import { repositoryListing } from './repository-listing.js';
-import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
-import { putOnce } from './store-once.js';
+import { rescueFromArchives } from './rescue/rescue.js';
+import type { RpmVerificationError } from './rpm-verifier.js';
+import { DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, isRpm, storeServed } from './store-served.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
 import { IncompleteDownloadError, OriginUnavailableError } from './upload-errors.js';
 
-export { IncompleteDownloadError, OriginUnavailableError };
+export { DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, IncompleteDownloadError, isRpm, OriginUnavailableError };
 
 export type UploadOutcome =
   | 'stored'
@@ -23,7 +25,8 @@ export type UploadOutcome =
   | 'origin-missing'
   | 'lost-race'
   | 'claimed-elsewhere'
-  | 'corrupt';
+  | 'corrupt'
+  | 'rescued';
 
 export interface UploadResult {
   readonly outcome: UploadOutcome;
@@ -35,6 +38,8 @@ export interface UploadResult {
   readonly sourceUrl?: string;
   /** How an RPM stands against the current snapshot of its repository (checked when it lists the RPM). */
   readonly repositoryCheck?: RepositoryCheck;
+  /** Who vouched for a `rescued` file's checksum (a snapshot of its repository, or the request). */
+  readonly knownFrom?: string;
   /** The verifier's own error for a `corrupt` RPM, with its stack, for reporting (not part of the Lambda's answer). */
   readonly verificationError?: RpmVerificationError;
 }
@@ -48,12 +53,9 @@ export interface UploadDependencies {
   readonly originIdleTimeoutMs?: number;
   /** Claim the download first, so concurrent uploaders download it once (see upload-claim). */
   readonly claim?: ClaimOptions;
+  /** What the request says the file is: a rescue may trust an archive with it (rescue/). */
+  readonly expected?: Expectation;
 }
-
-export const DEFAULT_ORIGIN_IDLE_TIMEOUT_MS = 30_000;
-
-/** Files checked against their own RPM digests; other extensions get the length check only. */
-export const isRpm = (path: string): boolean => path.endsWith('.rpm');
 
 /**
  * Streams `<origin>/<path>` into `cache/<path>` unless it is cached already
@@ -71,7 +73,7 @@ export const cacheFromOrigin = async (path: string, deps: UploadDependencies): P
   if (await isCached(s3, config.bucketName, key)) {
     return { outcome: 'already-cached' };
   }
-  if (claim === undefined) return download(path, deps);
+  if (claim === undefined) return downloadOrRescue(path, deps);
 
   const claimed = await claimDownload(s3, config.bucketName, path, claim);
   if (!claimed.claimed) {
@@ -84,11 +86,20 @@ export const cacheFromOrigin = async (path: string, deps: UploadDependencies): P
     // A claim released since our first look may have been released by an
     // uploader that just committed the file: look again before downloading.
     if (await isCached(s3, config.bucketName, key)) return { outcome: 'already-cached' };
-    return await download(path, deps);
+    return await downloadOrRescue(path, deps);
   } finally {
     // Best effort: an unreleased claim expires with its owner's timeout.
     await claimed.release().catch(() => undefined);
   }
+};
+
+/** The origin's copy, or when the origin and its mirrors lost it, an archive's (RESCUE_URLS). */
+const downloadOrRescue = async (path: string, deps: UploadDependencies): Promise<UploadResult> => {
+  const downloaded = await download(path, deps);
+  if (downloaded.outcome !== 'origin-missing' || deps.config.rescueTemplates.length === 0) return downloaded;
+  const rescued = await rescueFromArchives(path, deps.expected, deps);
+  if (rescued.outcome === 'not-rescued') return { ...downloaded, reason: `not rescued: ${rescued.reason}` };
+  return { ...rescued, outcome: rescued.outcome === 'stored' ? 'rescued' : 'lost-race' };
 };
 
 /**
@@ -115,7 +126,7 @@ const openFirstServing = async (urls: readonly string[], idleTimeoutMs: number) 
 };
 
 const download = async (path: string, deps: UploadDependencies): Promise<UploadResult> => {
-  const { config, s3, partSize, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS } = deps;
+  const { config, s3, originIdleTimeoutMs = DEFAULT_ORIGIN_IDLE_TIMEOUT_MS } = deps;
   const { answer: origin, request: originRequest } = await openFirstServing(
     originRoute(config, path).urls,
     originIdleTimeoutMs,
@@ -129,44 +140,11 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
     };
   }
 
-  const originStatus = origin.response.status;
   const fileName = path.slice(path.lastIndexOf('/') + 1);
   // The RPM's own digests, then what its repository's snapshot lists (looked up while the bytes stream).
   const listingRequest = new AbortController();
   const listingGuard = isRpm(path)
     ? new ListingGuard(repositoryListing(s3, config.bucketName, path, listingRequest.signal))
     : undefined;
-  const { body, guard, originFailure } = checkedBody(
-    origin.response,
-    originIdleTimeoutMs,
-    listingGuard === undefined ? [] : [new RpmVerifier(fileName), listingGuard],
-  );
-  const checked = () => (listingGuard?.check === undefined ? {} : { repositoryCheck: listingGuard.check });
-  try {
-    const committed = await putOnce(s3, {
-      bucket: config.bucketName,
-      key: cacheKey(path),
-      body,
-      contentType: isRpm(path) ? 'application/x-rpm' : 'application/octet-stream',
-      ...(partSize === undefined ? {} : { partSize }),
-    });
-    if (committed === 'lost-race') {
-      originRequest.abort();
-      listingRequest.abort();
-      body.destroy();
-      return { outcome: 'lost-race', originStatus, bytes: guard.bytes, ...checked() };
-    }
-    return { outcome: 'stored', originStatus, bytes: guard.bytes, sourceUrl: origin.sourceUrl, ...checked() };
-  } catch (error) {
-    originRequest.abort();
-    listingRequest.abort();
-    body.destroy();
-    if (error instanceof RpmVerificationError) {
-      return { outcome: 'corrupt', reason: error.message, verificationError: error, originStatus, bytes: guard.bytes };
-    }
-    if (originFailure() !== undefined && !(error instanceof IncompleteDownloadError)) {
-      throw new IncompleteDownloadError(`origin body failed after ${guard.bytes} bytes`, { cause: originFailure() });
-    }
-    throw error;
-  }
+  return storeServed(path, { origin, originRequest, listingGuard, listingRequest, fileName }, deps);
 };

@@ -25,7 +25,7 @@ import { isSnapshotRequest } from '../commons/repodata.js';
 import { createS3Client } from '../commons/s3-client.js';
 import { loadTracing } from '../commons/tracing.js';
 import { uploadFailure } from './middlewares/upload-failure.js';
-import { type UploaderResponse, uploaderEvent } from './middlewares/uploader-event.js';
+import { type UploaderContext, type UploaderResponse, uploaderEvent } from './middlewares/uploader-event.js';
 import { RpmVerificationError } from './rpm-verifier.js';
 import { type SnapshotResult, takeSnapshot } from './snapshot/take.js';
 import { cacheFromOrigin } from './upload.js';
@@ -64,11 +64,17 @@ const snapshotRequest = async (path: string, context: CachePathContext): Promise
   return result;
 };
 
-const uploadRequest = async (_event: unknown, context: CachePathContext): Promise<UploaderResponse> => {
+const uploadRequest = async (_event: unknown, context: UploaderContext): Promise<UploaderResponse> => {
   const started = performance.now();
   const path = validatedPath(context);
   if (isSnapshotRequest(path)) return snapshotRequest(path, context);
-  const result = await cacheFromOrigin(path, { config, s3, claim: claimFor(context) });
+  const { expected } = context;
+  const result = await cacheFromOrigin(path, {
+    config,
+    s3,
+    claim: claimFor(context),
+    ...(expected === undefined ? {} : { expected }),
+  });
   const { verificationError, ...answer } = result;
   const { origin } = originRoute(config, path);
   const line = { ...answer, path, origin, durationMs: Math.round(performance.now() - started) };
@@ -86,7 +92,7 @@ const uploadRequest = async (_event: unknown, context: CachePathContext): Promis
   return answer;
 };
 
-export const handler = middy<unknown, UploaderResponse, Error, CachePathContext>()
+export const handler = middy<unknown, UploaderResponse, Error, UploaderContext>()
   .use(tracing.middleware)
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(logMetrics(metrics, LOG_METRICS_OPTIONS))

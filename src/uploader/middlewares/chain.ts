@@ -5,6 +5,7 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { CachePathContext } from '../../commons/cache-path.js';
+import type { Expectation } from '../../commons/rescue-request.js';
 import type { SnapshotResult } from '../snapshot/take.js';
 import type { UploadResult } from '../upload.js';
 
@@ -15,6 +16,11 @@ export interface RejectedEvent {
 
 export type UploaderResponse = UploadResult | SnapshotResult | RejectedEvent;
 
-export type UploaderMiddleware = MiddlewareObj<unknown, UploaderResponse, Error, CachePathContext>;
+/** The context once the event is validated: its path, and what the request said the file is. */
+export interface UploaderContext extends CachePathContext {
+  expected?: Expectation;
+}
+
+export type UploaderMiddleware = MiddlewareObj<unknown, UploaderResponse, Error, UploaderContext>;
 export type UploaderBefore = NonNullable<UploaderMiddleware['before']>;
 export type UploaderOnError = NonNullable<UploaderMiddleware['onError']>;

@@ -18,7 +18,7 @@ export interface UploadFailureOptions {
  * Lambda, whose async retry may succeed.
  *
  * @example
- * middy<unknown, UploaderResponse, Error, CachePathContext>()
+ * middy<unknown, UploaderResponse, Error, UploaderContext>()
  *   .use(uploadFailure({ reportError }))
  *   .use(uploaderEvent({ cacheExtensions: config.cacheExtensions }))
  *   .handler(uploadRequest);

@@ -1,6 +1,7 @@
 /**
  * First link of the uploader's chain. An event that is not `{ "path": "<a
- * valid path to a cacheable file or a repodata/repomd.xml>" }` is logged as an error and finishes the
+ * valid path to a cacheable file or a repodata/repomd.xml>" }` (with, for a
+ * file, an optional valid `expect`: what the request said the file is) is logged as an error and finishes the
  * invocation successfully: retrying a malformed event can never succeed.
  */
 import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
@@ -9,9 +10,10 @@ import { countUpload } from '../../commons/metrics.js';
 import { cacheKeyProblem, checkPath, isCacheable } from '../../commons/paths.js';
 import { logger } from '../../commons/powertools.js';
 import { isSnapshotRequest } from '../../commons/repodata.js';
+import { type Expectation, parseExpectation } from '../../commons/rescue-request.js';
 import type { RejectedEvent, UploaderBefore, UploaderMiddleware } from './chain.js';
 
-export type { RejectedEvent, UploaderResponse } from './chain.js';
+export type { RejectedEvent, UploaderContext, UploaderResponse } from './chain.js';
 
 export interface UploaderEventOptions {
   /** The suffixes of cacheable files (CACHE_EXTENSIONS): any other path is rejected. */
@@ -39,7 +41,20 @@ const rejectionReason = (event: unknown, cacheExtensions: readonly string[]): st
   if (!isCacheable(path, cacheExtensions) && !isSnapshotRequest(path)) {
     return 'path is neither a cacheable file (CACHE_EXTENSIONS) nor a repodata/repomd.xml';
   }
-  return cacheKeyProblem(path);
+  const problem = cacheKeyProblem(path);
+  if (problem !== undefined) return problem;
+  if ('expect' in event) {
+    const expected = parseExpectation(event.expect);
+    if (typeof expected === 'string') return expected;
+  }
+  return undefined;
+};
+
+/** What the event says the file is (validated by rejectionReason first). */
+const eventExpectation = (event: unknown): Expectation | undefined => {
+  if (typeof event !== 'object' || event === null || !('expect' in event)) return undefined;
+  const expected = parseExpectation(event.expect);
+  return typeof expected === 'string' ? undefined : expected;
 };
 
 /**
@@ -47,7 +62,7 @@ const rejectionReason = (event: unknown, cacheExtensions: readonly string[]): st
  * `cachePath`; a malformed event ends the invocation as `rejected`.
  *
  * @example
- * middy<unknown, UploaderResponse, Error, CachePathContext>()
+ * middy<unknown, UploaderResponse, Error, UploaderContext>()
  *   .use(uploaderEvent({ cacheExtensions: config.cacheExtensions }))
  *   .handler(async (_event, context) => cacheFromOrigin(validatedPath(context), deps));
  */
@@ -61,6 +76,8 @@ export const uploaderEvent = ({ cacheExtensions }: UploaderEventOptions): Upload
       return { outcome: 'rejected', reason } satisfies RejectedEvent;
     }
     request.context.cachePath = String(eventPath(request.event));
+    const expected = eventExpectation(request.event);
+    if (expected !== undefined) request.context.expected = expected;
     const triggeredBy = eventTrigger(request.event);
     if (triggeredBy !== undefined) logger.appendKeys({ triggeredBy });
   };

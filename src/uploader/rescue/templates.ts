@@ -3,8 +3,9 @@
  * space-separated URL templates tried in order. Placeholders name what the
  * cache knows of the file: `{name} {epoch} {version} {release} {arch}
  * {file}` (from its file name and, for the epoch, its listing),
- * `{source_name}` (the source package's name, from `<rpm:sourcerpm>` or the
- * lockfile) and `{first}`, the name's first letter, lower-cased, for
+ * `{source_name} {source_version} {source_release}` (the source package's,
+ * from `<rpm:sourcerpm>` or the lockfile's `sourcerpm`: Koji keeps a build
+ * under them, and a subpackage may have a version of its own) and `{first}`, the name's first letter, lower-cased, for
  * `Packages/<letter>/` trees. Each value goes into the URL encoded as a
  * path segment, so no value can change which server or path is asked.
  */

@@ -1,0 +1,138 @@
+/**
+ * Rescue from archives: a file the origin and its mirrors lost (404/410),
+ * fetched from the first of `RESCUE_URLS` that serves bytes passing every
+ * check an upload makes plus the exact size and SHA-256 the cache knows.
+ * An archive is trusted for bytes only when they match; a file whose
+ * checksum the cache does not know is never rescued. A failed rescue is
+ * recorded (rescue-request.ts), so the handler says so and the next hour's
+ * requests do not repeat it.
+ */
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { isS3NotFound } from '../../commons/aws-errors.js';
+import {
+  type Expectation,
+  parseRescueRecord,
+  type RescueRecord,
+  recordStillAnswers,
+  rescueRecordKey,
+} from '../../commons/rescue-request.js';
+import { ListingGuard } from '../listing-guard.js';
+import { openOrigin } from '../origin-get.js';
+import { DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, storeServed } from '../store-served.js';
+import type { UploadDependencies, UploadResult } from '../upload.js';
+import { OriginUnavailableError } from '../upload-errors.js';
+import { type KnownFile, knownFile } from './known-file.js';
+import { rescueUrl } from './templates.js';
+
+/** What one template gave. */
+export interface RescueAttempt {
+  readonly url: string;
+  readonly result: string;
+}
+
+export type RescueResult =
+  | (UploadResult & { readonly outcome: 'stored' | 'lost-race'; readonly knownFrom: string })
+  | { readonly outcome: 'not-rescued'; readonly reason: string; readonly attempts: readonly RescueAttempt[] };
+
+/** The recorded failure of an earlier rescue that still answers for this one, if any. */
+const recordedFailure = async (path: string, expected: Expectation | undefined, deps: UploadDependencies) => {
+  try {
+    const object = await deps.s3.send(
+      new GetObjectCommand({ Bucket: deps.config.bucketName, Key: rescueRecordKey(path) }),
+    );
+    const record = parseRescueRecord((await object.Body?.transformToString()) ?? '');
+    return recordStillAnswers(record, expected, Date.now()) ? record : undefined;
+  } catch (error) {
+    if (isS3NotFound(error)) return undefined;
+    throw error;
+  }
+};
+
+const recordFailure = async (path: string, record: RescueRecord, deps: UploadDependencies) => {
+  await deps.s3.send(
+    new PutObjectCommand({
+      Bucket: deps.config.bucketName,
+      Key: rescueRecordKey(path),
+      Body: JSON.stringify(record),
+      ContentType: 'application/json',
+    }),
+  );
+};
+
+/** One template's try: the stored result, or what went wrong with it. */
+const tryArchive = async (
+  path: string,
+  url: string,
+  known: KnownFile,
+  deps: UploadDependencies,
+): Promise<UploadResult | string> => {
+  const originRequest = new AbortController();
+  let answer: Awaited<ReturnType<typeof openOrigin>>;
+  try {
+    answer = await openOrigin(url, originRequest, deps.originIdleTimeoutMs ?? DEFAULT_ORIGIN_IDLE_TIMEOUT_MS);
+  } catch (error) {
+    if (!(error instanceof OriginUnavailableError)) throw error;
+    return error.message;
+  }
+  if (answer.kind === 'missing') return `answered ${answer.status}`;
+  if (answer.kind === 'encoded') return `sent Content-Encoding: ${answer.encoding}`;
+  const entry = {
+    algorithm: 'sha256',
+    checksum: known.sha256,
+    ...(known.size === undefined ? {} : { size: known.size }),
+  };
+  const listingGuard = new ListingGuard(
+    Promise.resolve({ result: 'listed', repository: '', snapshot: '', entry, listedBy: known.knownFrom } as const),
+  );
+  const fileName = path.slice(path.lastIndexOf('/') + 1);
+  const stored = await storeServed(path, { origin: answer, originRequest, listingGuard, fileName }, deps);
+  return stored.outcome === 'corrupt' ? `refused: ${stored.reason ?? 'corrupt'}` : stored;
+};
+
+/**
+ * Tries each of `RESCUE_URLS` in order for `path`, which the origin lost.
+ * S3 errors throw (Lambda's retry); an archive that fails is the next
+ * template's turn.
+ */
+export const rescueFromArchives = async (
+  path: string,
+  expected: Expectation | undefined,
+  deps: UploadDependencies,
+): Promise<RescueResult> => {
+  const earlier = await recordedFailure(path, expected, deps);
+  if (earlier !== undefined)
+    return { outcome: 'not-rescued', reason: `tried at ${earlier.at}: ${earlier.reason}`, attempts: [] };
+  const known = await knownFile(path, expected, {
+    s3: deps.s3,
+    bucket: deps.config.bucketName,
+    signal: AbortSignal.timeout(60_000),
+  });
+  const attempts: RescueAttempt[] = [];
+  const fail = async (reason: string): Promise<RescueResult> => {
+    const record = {
+      outcome: 'failed',
+      at: new Date().toISOString(),
+      reason,
+      ...(known === undefined ? {} : { sha256: known.sha256 }),
+    } as const;
+    await recordFailure(path, record, deps);
+    return { outcome: 'not-rescued', reason, attempts };
+  };
+  if (known === undefined) {
+    return fail('the cache knows no checksum for this file (no snapshot lists it, the request named none)');
+  }
+  for (const template of deps.config.rescueTemplates) {
+    const url = rescueUrl(template, known.facts);
+    if (url === undefined) {
+      attempts.push({ url: template, result: 'needs a value the cache does not know' });
+      continue;
+    }
+    const tried = await tryArchive(path, url, known, deps);
+    if (typeof tried !== 'string' && (tried.outcome === 'stored' || tried.outcome === 'lost-race')) {
+      return { ...tried, outcome: tried.outcome, knownFrom: known.knownFrom };
+    }
+    attempts.push({ url, result: typeof tried === 'string' ? tried : tried.outcome });
+  }
+  const summary = attempts.map(({ url, result }) => `${url}: ${result}`).join('; ');
+  return fail(`no archive had sha256 ${known.sha256} (known from ${known.knownFrom}): ${summary}`);
+};
