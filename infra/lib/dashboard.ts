@@ -11,6 +11,8 @@ export interface DashboardOptions {
   readonly fallbackAlarmThreshold: number;
   readonly originOfflineAlarmMinutes: number;
   readonly failedUploads: sqs.IQueue;
+  /** The mirror queue's dead-letter queue and the receives before it (mirrorRepositories), or undefined: no alarm. */
+  readonly mirror: { readonly deadLetters: sqs.IQueue; readonly maxReceiveCount: number } | undefined;
 }
 
 export const REQUEST_OUTCOMES = ['hit', 'stale', 'stored', 'miss', 'bypass', 'fallback', 'bad-request'] as const;
@@ -120,6 +122,25 @@ export const createDashboard = (scope: Construct, options: DashboardOptions) => 
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
 
+  const mirrorDeadLettersAlarm =
+    options.mirror === undefined
+      ? undefined
+      : new cloudwatch.Alarm(scope, 'MirrorDeadLettersAlarm', {
+          alarmDescription: `Files of mirrorRepositories could not be mirrored after ${options.mirror.maxReceiveCount} tries; their messages wait in the mirror dead-letter queue. The uploader's logs name each path: fix the cause, then redrive the queue (console, or aws sqs start-message-move-task).`,
+          metric: options.mirror.deadLetters.metricApproximateNumberOfMessagesVisible({ period: PERIOD }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+  const alarms = [
+    fallbackAlarm,
+    corruptAlarm,
+    failedUploadsAlarm,
+    originOfflineAlarm,
+    ...(mirrorDeadLettersAlarm === undefined ? [] : [mirrorDeadLettersAlarm]),
+  ];
+
   const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
     defaultInterval: Duration.days(1),
     widgets: [
@@ -150,11 +171,7 @@ export const createDashboard = (scope: Construct, options: DashboardOptions) => 
           ],
           width: 8,
         }),
-        new cloudwatch.AlarmStatusWidget({
-          title: 'Alarms',
-          alarms: [fallbackAlarm, corruptAlarm, failedUploadsAlarm, originOfflineAlarm],
-          width: 8,
-        }),
+        new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 8 }),
       ],
       [
         new cloudwatch.GraphWidget({
@@ -202,5 +219,5 @@ export const createDashboard = (scope: Construct, options: DashboardOptions) => 
       ],
     ],
   });
-  return { dashboard, alarms: [fallbackAlarm, corruptAlarm, failedUploadsAlarm, originOfflineAlarm] };
+  return { dashboard, alarms };
 };

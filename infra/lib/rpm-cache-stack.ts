@@ -2,7 +2,8 @@
  * rpm-cache in one stack: the cache bucket, the handler and uploader Lambdas
  * from one container image, the front door of the handler (an HTTP API, or the
  * handler's own Function URL: `frontDoor`), log groups, saved Logs Insights
- * queries, a dashboard and alarms.
+ * queries, a dashboard and alarms; with `mirrorRepositories`, the queue the
+ * uploader mirrors those repositories' RPMs through.
  *
  * IAM is written out statement by statement rather than with `grant*()`
  * helpers, which grant more than rpm-cache uses (bucket.grantRead gives
@@ -40,7 +41,7 @@ import { SNAPSHOT_TAG } from '../../src/commons/snapshot-tag.ts';
 import { createDashboard } from './dashboard.ts';
 import { FUNCTION_SIZES } from './function-sizes.ts';
 import { LOG_QUERIES } from './log-queries.ts';
-import type { DeploymentSettings } from './settings.ts';
+import { type DeploymentSettings, MIRROR_MAX_RECEIVE_COUNT } from './settings.ts';
 
 /** The project root: the Docker build context, with the Dockerfile and its .dockerignore. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -59,6 +60,12 @@ export const UPLOADER_SIZE = Object.freeze({
 });
 /** Lambda's async retries, and how long an event may wait (the most Lambda allows). */
 export const UPLOADER_ASYNC = Object.freeze({ retryAttempts: 2, maxEventAge: Duration.hours(6) });
+/**
+ * How long a received mirror message stays hidden: AWS recommends at least six times the function's timeout for a
+ * Lambda event source, so Lambda can retry an invocation it throttled before the message reappears, and a file whose
+ * upload is still running is not handed to a second uploader.
+ */
+export const MIRROR_VISIBILITY_TIMEOUT = Duration.seconds(6 * FUNCTION_SIZES.uploader.timeoutSeconds);
 
 export interface RpmCacheStackProps extends StackProps {
   readonly settings: DeploymentSettings;
@@ -82,6 +89,8 @@ export class RpmCacheStack extends Stack {
   readonly api: apigateway.HttpApi | undefined;
   /** The handler's own URL (frontDoor=function-url), or undefined. */
   readonly functionUrl: lambda.FunctionUrl | undefined;
+  /** The queue the uploader mirrors from and its dead-letter queue (mirrorRepositories), or undefined. */
+  readonly mirror: { readonly queue: sqs.Queue; readonly deadLetters: sqs.Queue } | undefined;
 
   constructor(scope: Construct, id: string, props: RpmCacheStackProps) {
     super(scope, id, props);
@@ -153,6 +162,8 @@ export class RpmCacheStack extends Stack {
       reason: 'This queue is itself the dead-letter destination of the uploader’s failed async invocations.',
     });
 
+    this.mirror = settings.mirrorRepositories.length === 0 ? undefined : this.mirrorQueues();
+
     /** One of the two functions: the shared image and architecture, its own role, logs, size and environment. */
     const imageFunction = (
       id: string,
@@ -179,7 +190,16 @@ export class RpmCacheStack extends Stack {
       ...(settings.uploaderReservedConcurrency === undefined
         ? {}
         : { reservedConcurrentExecutions: settings.uploaderReservedConcurrency }),
-      environment: { ...sharedEnvironment, LAMBDA_HANDLER: 'uploader' },
+      environment: {
+        ...sharedEnvironment,
+        LAMBDA_HANDLER: 'uploader',
+        ...(this.mirror === undefined
+          ? {}
+          : {
+              MIRROR_REPOSITORIES: settings.mirrorRepositories.join(' '),
+              MIRROR_QUEUE_URL: this.mirror.queue.queueUrl,
+            }),
+      },
     });
     this.uploader.configureAsyncInvoke({
       ...UPLOADER_ASYNC,
@@ -211,6 +231,7 @@ export class RpmCacheStack extends Stack {
     // Without it S3 answers 403 instead of 404 for a missing key: "not cached
     // yet" and "no claim" would look like errors and every upload would fail.
     uploaderRole.addToPolicy(this.listWithin('ListCacheSnapshotsAndClaims', ['cache/*', 'snapshots/*', 'claims/*']));
+    if (this.mirror !== undefined) this.mirrorFrom(this.mirror.queue, uploaderRole, settings);
 
     this.snapshotSchedule(settings);
 
@@ -279,6 +300,10 @@ export class RpmCacheStack extends Stack {
       fallbackAlarmThreshold: settings.fallbackAlarmThreshold,
       originOfflineAlarmMinutes: settings.originOfflineAlarmMinutes,
       failedUploads,
+      mirror:
+        this.mirror === undefined
+          ? undefined
+          : { deadLetters: this.mirror.deadLetters, maxReceiveCount: MIRROR_MAX_RECEIVE_COUNT },
     });
     if (settings.alarmTopicArn !== undefined) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn);
@@ -297,6 +322,75 @@ export class RpmCacheStack extends Stack {
     new CfnOutput(this, 'FailedUploadsQueueUrl', {
       description: 'Uploader events that failed every retry',
       value: failedUploads.queueUrl,
+    });
+    if (this.mirror !== undefined) {
+      new CfnOutput(this, 'MirrorQueueUrl', {
+        description: 'One message per RPM of mirrorRepositories still to store',
+        value: this.mirror.queue.queueUrl,
+      });
+      new CfnOutput(this, 'MirrorDeadLetterQueueUrl', {
+        description: 'Mirror messages that failed every try',
+        value: this.mirror.deadLetters.queueUrl,
+      });
+      // aws sqs start-message-move-task takes the dead-letter queue by ARN, not by URL.
+      new CfnOutput(this, 'MirrorDeadLetterQueueArn', {
+        description: 'The mirror dead-letter queue, for aws sqs start-message-move-task --source-arn',
+        value: this.mirror.deadLetters.queueArn,
+      });
+    }
+  }
+
+  /**
+   * The mirror queue and its dead-letter queue, both kept 14 days (SQS's longest): a standard queue's message keeps
+   * its first enqueue time in the dead-letter queue, so it stays there for what is left of those 14 days.
+   */
+  private mirrorQueues(): { queue: sqs.Queue; deadLetters: sqs.Queue } {
+    const deadLetters = new sqs.Queue(this, 'MirrorDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const queue = new sqs.Queue(this, 'MirrorQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      visibilityTimeout: MIRROR_VISIBILITY_TIMEOUT,
+      deadLetterQueue: { queue: deadLetters, maxReceiveCount: MIRROR_MAX_RECEIVE_COUNT },
+    });
+    return { queue, deadLetters };
+  }
+
+  /**
+   * The uploader sends one message per RPM of a new snapshot to the mirror queue and consumes it through an event
+   * source mapping: one file per invocation (a batch would share one 15-minute timeout), failed files reported one
+   * by one. lambda.EventSourceMapping rather than SqsEventSource, whose queue.grantConsumeMessages adds
+   * sqs:GetQueueUrl, which neither the uploader nor Lambda's poller uses.
+   */
+  private mirrorFrom(queue: sqs.Queue, role: iam.Role, settings: DeploymentSettings): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'MirrorSend',
+        // SendMessageBatch is authorised by sqs:SendMessage.
+        actions: ['sqs:SendMessage'],
+        resources: [queue.queueArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'MirrorConsume',
+        // What Lambda's poller calls with the function's role, and ChangeMessageVisibility, which lets the uploader
+        // hand a message back sooner than the visibility timeout (CDK's consumer grant includes it too).
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        resources: [queue.queueArn],
+      }),
+    );
+    // CloudFormation checks the role's permissions when it creates the mapping: the uploader, which the mapping
+    // names, already waits for the role and its policy.
+    this.uploader.addEventSourceMapping('MirrorQueueSource', {
+      eventSourceArn: queue.queueArn,
+      batchSize: 1,
+      maxConcurrency: settings.mirrorConcurrency,
+      reportBatchItemFailures: true,
     });
   }
 

@@ -4,7 +4,7 @@
  * checked with the Lambdas' own parser, so a value the function would refuse
  * at init is refused at synth instead, with the same message.
  */
-import { parseHandlerConfig } from '../../src/commons/config.ts';
+import { parseHandlerConfig, parseRescueTemplates } from '../../src/commons/config.ts';
 import { uploadPathProblem } from '../../src/commons/paths.ts';
 import { DEFAULT_SNAPSHOT_EVERY_MINUTES, parseSnapshotRepositories } from '../../src/commons/snapshot-schedule.ts';
 
@@ -60,6 +60,13 @@ export interface DeploymentSettings {
    * throttle (beyond it the URL answers 429); with the HTTP API only if asked for.
    */
   readonly handlerReservedConcurrency: number | undefined;
+  /**
+   * MIRROR_REPOSITORIES: repositories (as snapshotRepositories) whose every RPM the uploader stores after each new
+   * snapshot, through the mirror queue; empty: no queue at all.
+   */
+  readonly mirrorRepositories: readonly string[];
+  /** The most uploader executions the mirror queue's event source mapping runs at once. */
+  readonly mirrorConcurrency: number;
 }
 
 export class SettingsError extends Error {
@@ -76,6 +83,16 @@ export class SettingsError extends Error {
  * whatever the names; more would fail at deploy, halfway through the stack's update.
  */
 export const MAX_SNAPSHOT_REPOSITORIES = 40;
+
+/**
+ * The mirror queue (mirrorRepositories): a file's message is received at most this many times before it goes to the
+ * dead-letter queue. Every receive is an uploader run that failed or timed out, or a delivery Lambda kept throttling
+ * until the message reappeared.
+ */
+export const MIRROR_MAX_RECEIVE_COUNT = 5;
+
+/** Mirror uploads at once by default: the uploader's default reserved concurrency, which it must not exceed. */
+export const DEFAULT_MIRROR_CONCURRENCY = 10;
 
 /** What each context key means, its default, and the variable it sets: the table in docs/deployment.md. */
 export const SETTINGS_HELP = Object.freeze({
@@ -107,6 +124,10 @@ export const SETTINGS_HELP = Object.freeze({
   apiThrottleBurst: 'requests the API accepts in a burst (default 400; frontDoor=http-api only)',
   frontDoor: 'http-api (default: an API Gateway HTTP API) or function-url (a Lambda Function URL, AuthType NONE)',
   handlerReservedConcurrency: `reserved concurrency of the handler (default ${FUNCTION_URL_RESERVED_CONCURRENCY} with frontDoor=function-url, where it is the only throttle; none with http-api)`,
+  mirrorRepositories:
+    'MIRROR_REPOSITORIES, repository paths (as snapshotRepositories) whose RPMs the uploader stores after each new snapshot, through an SQS queue (default: none, no queue)',
+  mirrorConcurrency: `uploader executions mirroring at once, 2 to 1000, at most uploaderReservedConcurrency (default ${DEFAULT_MIRROR_CONCURRENCY}; mirrorRepositories only)`,
+  rescueUrls: 'RESCUE_URLS, URL templates of archives tried for a file the origin lost (default: none)',
 });
 
 export type ContextReader = (key: string) => unknown;
@@ -156,6 +177,15 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     const value = text(read, key);
     if (value !== undefined) lambdaEnvironment[variable] = value;
   }
+  // Checked on its own so the error names the key: parseHandlerConfig would name only RESCUE_URLS.
+  const rescueUrls = text(read, 'rescueUrls');
+  if (rescueUrls !== undefined) {
+    try {
+      lambdaEnvironment.RESCUE_URLS = parseRescueTemplates(rescueUrls).join(' ');
+    } catch (error) {
+      throw new SettingsError(`context rescueUrls: ${(error as Error).message}`, { cause: error });
+    }
+  }
   let snapshotHistoryDays: number;
   try {
     ({ snapshotHistoryDays } = parseHandlerConfig({
@@ -190,6 +220,23 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     );
   }
 
+  const mirrorValue = text(read, 'mirrorRepositories');
+  let mirrorRepositories: readonly string[] = [];
+  try {
+    mirrorRepositories =
+      mirrorValue === undefined
+        ? []
+        : parseSnapshotRepositories(mirrorValue, 'context mirrorRepositories', uploadPathProblem);
+  } catch (error) {
+    throw new SettingsError((error as Error).message, { cause: error });
+  }
+  const mirrorConcurrency = wholeNumber(read, 'mirrorConcurrency', 2, 1000);
+  if (mirrorConcurrency !== undefined && mirrorRepositories.length === 0) {
+    throw new SettingsError(
+      `context mirrorConcurrency=${mirrorConcurrency} is invalid without mirrorRepositories: there is no mirror queue to consume`,
+    );
+  }
+
   const sentryDsnSecret = text(read, 'sentryDsnSecret');
   const sentryDsnParameter = text(read, 'sentryDsnParameter');
   if (sentryDsnSecret !== undefined && sentryDsnParameter !== undefined) {
@@ -206,6 +253,20 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
   const concurrency = text(read, 'uploaderReservedConcurrency');
   const uploaderReservedConcurrency =
     concurrency === 'none' ? undefined : (wholeNumber(read, 'uploaderReservedConcurrency', 1, 1000) ?? 10);
+  // AWS: an SQS event source's maximum concurrency must not exceed the function's reserved concurrency, or Lambda
+  // throttles its messages; a throttled message goes back to the queue, and its last receive dead-letters it.
+  if (
+    mirrorRepositories.length > 0 &&
+    uploaderReservedConcurrency !== undefined &&
+    (mirrorConcurrency ?? DEFAULT_MIRROR_CONCURRENCY) > uploaderReservedConcurrency
+  ) {
+    throw new SettingsError(
+      `context mirrorConcurrency=${mirrorConcurrency ?? `${DEFAULT_MIRROR_CONCURRENCY} (the default)`} is invalid with ` +
+        `uploaderReservedConcurrency=${uploaderReservedConcurrency}: Lambda would throttle the mirror queue's messages, ` +
+        `each return to the queue counting toward the ${MIRROR_MAX_RECEIVE_COUNT} receives before the dead-letter queue; ` +
+        'lower mirrorConcurrency or raise uploaderReservedConcurrency',
+    );
+  }
 
   const logRetentionDays = wholeNumber(read, 'logRetentionDays', 1, 3653) ?? 30;
   if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
@@ -273,5 +334,7 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
       frontDoor === 'function-url'
         ? (handlerReservedConcurrency ?? FUNCTION_URL_RESERVED_CONCURRENCY)
         : handlerReservedConcurrency,
+    mirrorRepositories,
+    mirrorConcurrency: mirrorConcurrency ?? DEFAULT_MIRROR_CONCURRENCY,
   });
 };

@@ -52,6 +52,10 @@ const objectsUnder = (suffix: string) => ({
 
 const defaults = synth();
 
+/** Two rescue templates, as an operator would give them. */
+const RESCUE =
+  'https://archive.example.org/{first}/{name}/{file} https://kojipkgs.example/packages/{source_name}/{file}';
+
 describe('the cache bucket', () => {
   it('is private, encrypted, TLS-only and kept when the stack goes', () => {
     defaults.template.hasResource('AWS::S3::Bucket', {
@@ -611,6 +615,11 @@ describe('cdk-nag AwsSolutions', () => {
     assert.doesNotThrow(() => checked(undefined, { snapshotRepositories: 'pub/a/ pub/b/' }).synth());
   });
 
+  it('finds nothing in the mirror queues and the rescue templates either', () => {
+    const context = { mirrorRepositories: 'pub/a/ pub/b/', rescueUrls: RESCUE };
+    assert.doesNotThrow(() => checked(undefined, context).synth());
+  });
+
   it('finds nothing in the Function URL front door either, with no acknowledgement added for it', () => {
     const app = checked(undefined, { frontDoor: 'function-url' });
     assert.doesNotThrow(() => app.synth());
@@ -734,6 +743,41 @@ describe('settings from the context', () => {
       { frontDoor: 'function-url', apiThrottleBurst: '50' },
       /apiThrottleBurst="50" is invalid with frontDoor=function-url/,
     ],
+    [
+      { mirrorRepositories: 'pub/fedora/x86_64' },
+      /context mirrorRepositories: "pub\/fedora\/x86_64" does not end in \//,
+    ],
+    [
+      { mirrorRepositories: 'pub/x/repodata/' },
+      /context mirrorRepositories: "pub\/x\/repodata\/" names repodata\/ itself/,
+    ],
+    [
+      { mirrorRepositories: 'pub/x/', mirrorConcurrency: '1' },
+      /mirrorConcurrency="1" is invalid: expected a whole number from 2 to 1000/,
+    ],
+    [
+      { mirrorRepositories: 'pub/x/', mirrorConcurrency: '1001' },
+      /mirrorConcurrency="1001" is invalid: expected a whole number from 2 to 1000/,
+    ],
+    [
+      { mirrorRepositories: 'pub/x/', mirrorConcurrency: 'x' },
+      /mirrorConcurrency="x" is invalid: expected a whole number/,
+    ],
+    [{ mirrorConcurrency: '5' }, /mirrorConcurrency=5 is invalid without mirrorRepositories/],
+    [
+      { mirrorRepositories: 'pub/x/', mirrorConcurrency: '20' },
+      /mirrorConcurrency=20 is invalid with uploaderReservedConcurrency=10: Lambda would throttle/,
+    ],
+    [
+      { mirrorRepositories: 'pub/x/', uploaderReservedConcurrency: '5' },
+      /mirrorConcurrency=10 \(the default\) is invalid with uploaderReservedConcurrency=5: .*lower mirrorConcurrency or raise uploaderReservedConcurrency/,
+    ],
+    [
+      { rescueUrls: 'https://archive.example/{name}/{file} ftp://archive.example/{file}' },
+      /context rescueUrls: RESCUE_URLS entry "ftp:\/\/archive.example\/\{file\}" is invalid: expected http\(s\)/,
+    ],
+    [{ rescueUrls: 'https://{name}.example/{file}' }, /context rescueUrls: .* is invalid/],
+    [{ rescueUrls: 'https://archive.example/{nme}/{file}' }, /context rescueUrls: .*unknown placeholder \{nme\}/],
   ] as const) {
     it(`refuses ${JSON.stringify(context)}, naming the key`, () => {
       assert.throws(() => parseSettings((key) => (context as Record<string, string>)[key]), message);
@@ -781,6 +825,27 @@ describe('npm run synth', () => {
         types.filter((type) => type.startsWith('AWS::ApiGatewayV2::')),
         [],
       );
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('synthesizes the mirror queue with `cdk synth -c mirrorRepositories=...`', async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'rpm-cache-synth-'));
+    try {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+      const repository = 'pub/fedora/linux/updates/44/Everything/x86_64/';
+      await run('npx', ['cdk', 'synth', '--quiet', '-c', `mirrorRepositories=${repository}`, '--output', outdir], {
+        cwd: INFRA_DIR,
+        env: { ...env, HOME: outdir, AWS_EC2_METADATA_DISABLED: 'true' },
+        timeout: 120_000,
+      });
+      const template = Template.fromJSON(JSON.parse(readFileSync(join(outdir, 'RpmCache.template.json'), 'utf8')));
+      template.resourceCountIs('AWS::SQS::Queue', 3);
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ LAMBDA_HANDLER: 'uploader', MIRROR_REPOSITORIES: repository }) },
+      });
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
@@ -930,5 +995,248 @@ describe('the snapshot schedule', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     for (const fn of functions) assert.equal(fn.Properties.Environment.Variables.SNAPSHOT_HISTORY_DAYS, '30');
     assert.equal(functions.length, 2);
+  });
+});
+
+describe('mirroring (mirrorRepositories)', () => {
+  const UPDATES = 'pub/fedora/linux/updates/44/Everything/x86_64/';
+  const EPEL = 'epel/10/Everything/x86_64/';
+  const mirror = synth({ mirrorRepositories: `${UPDATES},${EPEL} ${UPDATES}` });
+  const queueArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^MirrorQueue'), 'Arn'] };
+  /** The queues of `template` by logical id prefix. */
+  const queues = (template: Template, prefix: string) =>
+    Object.entries(template.findResources('AWS::SQS::Queue')).filter(([id]) => id.startsWith(prefix));
+  const functionOf = (template: Template, name: string) =>
+    Object.entries(template.findResources('AWS::Lambda::Function')).find(
+      ([, fn]) => fn.Properties.Environment.Variables.LAMBDA_HANDLER === name,
+    );
+
+  it('builds no mirror queue, no event source mapping, no alarm and no MIRROR_ variable without mirrorRepositories', () => {
+    // The failed-uploads queue is the only queue of the default stack.
+    assert.deepEqual(
+      Object.keys(defaults.template.findResources('AWS::SQS::Queue')).map((id) => id.replace(/[0-9A-F]{8}$/, '')),
+      ['FailedUploads'],
+    );
+    defaults.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    assert.equal(defaults.stack.mirror, undefined);
+    for (const fn of Object.values(defaults.template.findResources('AWS::Lambda::Function'))) {
+      const names = Object.keys(fn.Properties.Environment.Variables);
+      assert.deepEqual(
+        names.filter((name) => name.startsWith('MIRROR_')),
+        [],
+      );
+    }
+    const outputs = Object.keys(defaults.template.toJSON().Outputs);
+    assert.deepEqual(
+      outputs.filter((name) => name.startsWith('Mirror')),
+      [],
+    );
+  });
+
+  it('builds one queue and one dead-letter queue: encrypted by SQS, kept 14 days, redriven after 5 receives', () => {
+    const [queue] = queues(mirror.template, 'MirrorQueue');
+    const [deadLetters] = queues(mirror.template, 'MirrorDeadLetterQueue');
+    assert.equal(queues(mirror.template, 'Mirror').length, 2);
+    mirror.template.resourceCountIs('AWS::SQS::Queue', 3);
+    assert.ok(queue && deadLetters);
+    const uploaderTimeout = functionOf(mirror.template, 'uploader')?.[1].Properties.Timeout;
+    assert.equal(uploaderTimeout, 900);
+    assert.deepEqual(queue[1].Properties, {
+      MessageRetentionPeriod: 14 * 86_400,
+      SqsManagedSseEnabled: true,
+      // AWS's recommendation for a Lambda event source: six times the function's timeout.
+      VisibilityTimeout: 6 * uploaderTimeout,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetters[0], 'Arn'] }, maxReceiveCount: 5 },
+    });
+    assert.deepEqual(deadLetters[1].Properties, { MessageRetentionPeriod: 14 * 86_400, SqsManagedSseEnabled: true });
+  });
+
+  it('refuses every request to either queue that does not use TLS', () => {
+    const policies = Object.values(mirror.template.findResources('AWS::SQS::QueuePolicy'));
+    for (const [id] of [
+      ...queues(mirror.template, 'MirrorQueue'),
+      ...queues(mirror.template, 'MirrorDeadLetterQueue'),
+    ]) {
+      const policy = policies.find((candidate) =>
+        (candidate.Properties.Queues as { Ref: string }[]).some((queue) => queue.Ref === id),
+      );
+      assert.deepEqual(policy?.Properties.PolicyDocument.Statement, [
+        {
+          Action: 'sqs:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Resource: { 'Fn::GetAtt': [id, 'Arn'] },
+        },
+      ]);
+    }
+  });
+
+  it('alarms on the first message in the dead-letter queue, missing data not breaching, notifying the topic given', () => {
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:rpm-cache-alarms';
+    const { template } = synth({ mirrorRepositories: UPDATES, alarmTopicArn: topic });
+    const [deadLetters] = queues(template, 'MirrorDeadLetterQueue');
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) =>
+      JSON.stringify(alarm.Properties.Dimensions).includes('MirrorDeadLetterQueue'),
+    );
+    assert.equal(alarms.length, 1);
+    const { AlarmDescription, ...properties } = alarms[0]?.Properties ?? {};
+    assert.match(AlarmDescription, /after 5 tries.*logs name each path.*start-message-move-task/);
+    assert.deepEqual(properties, {
+      AlarmActions: [topic],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetters?.[0], 'QueueName'] } }],
+      EvaluationPeriods: 1,
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Period: 300,
+      Statistic: 'Maximum',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    // And it is on the dashboard's alarm widget with the others.
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    assert.match(JSON.stringify(dashboard?.Properties.DashboardBody), /MirrorDeadLettersAlarm/);
+  });
+
+  it('feeds the uploader one message at a time, at most mirrorConcurrency (default 10) at once, failures reported one by one', () => {
+    const mapping = (template: Template) => {
+      const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+      assert.equal(mappings.length, 1);
+      return mappings[0]?.Properties;
+    };
+    const uploaderId = functionOf(mirror.template, 'uploader')?.[0];
+    assert.deepEqual(mapping(mirror.template), {
+      BatchSize: 1,
+      EventSourceArn: { 'Fn::GetAtt': [queues(mirror.template, 'MirrorQueue')[0]?.[0], 'Arn'] },
+      FunctionName: { Ref: uploaderId },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+    assert.deepEqual(mapping(synth({ mirrorRepositories: UPDATES, mirrorConcurrency: '4' }).template).ScalingConfig, {
+      MaximumConcurrency: 4,
+    });
+    const unreserved = synth({
+      mirrorRepositories: UPDATES,
+      mirrorConcurrency: '1000',
+      uploaderReservedConcurrency: 'none',
+    }).template;
+    assert.deepEqual(mapping(unreserved).ScalingConfig, { MaximumConcurrency: 1000 });
+  });
+
+  it('creates the mapping only once the uploader, and so its role and policy, exist: CloudFormation checks them', () => {
+    const [uploaderId, uploader] = functionOf(mirror.template, 'uploader') ?? [];
+    assert.ok(uploaderId && uploader);
+    assert.ok((uploader.DependsOn as string[]).some((id) => id.startsWith('UploaderRoleDefaultPolicy')));
+  });
+
+  it('gives the uploader MIRROR_REPOSITORIES (space-separated, each once) and MIRROR_QUEUE_URL; the handler neither', () => {
+    const uploader = functionOf(mirror.template, 'uploader')?.[1].Properties.Environment.Variables;
+    assert.equal(uploader?.MIRROR_REPOSITORIES, `${UPDATES} ${EPEL}`);
+    assert.deepEqual(uploader?.MIRROR_QUEUE_URL, { Ref: queues(mirror.template, 'MirrorQueue')[0]?.[0] });
+    const handler = functionOf(mirror.template, 'handler')?.[1].Properties.Environment.Variables;
+    assert.equal(handler?.MIRROR_REPOSITORIES, undefined);
+    assert.equal(handler?.MIRROR_QUEUE_URL, undefined);
+  });
+
+  it('lets the uploader send to the mirror queue and consume it, statement by statement, and nothing more', () => {
+    assertStatements(statementsOf(mirror.template, 'UploaderRole'), [
+      logsOf('UploaderLogs'),
+      XRAY,
+      {
+        Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FailedUploads'), 'Arn'] },
+      },
+      {
+        Sid: 'CacheWrite',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+        Effect: 'Allow',
+        Resource: objectsUnder('cache/*'),
+      },
+      {
+        Sid: 'SnapshotWrite',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'],
+        Effect: 'Allow',
+        Resource: objectsUnder('snapshots/*'),
+      },
+      {
+        Sid: 'Claims',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        Effect: 'Allow',
+        Resource: objectsUnder('claims/*'),
+      },
+      {
+        Sid: 'ListCacheSnapshotsAndClaims',
+        Action: 's3:ListBucket',
+        Effect: 'Allow',
+        Resource: bucketArn,
+        Condition: { StringLike: { 's3:prefix': ['cache/*', 'snapshots/*', 'claims/*'] } },
+      },
+      { Sid: 'MirrorSend', Action: 'sqs:SendMessage', Effect: 'Allow', Resource: queueArn },
+      {
+        Sid: 'MirrorConsume',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        Effect: 'Allow',
+        Resource: queueArn,
+      },
+    ]);
+  });
+
+  it('grants no sqs action on the dead-letter queue or anything else but the two queues, and none to the handler', () => {
+    const queueId = queues(mirror.template, 'MirrorQueue')[0]?.[0];
+    const failedUploadsId = queues(mirror.template, 'FailedUploads')[0]?.[0];
+    for (const statement of statementsOf(mirror.template, 'UploaderRole')) {
+      if (!actionsOf(statement).some((action) => action.startsWith('sqs:'))) continue;
+      assert.ok(
+        [queueId, failedUploadsId].includes((statement.Resource as { 'Fn::GetAtt': string[] })['Fn::GetAtt']?.[0]),
+        JSON.stringify(statement),
+      );
+    }
+    const mirrorStatements = statementsOf(mirror.template, 'UploaderRole').filter((statement) =>
+      JSON.stringify(statement.Resource).includes('Mirror'),
+    );
+    assert.deepEqual(
+      mirrorStatements.map((statement) => statement.Sid),
+      ['MirrorSend', 'MirrorConsume'],
+    );
+    assert.doesNotMatch(JSON.stringify(statementsOf(mirror.template, 'UploaderRole')), /MirrorDeadLetterQueue/);
+    for (const statement of statementsOf(mirror.template, 'HandlerRole')) {
+      for (const action of actionsOf(statement)) assert.doesNotMatch(action, /^sqs:/);
+    }
+  });
+
+  it('keeps to the two roles, with no action * or service:*', () => {
+    const roles = Object.keys(mirror.template.findResources('AWS::IAM::Role'));
+    assert.deepEqual(roles.map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort(), ['HandlerRole', 'UploaderRole']);
+    for (const policy of Object.values(mirror.template.findResources('AWS::IAM::Policy'))) {
+      for (const statement of policy.Properties.PolicyDocument.Statement as Statement[]) {
+        for (const action of actionsOf(statement)) assert.doesNotMatch(action, /(^\*$|:\*$)/, `action ${action}`);
+      }
+    }
+  });
+
+  it('outputs the URLs of both queues and the ARN of the dead-letter queue (start-message-move-task takes it)', () => {
+    const outputs = mirror.template.toJSON().Outputs;
+    assert.deepEqual(outputs.MirrorQueueUrl.Value, { Ref: queues(mirror.template, 'MirrorQueue')[0]?.[0] });
+    const deadLettersId = queues(mirror.template, 'MirrorDeadLetterQueue')[0]?.[0];
+    assert.deepEqual(outputs.MirrorDeadLetterQueueUrl.Value, { Ref: deadLettersId });
+    assert.deepEqual(outputs.MirrorDeadLetterQueueArn.Value, { 'Fn::GetAtt': [deadLettersId, 'Arn'] });
+  });
+});
+
+describe('rescue templates (rescueUrls)', () => {
+  it('gives both functions RESCUE_URLS, space-separated', () => {
+    const { template } = synth({ rescueUrls: RESCUE.replace(' ', '\n  ') });
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    assert.equal(functions.length, 2);
+    for (const fn of functions) assert.equal(fn.Properties.Environment.Variables.RESCUE_URLS, RESCUE);
+  });
+
+  it('leaves RESCUE_URLS unset by default', () => {
+    for (const fn of Object.values(defaults.template.findResources('AWS::Lambda::Function'))) {
+      assert.equal(fn.Properties.Environment.Variables.RESCUE_URLS, undefined);
+    }
   });
 });
