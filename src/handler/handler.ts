@@ -24,6 +24,7 @@ import {
   recordOriginHeadLatency,
 } from '../commons/metrics.js';
 import { logger } from '../commons/powertools.js';
+import { expectationFromHeaders } from '../commons/rescue-request.js';
 import { createS3Client } from '../commons/s3-client.js';
 import { loadTracing } from '../commons/tracing.js';
 import { CACHE_PARAMETER, forwardedQuery } from './client-query.js';
@@ -71,6 +72,7 @@ const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePath
   const path = travel?.kind === 'pass' ? travel.path : asked;
   const want = event.queryStringParameters?.[CACHE_PARAMETER] === 'stored' ? 'stored' : undefined;
   const query = forwardedQuery(event.rawQueryString);
+  const expected = expectationFromHeaders(event.headers);
   const decision = await decideRedirect(
     path,
     { config, s3, lambda, probeOrigin, memo, health },
@@ -79,6 +81,7 @@ const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePath
       requestId: context.awsRequestId,
       ...(want === undefined ? {} : { want }),
       ...(query === undefined ? {} : { query }),
+      ...(expected === undefined ? {} : { expected }),
     },
   );
   countRequest(decision.outcome);
@@ -100,7 +103,13 @@ const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePath
       decision.originStatus,
     );
   }
-  return redirectResponse(decision.location, decision.outcome, decision.originStatus);
+  const { rescue, rescueReason } = decision;
+  return redirectResponse(
+    decision.location,
+    decision.outcome,
+    decision.originStatus,
+    rescue === undefined ? undefined : { state: rescue, reason: rescueReason },
+  );
 };
 
 // The presigned Location of a hit carries credentials: never in the debug log.

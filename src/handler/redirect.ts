@@ -7,6 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { HandlerConfig } from '../commons/config.js';
 import type { StaleReason } from '../commons/metrics.js';
 import { type OriginRoute, originRoute } from '../commons/origins.js';
+import type { Expectation } from '../commons/rescue-request.js';
 import { headOrigin, type OriginHeadResult } from './origin.js';
 import type { OriginHealth } from './origin-health.js';
 import type { RedirectMemo } from './recent-keys.js';
@@ -22,6 +23,7 @@ import {
   triggerFacts,
   withQuery,
 } from './request-steps.js';
+import { askRescue, type RescueState } from './rescue-step.js';
 import { decideRepodata } from './snapshot/serve.js';
 import { type CacheTarget, cacheTargetOf, type StoredCopyLookup } from './stored-copy.js';
 
@@ -71,6 +73,9 @@ export interface RedirectDecision {
   /** Which mirror the client was sent to (1: the origin's second URL), when the first could not serve the file. */
   readonly mirror?: number;
   readonly mirrorHeadMs?: number;
+  /** A file the origin lost, with RESCUE_URLS: the uploader asked to rescue it, or a rescue failed lately (why). */
+  readonly rescue?: RescueState;
+  readonly rescueReason?: string;
 }
 
 export interface RedirectDependencies {
@@ -101,6 +106,8 @@ export interface ClientRequest {
   readonly want?: 'stored';
   /** The query string as the client sent it (without `?`): it goes with a redirect to the origin, never with a HEAD. */
   readonly query?: string;
+  /** What the client says the file is (`X-Cache-Expect-*` headers): a rescue may trust an archive with it. */
+  readonly expected?: Expectation;
 }
 
 /**
@@ -169,9 +176,14 @@ const askOrigin = async (
       location: toOrigin(asked),
       uploadTriggered: false,
       ...probe,
+      ...(isLost(head.result) && asked.deps.config.rescueTemplates.length > 0
+        ? await askRescue(asked, target.memoKey)
+        : {}),
     }
   );
 };
+
+const isLost = (head: OriginHeadResult): boolean => head.status === 404 || head.status === 410;
 
 /** The answer when the origin cannot serve the file: the stored copy when there is one (undefined otherwise). */
 const fromStoredCopy = (
@@ -183,7 +195,7 @@ const fromStoredCopy = (
 ): RedirectDecision | undefined => {
   if (lookup.copy.kind !== 'stored' || signedUrl === undefined) return undefined;
   // The origin lost it: the next requests in this container need not ask again.
-  if (head.status === 404 || head.status === 410) deps.memo?.lost.add(target.memoKey);
+  if (isLost(head)) deps.memo?.lost.add(target.memoKey);
   return { outcome: 'hit', location: signedUrl, ...probe, uploadTriggered: false, staleReason: 'origin-failed' };
 };
 
@@ -230,6 +242,7 @@ const decideFor = async (
     method: request.method === 'HEAD' ? 'HEAD' : 'GET',
     deadline: AbortSignal.timeout(heads * config.originHeadTimeoutMs + AWS_GRACE_MS),
     requestId: request.requestId,
+    ...(request.expected === undefined ? {} : { expected: request.expected }),
     deps,
   };
   const health = deps.health?.(route.origin);

@@ -5,6 +5,7 @@
  */
 import type { OriginRoute } from '../commons/origins.js';
 import type { OriginValidators } from '../commons/repodata.js';
+import type { Expectation } from '../commons/rescue-request.js';
 import type { OriginHeadResult } from './origin.js';
 import { headOrigin } from './origin.js';
 import { type ClientMethod, presignedUrl } from './presign.js';
@@ -22,6 +23,8 @@ export interface Asked {
   readonly method: ClientMethod;
   readonly deadline: AbortSignal;
   readonly requestId: string | undefined;
+  /** What the client said the file is (`X-Cache-Expect-*`): passed on to the uploader for a rescue. */
+  readonly expected?: Expectation;
   readonly deps: RedirectDependencies;
 }
 
@@ -57,7 +60,7 @@ export const probeFacts = (head: { readonly result: OriginHeadResult; readonly m
  * snapshot again at once.
  */
 export const trigger = async (
-  { path, deps, deadline, requestId }: Asked,
+  { path, deps, deadline, requestId, expected }: Asked,
   memoKey: string,
   version?: OriginValidators,
 ): Promise<UploadTrigger> => {
@@ -65,7 +68,7 @@ export const trigger = async (
   const key = version === undefined ? memoKey : `${memoKey}#${JSON.stringify(version)}`;
   if (memo !== undefined && !memo.triggered.tryAdd(key)) return 'triggered-lately';
   try {
-    await triggerUpload(lambda, config.uploaderFunctionName, path, deadline, requestId);
+    await triggerUpload(lambda, config.uploaderFunctionName, { path, requestId, expected }, deadline);
   } catch (error) {
     // Let the next request try again.
     memo?.triggered.delete(key);

@@ -3,6 +3,7 @@
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { CacheOutcome, OriginStatus } from './redirect.js';
+import type { RescueState } from './rescue-step.js';
 
 /** The labels of every answer to a path the handler looked at. */
 const labels = (outcome: CacheOutcome, originStatus: OriginStatus | undefined) => ({
@@ -22,14 +23,26 @@ export const redirectResponse = (
   location: string,
   outcome: CacheOutcome,
   originStatus?: OriginStatus,
+  rescue?: { readonly state: RescueState; readonly reason?: string | undefined },
 ): APIGatewayProxyStructuredResultV2 => ({
   statusCode: 302,
   headers: {
     Location: location,
     ...labels(outcome, originStatus),
+    ...(rescue === undefined ? {} : { 'X-Cache-Rescue': rescue.state }),
+    ...(rescue?.reason === undefined ? {} : { 'X-Cache-Rescue-Reason': headerText(rescue.reason) }),
   },
   body: '',
 });
+
+/** Longer reasons are cut: a header is not a log (the uploader's log line has it whole). */
+const MAX_HEADER_TEXT = 1000;
+
+/** `text` as a header value: printable ASCII only (a reason may quote a URL or a server's words), on one line. */
+export const headerText = (text: string): string => {
+  const printable = text.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length <= MAX_HEADER_TEXT ? printable : `${printable.slice(0, MAX_HEADER_TEXT - 3)}...`;
+};
 
 /** Why there is nothing to redirect to, as the 404's body says it. */
 const NOT_FOUND_BODIES = {

@@ -2,6 +2,7 @@
  * Starts the uploader Lambda for one path, asynchronously.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { Expectation } from '../commons/rescue-request.js';
 
 /**
  * The uploader's event: the same decoded path the handler saw, and the
@@ -10,6 +11,16 @@ import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 export interface UploaderEvent {
   readonly path: string;
   readonly triggeredBy?: string;
+  /** What the client said the file is, for a rescue from an archive. */
+  readonly expect?: Expectation;
+}
+
+/** What to upload, and who asked. */
+export interface UploadAsk {
+  readonly path: string;
+  /** The handler's request id. */
+  readonly requestId?: string | undefined;
+  readonly expected?: Expectation | undefined;
 }
 
 export class UploaderInvokeError extends Error {
@@ -26,11 +37,14 @@ export class UploaderInvokeError extends Error {
 export const triggerUpload = async (
   lambda: LambdaClient,
   functionName: string,
-  path: string,
+  { path, requestId, expected }: UploadAsk,
   abortSignal?: AbortSignal,
-  triggeredBy?: string,
 ): Promise<void> => {
-  const event: UploaderEvent = triggeredBy === undefined ? { path } : { path, triggeredBy };
+  const event: UploaderEvent = {
+    path,
+    ...(requestId === undefined ? {} : { triggeredBy: requestId }),
+    ...(expected === undefined ? {} : { expect: expected }),
+  };
   const response = await lambda.send(
     new InvokeCommand({
       FunctionName: functionName,

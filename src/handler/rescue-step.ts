@@ -1,0 +1,40 @@
+/**
+ * A file the origin lost and the cache does not hold, with RESCUE_URLS set:
+ * the uploader is asked to rescue it from an archive (it does so only when
+ * it knows the file's checksum), unless a rescue of the same bytes failed
+ * within the hour: then the answer says so, with the reason, and nobody
+ * tries again until the record is an hour old.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { isS3NotFound } from '../commons/aws-errors.js';
+import { parseRescueRecord, recordStillAnswers, rescueRecordKey } from '../commons/rescue-request.js';
+import type { RedirectDecision } from './redirect.js';
+import { type Asked, trigger, triggerFacts } from './request-steps.js';
+
+/** What the handler says of a rescue (`X-Cache-Rescue`). */
+export type RescueState = 'trying' | 'failed';
+
+/** The record of a failed rescue of the request's file that still answers for it, if any. */
+const failedRescue = async ({ path, deps, deadline, expected }: Asked) => {
+  try {
+    const object = await deps.s3.send(
+      new GetObjectCommand({ Bucket: deps.config.bucketName, Key: rescueRecordKey(path) }),
+      { abortSignal: deadline },
+    );
+    const record = parseRescueRecord((await object.Body?.transformToString()) ?? '');
+    return recordStillAnswers(record, expected, Date.now()) ? record : undefined;
+  } catch (error) {
+    if (isS3NotFound(error)) return undefined;
+    throw error;
+  }
+};
+
+/** The rescue's part of the answer: a failure on record, or the uploader asked to try. */
+export const askRescue = async (
+  asked: Asked,
+  memoKey: string,
+): Promise<Pick<RedirectDecision, 'rescue' | 'rescueReason' | 'uploadTriggered' | 'uploadAlreadyTriggered'>> => {
+  const failed = await failedRescue(asked);
+  if (failed !== undefined) return { rescue: 'failed', rescueReason: failed.reason, uploadTriggered: false };
+  return { rescue: 'trying', ...triggerFacts(await trigger(asked, memoKey)) };
+};
