@@ -6,5 +6,7 @@ delete process.env.AWS_SESSION_TOKEN;
 delete process.env.AWS_PROFILE;
 delete process.env.AWS_ENDPOINT_URL_S3;
 delete process.env.AWS_ENDPOINT_URL_LAMBDA;
+delete process.env.AWS_ENDPOINT_URL_SQS;
+delete process.env.MIRROR_QUEUE_URL;
 delete process.env.SENTRY_DSN;
 delete process.env.POWERTOOLS_DEV;

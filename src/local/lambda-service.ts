@@ -85,9 +85,14 @@ export class LocalLambdaService {
     return this.running.size;
   }
 
+  /** True when no async run is in progress and no retry is pending. */
+  get idle(): boolean {
+    return this.running.size === 0 && this.retryTimers.size === 0;
+  }
+
   /** Waits until no async run is in progress and no retry is pending. */
   async drain(): Promise<void> {
-    while (this.running.size > 0 || this.retryTimers.size > 0) {
+    while (!this.idle) {
       await Promise.race([...this.running, new Promise((resolve) => setTimeout(resolve, 50))]);
     }
   }

@@ -1,7 +1,8 @@
 /**
  * The local stack: the same handler and uploader the Lambdas run, behind a
- * local front door (API Gateway HTTP API or Function URL), a local Lambda Invoke endpoint and (unless
- * AWS_ENDPOINT_URL_S3 names another store) an embedded S3 server.
+ * local front door (API Gateway HTTP API or Function URL), a local Lambda Invoke endpoint, a local
+ * SQS mirror queue feeding the uploader and (unless AWS_ENDPOINT_URL_S3 names another store) an
+ * embedded S3 server.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,8 @@ import { startConditionalS3Proxy } from './conditional-s3.js';
 import { LocalLambdaService, lambdaContext, type RunReport } from './lambda-service.js';
 import { S3RVER_CREDENTIALS, startS3rver } from './s3-server.js';
 import { type SnapshotScheduleSettings, snapshotScheduleFromEnv, startSnapshotSchedule } from './snapshot-schedule.js';
+import type { DeliveryReport } from './sqs-delivery.js';
+import { LocalSqsService } from './sqs-service.js';
 import { startTaggingS3Proxy } from './tagging-s3.js';
 
 export interface LocalStackOptions {
@@ -44,9 +47,18 @@ export interface LocalStack {
   readonly storeDescription: string;
   /** The repositories checked on a schedule (SNAPSHOT_REPOSITORIES), if any. */
   readonly snapshotSchedule: SnapshotScheduleSettings | undefined;
-  /** Waits until every uploader run, retries included, has ended. */
+  /**
+   * The mirror queue (MIRROR_QUEUE_URL) and its delivery to the uploader, at
+   * most MIRROR_CONCURRENCY at once: its `stats()` (sent, delivered,
+   * peakInFlight...) and `deadLetters`.
+   */
+  readonly mirrorQueue: LocalSqsService;
+  /** Waits until every uploader run, retries included, has ended and the mirror queue is empty. */
   drain(): Promise<void>;
-  /** Stops taking requests, lets in-flight uploads end, stops the embedded store. */
+  /**
+   * Stops taking requests, lets in-flight uploads end, drops the messages still
+   * queued for mirroring (each logged), stops the embedded store.
+   */
   close(): Promise<void>;
 }
 
@@ -56,6 +68,7 @@ export const LOCAL_DEFAULTS = Object.freeze({
   S3_BUCKET_NAME: 'rpm-cache',
   RPM_CACHE_DATA_DIR: '.rpm-cache',
   UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
+  MIRROR_CONCURRENCY: '10',
 });
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
@@ -153,6 +166,17 @@ const listenPort = (env: Environment): number => {
   return Number(port);
 };
 
+/** MIRROR_CONCURRENCY (the mirror queue's MaximumConcurrency) as a number, or a ConfigError naming it. */
+const mirrorConcurrency = (env: Environment): number => {
+  const concurrency = value(env, 'MIRROR_CONCURRENCY');
+  if (!/^\d+$/.test(concurrency) || Number(concurrency) < 1 || Number(concurrency) > 1000) {
+    throw new ConfigError(
+      `MIRROR_CONCURRENCY=${JSON.stringify(concurrency)} is invalid: expected a whole number from 1 to 1000`,
+    );
+  }
+  return Number(concurrency);
+};
+
 interface Store {
   readonly endpoint: string;
   readonly description: string;
@@ -184,6 +208,14 @@ const reportRunEnd = (report: RunReport): void => {
   process.stderr.write(`${JSON.stringify({ level, message: 'async invoke', ...report, error: undefined })}\n`);
 };
 
+/** Says what happened to a mirror-queue message that was not processed (the uploader logs its own failure). */
+export const reportDeliveryEnd = (report: DeliveryReport): void => {
+  if (report.outcome === 'succeeded') return;
+  const level = report.outcome === 'failed-will-retry' ? 'WARN' : 'ERROR';
+  const error = report.error === undefined ? undefined : String(report.error);
+  process.stderr.write(`${JSON.stringify({ level, message: `mirror queue ${report.outcome}`, ...report, error })}\n`);
+};
+
 /** The variables of ours the stack passes on to the Lambda code as given. */
 const PASSED_ON = [
   'ORIGIN_HOST',
@@ -197,6 +229,8 @@ const PASSED_ON = [
   'SNAPSHOT_HISTORY_DAYS',
 ];
 
+const regionOf = (env: Environment): string => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+
 /**
  * The one place that writes the environment the Lambda code reads when it is
  * loaded, as Lambda would set it: endpoints, region, names, and for the
@@ -205,8 +239,8 @@ const PASSED_ON = [
 const setLambdaEnvironment = (
   env: Environment,
   store: Store,
-  lambdaEndpoint: string,
-  names: { bucketName: string; uploaderName: string },
+  endpoints: { lambda: string; sqs: string },
+  names: { bucketName: string; uploaderName: string; mirrorQueueUrl: string },
 ): void => {
   const passedOn = Object.fromEntries(
     PASSED_ON.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])),
@@ -220,10 +254,12 @@ const setLambdaEnvironment = (
         }
       : {}),
     AWS_ENDPOINT_URL_S3: store.endpoint,
-    AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
-    AWS_REGION: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_REGION: regionOf(env),
     S3_BUCKET_NAME: names.bucketName,
     UPLOADER_LAMBDA_ARN: names.uploaderName,
+    MIRROR_QUEUE_URL: names.mirrorQueueUrl,
     // Lambda sets it; Powertools reports a cold start only when it says on-demand.
     AWS_LAMBDA_INITIALIZATION_TYPE: env.AWS_LAMBDA_INITIALIZATION_TYPE ?? 'on-demand',
     ...passedOn,
@@ -277,6 +313,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   const toEvent = eventBuilderFor(frontDoor);
   const bucketName = value(env, 'S3_BUCKET_NAME');
   const uploaderName = value(env, 'UPLOADER_LAMBDA_ARN');
+  const maxConcurrency = mirrorConcurrency(env);
   const store = await openStore(env, bucketName);
 
   // The uploader joins the table once its code is loaded, which needs the service's endpoint first.
@@ -286,7 +323,16 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     ...(options.retryDelaysMs === undefined ? {} : { retryDelaysMs: options.retryDelaysMs }),
     onRunEnd: reportRunEnd,
   });
-  setLambdaEnvironment(env, store, await lambdaService.listen(), { bucketName, uploaderName });
+  // The mirror queue's event source mapping: batch size 1, at most MIRROR_CONCURRENCY uploader runs at once.
+  const mirrorQueue = new LocalSqsService({
+    functions,
+    functionName: uploaderName,
+    maxConcurrency,
+    region: regionOf(env),
+    onDeliveryEnd: reportDeliveryEnd,
+  });
+  const endpoints = { lambda: await lambdaService.listen(), sqs: await mirrorQueue.listen() };
+  setLambdaEnvironment(env, store, endpoints, { bucketName, uploaderName, mirrorQueueUrl: mirrorQueue.queueUrl });
 
   // The same parse the Lambda code does on load: what the start line reports is what runs.
   const { originBaseUrl } = parseHandlerConfig(process.env);
@@ -320,14 +366,22 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     bucketName,
     storeDescription: store.description,
     snapshotSchedule,
-    drain: () => lambdaService.drain(),
+    mirrorQueue,
+    // Each may feed the other (a run sends messages, a message runs the uploader): settled when both are idle.
+    drain: async () => {
+      do {
+        await lambdaService.drain();
+        await mirrorQueue.drain();
+      } while (!(lambdaService.idle && mirrorQueue.idle));
+    },
     close: async () => {
       if (closed) return;
       closed = true;
       schedule?.stop();
       scheduler.destroy();
       await front.close();
-      await lambdaService.close();
+      // Together: no new uploader run starts from the queue while the Lambda stand-in lets its runs end.
+      await Promise.all([lambdaService.close(), mirrorQueue.close()]);
       await store.close();
     },
   };
