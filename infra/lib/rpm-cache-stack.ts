@@ -95,6 +95,9 @@ export class RpmCacheStack extends Stack {
   constructor(scope: Construct, id: string, props: RpmCacheStackProps) {
     super(scope, id, props);
     const { settings } = props;
+    // RESCUE_URLS: the uploader records failed rescues under rescues/, the handler reads them.
+    const rescuing = settings.lambdaEnvironment.RESCUE_URLS !== undefined;
+    const rescuePrefixes = rescuing ? ['rescues/*'] : [];
 
     this.bucket = new s3.Bucket(this, 'CacheBucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -108,6 +111,8 @@ export class RpmCacheStack extends Stack {
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         // Claims live minutes; one left by a dead uploader goes after a day.
         { id: 'expire-claims', prefix: 'claims/', expiration: Duration.days(1) },
+        // A failed rescue's record answers for an hour; a day keeps it for whoever looks into it.
+        ...(rescuing ? [{ id: 'expire-rescue-records', prefix: 'rescues/', expiration: Duration.days(1) }] : []),
         // Files a snapshot run stored that never became part of a snapshot (it lost, failed or ended incomplete).
         {
           id: 'expire-superseded-snapshots',
@@ -228,9 +233,20 @@ export class RpmCacheStack extends Stack {
         resources: [this.bucket.arnForObjects('claims/*')],
       }),
     );
+    if (rescuing) {
+      uploaderRole.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'RescueRecords',
+          actions: ['s3:GetObject', 's3:PutObject'],
+          resources: [this.bucket.arnForObjects('rescues/*')],
+        }),
+      );
+    }
     // Without it S3 answers 403 instead of 404 for a missing key: "not cached
     // yet" and "no claim" would look like errors and every upload would fail.
-    uploaderRole.addToPolicy(this.listWithin('ListCacheSnapshotsAndClaims', ['cache/*', 'snapshots/*', 'claims/*']));
+    uploaderRole.addToPolicy(
+      this.listWithin('ListCacheSnapshotsAndClaims', ['cache/*', 'snapshots/*', 'claims/*', ...rescuePrefixes]),
+    );
     if (this.mirror !== undefined) this.mirrorFrom(this.mirror.queue, uploaderRole, settings);
 
     this.snapshotSchedule(settings);
@@ -253,10 +269,14 @@ export class RpmCacheStack extends Stack {
         sid: 'CacheRead',
         // HeadObject, the snapshot manifest, and the presigned GET/HEAD that is signed with this role.
         actions: ['s3:GetObject'],
-        resources: [this.bucket.arnForObjects('cache/*'), this.bucket.arnForObjects('snapshots/*')],
+        resources: [
+          this.bucket.arnForObjects('cache/*'),
+          this.bucket.arnForObjects('snapshots/*'),
+          ...(rescuing ? [this.bucket.arnForObjects('rescues/*')] : []),
+        ],
       }),
     );
-    handlerRole.addToPolicy(this.listWithin('ListCacheAndSnapshots', ['cache/*', 'snapshots/*']));
+    handlerRole.addToPolicy(this.listWithin('ListCacheAndSnapshots', ['cache/*', 'snapshots/*', ...rescuePrefixes]));
     handlerRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'TriggerUpload',
@@ -264,8 +284,8 @@ export class RpmCacheStack extends Stack {
         resources: [this.uploader.functionArn],
       }),
     );
-    this.acknowledgeWildcards(handlerRole, handlerLogs, ['cache/*', 'snapshots/*']);
-    this.acknowledgeWildcards(uploaderRole, uploaderLogs, ['cache/*', 'snapshots/*', 'claims/*']);
+    this.acknowledgeWildcards(handlerRole, handlerLogs, ['cache/*', 'snapshots/*', ...rescuePrefixes]);
+    this.acknowledgeWildcards(uploaderRole, uploaderLogs, ['cache/*', 'snapshots/*', 'claims/*', ...rescuePrefixes]);
 
     /** Where clients send their requests, whichever the front door. */
     let frontDoorUrl: string;

@@ -1234,6 +1234,59 @@ describe('rescue templates (rescueUrls)', () => {
     for (const fn of functions) assert.equal(fn.Properties.Environment.Variables.RESCUE_URLS, RESCUE);
   });
 
+  it('lets the uploader get/put rescue records and the handler read them, statement by statement; a lifecycle rule expires them', () => {
+    const { template } = synth({ rescueUrls: RESCUE });
+    const uploader = statementsOf(template, 'UploaderRole');
+    const records = uploader.filter((statement) => JSON.stringify(statement).includes('rescues/'));
+    assert.equal(records.length, 2);
+    assertStatements(records, [
+      {
+        Sid: 'RescueRecords',
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Effect: 'Allow',
+        Resource: objectsUnder('rescues/*'),
+      },
+      {
+        Sid: 'ListCacheSnapshotsAndClaims',
+        Action: 's3:ListBucket',
+        Effect: 'Allow',
+        Resource: bucketArn,
+        Condition: { StringLike: { 's3:prefix': ['cache/*', 'snapshots/*', 'claims/*', 'rescues/*'] } },
+      },
+    ]);
+    assertStatements(
+      statementsOf(template, 'HandlerRole').filter((statement) => JSON.stringify(statement).includes('rescues/')),
+      [
+        {
+          Sid: 'CacheRead',
+          Action: 's3:GetObject',
+          Effect: 'Allow',
+          Resource: [objectsUnder('cache/*'), objectsUnder('rescues/*'), objectsUnder('snapshots/*')],
+        },
+        {
+          Sid: 'ListCacheAndSnapshots',
+          Action: 's3:ListBucket',
+          Effect: 'Allow',
+          Resource: bucketArn,
+          Condition: { StringLike: { 's3:prefix': ['cache/*', 'snapshots/*', 'rescues/*'] } },
+        },
+      ],
+    );
+    const [bucket] = Object.values(template.findResources('AWS::S3::Bucket'));
+    const rules = bucket?.Properties.LifecycleConfiguration.Rules as {
+      Id: string;
+      Prefix?: string;
+      ExpirationInDays?: number;
+    }[];
+    assert.deepEqual(
+      rules
+        .filter((rule) => rule.Id === 'expire-rescue-records')
+        .map(({ Prefix, ExpirationInDays }) => [Prefix, ExpirationInDays]),
+      [['rescues/', 1]],
+    );
+    assert.doesNotMatch(JSON.stringify(defaults.template.toJSON()), /rescues\//);
+  });
+
   it('leaves RESCUE_URLS unset by default', () => {
     for (const fn of Object.values(defaults.template.findResources('AWS::Lambda::Function'))) {
       assert.equal(fn.Properties.Environment.Variables.RESCUE_URLS, undefined);

@@ -1,0 +1,163 @@
+/**
+ * Mirroring on snapshot: when a snapshot of a mirrored repository becomes
+ * current, every RPM it lists that the cache does not hold yet goes to the
+ * mirror queue as an upload (the uploader's own event, with the listing's
+ * checksum), where the uploader takes them with a bounded concurrency.
+ * A marker per snapshot says its uploads were queued: a run that stopped
+ * before it (a crash, an SQS error) is finished by the next check of the
+ * repository, which finds the snapshot current and no marker.
+ */
+import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { isS3NotFound } from '../../commons/aws-errors.js';
+import type { CacheConfig } from '../../commons/config.js';
+import { cacheKey, cacheKeyProblem, checkPath, isCacheable } from '../../commons/paths.js';
+import { type PrimaryPackage, primaryPackages } from '../../commons/primary-packages.js';
+import { SNAPSHOT_KEY_PREFIX } from '../../commons/repodata.js';
+import { readCurrentSnapshot } from '../../commons/snapshot-manifest.js';
+import type { UploaderEvent } from '../../handler/uploader-trigger.js';
+import { openSnapshotPrimary } from '../snapshot-primary.js';
+
+export interface MirrorDependencies {
+  readonly config: CacheConfig;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+}
+
+export interface MirrorResult {
+  readonly outcome: 'queued' | 'already-queued' | 'superseded';
+  /** RPMs the snapshot lists, those stored already, and those queued now. */
+  readonly listed?: number;
+  readonly stored?: number;
+  readonly queued?: number;
+  /** Listed files whose path the cache cannot take (never queued; logged). */
+  readonly unfit?: number;
+}
+
+/** The marker of a snapshot whose uploads were all queued. */
+export const mirroredKey = (repoDir: string, snapshotId: string): string =>
+  `${SNAPSHOT_KEY_PREFIX}mirrored/${repoDir}repodata/${snapshotId}.json`;
+
+const isMarked = async (s3: S3Client, bucket: string, key: string): Promise<boolean> => {
+  try {
+    await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-0' }));
+    return true;
+  } catch (error) {
+    if (isS3NotFound(error)) return false;
+    throw error;
+  }
+};
+
+/** Every key the cache holds under `repoDir` (a ListObjectsV2 page per 1,000). */
+const storedKeys = async (s3: S3Client, bucket: string, repoDir: string): Promise<Set<string>> => {
+  const keys = new Set<string>();
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: cacheKey(repoDir) })) {
+    for (const { Key } of page.Contents ?? []) if (Key !== undefined) keys.add(Key);
+  }
+  return keys;
+};
+
+/** The upload a listed package becomes, or undefined when its path is not one the uploader takes. */
+const uploadOf = (repoDir: string, listed: PrimaryPackage, config: CacheConfig, triggeredBy: string) => {
+  if (listed.href.startsWith('/') || listed.href.split('/').includes('..')) return undefined;
+  const path = `${repoDir}${listed.href}`;
+  if (!checkPath(path).valid || !isCacheable(path, config.cacheExtensions) || cacheKeyProblem(path) !== undefined) {
+    return undefined;
+  }
+  const event: UploaderEvent = {
+    path,
+    triggeredBy,
+    ...(listed.algorithm === 'sha256'
+      ? {
+          expect: {
+            sha256: listed.checksum,
+            ...(listed.size === undefined ? {} : { size: listed.size }),
+            ...(listed.sourceRpm === undefined ? {} : { sourceRpm: listed.sourceRpm }),
+          },
+        }
+      : {}),
+  };
+  return event;
+};
+
+/** SQS takes ten messages a batch. */
+const BATCH = 10;
+/** Batches in flight at once: a repository of 30,000 RPMs is queued in seconds, well within SQS's limits. */
+const BATCHES_AT_ONCE = 8;
+/** Entries SQS failed for its own reasons are sent again this many times before the run fails. */
+const SEND_ATTEMPTS = 3;
+
+/** Sends one batch; entries that fail are sent again, and still failing, throw (Lambda's retry finishes the run). */
+const sendBatch = async (sqs: SQSClient, queueUrl: string, events: readonly UploaderEvent[]) => {
+  let pending = events.map((event, index) => ({ Id: String(index), MessageBody: JSON.stringify(event) }));
+  for (let attempt = 1; pending.length > 0; attempt += 1) {
+    const answer = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
+    const failed = new Set((answer.Failed ?? []).map(({ Id }) => Id));
+    if (failed.size > 0 && attempt >= SEND_ATTEMPTS) {
+      const first = answer.Failed?.[0];
+      throw new Error(`SQS refused ${failed.size} mirror uploads: ${first?.Code ?? '?'} ${first?.Message ?? ''}`.trim());
+    }
+    pending = pending.filter(({ Id }) => failed.has(Id));
+  }
+};
+
+const sendAll = async (sqs: SQSClient, queueUrl: string, events: readonly UploaderEvent[]) => {
+  const batches: UploaderEvent[][] = [];
+  for (let at = 0; at < events.length; at += BATCH) batches.push(events.slice(at, at + BATCH));
+  let next = 0;
+  const worker = async () => {
+    for (let batch = batches[next++]; batch !== undefined; batch = batches[next++]) {
+      await sendBatch(sqs, queueUrl, batch);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCHES_AT_ONCE, batches.length) }, worker));
+};
+
+/**
+ * Queues the upload of every RPM the current snapshot of `repoDir` (of id
+ * `snapshotId`) lists and the cache does not hold, once per snapshot. S3
+ * and SQS errors throw, for Lambda's retry.
+ */
+export const mirrorSnapshot = async (
+  repoDir: string,
+  snapshotId: string,
+  { config, s3, sqs, queueUrl }: MirrorDependencies,
+): Promise<MirrorResult> => {
+  const bucket = config.bucketName;
+  const marker = mirroredKey(repoDir, snapshotId);
+  if (await isMarked(s3, bucket, marker)) return { outcome: 'already-queued' };
+  const current = await readCurrentSnapshot(s3, bucket, repoDir);
+  // A newer snapshot is current: its own run mirrors it.
+  if (current?.manifest.id !== snapshotId) return { outcome: 'superseded' };
+  const stored = storedKeys(s3, bucket, repoDir);
+  const text = await openSnapshotPrimary(s3, { bucket, repoDir, files: current.manifest.files }, AbortSignal.timeout(600_000));
+  text.setEncoding('utf8');
+  const triggeredBy = `mirror:${snapshotId.slice(0, 12)}`;
+  const uploads: UploaderEvent[] = [];
+  let listed = 0;
+  let unfit = 0;
+  try {
+    for await (const found of primaryPackages(text)) {
+      listed += 1;
+      const upload = uploadOf(repoDir, found, config, triggeredBy);
+      if (upload === undefined) unfit += 1;
+      else uploads.push(upload);
+    }
+  } finally {
+    text.destroy();
+  }
+  const held = await stored;
+  const missing = uploads.filter(({ path }) => !held.has(cacheKey(path)));
+  await sendAll(sqs, queueUrl, missing);
+  const result = { listed, stored: uploads.length - missing.length, queued: missing.length, unfit };
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: marker,
+      Body: JSON.stringify({ ...result, at: new Date().toISOString() }),
+      ContentType: 'application/json',
+    }),
+  );
+  return { outcome: 'queued', ...result };
+};
