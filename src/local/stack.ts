@@ -227,6 +227,8 @@ const PASSED_ON = [
   'ORIGIN_LOST_TTL',
   'SENTRY_DSN',
   'SNAPSHOT_HISTORY_DAYS',
+  'RESCUE_URLS',
+  'MIRROR_REPOSITORIES',
 ];
 
 const regionOf = (env: Environment): string => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';

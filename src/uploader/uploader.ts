@@ -1,7 +1,10 @@
 /**
- * uploader Lambda (async invoke, event `{ "path": "<decoded path>" }`):
- * copies one file from origin into the cache, whole or not at all, or, for a
- * `<repo>/repodata/repomd.xml`, takes a snapshot of the repository's metadata.
+ * uploader Lambda (async invoke, event `{ "path": "<decoded path>" }`, or
+ * the mirror queue's SQS events, each record such an event): copies one
+ * file from origin (or, lost there, from an archive) into the cache, whole
+ * or not at all, or, for a `<repo>/repodata/repomd.xml`, takes a snapshot of
+ * the repository's metadata and, for a mirrored repository, queues the
+ * upload of every RPM it lists that the cache does not hold.
  */
 import { getHeapStatistics } from 'node:v8';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -21,11 +24,15 @@ import {
 } from '../commons/metrics.js';
 import { originRoute } from '../commons/origins.js';
 import { logger } from '../commons/powertools.js';
-import { isSnapshotRequest } from '../commons/repodata.js';
+import { isSnapshotRequest, repodataPath } from '../commons/repodata.js';
 import { createS3Client } from '../commons/s3-client.js';
 import { loadTracing } from '../commons/tracing.js';
+import { mirrorQueue } from './middlewares/mirror-queue.js';
 import { uploadFailure } from './middlewares/upload-failure.js';
 import { type UploaderContext, type UploaderResponse, uploaderEvent } from './middlewares/uploader-event.js';
+import { mirrorSnapshot } from './mirror/fan-out.js';
+import { parseMirrorConfig } from './mirror/mirror-config.js';
+import { createSqsClient } from './mirror/sqs-client.js';
 import { RpmVerificationError } from './rpm-verifier.js';
 import { type SnapshotResult, takeSnapshot } from './snapshot/take.js';
 import { cacheFromOrigin } from './upload.js';
@@ -34,6 +41,9 @@ const config = parseCacheConfig(process.env);
 const tracing = await loadTracing(process.env);
 const s3 = createS3Client(process.env, UPLOADER_CLIENT_SETTINGS, tracing.captureClient);
 const reportError = createErrorReporter(config);
+const mirror = parseMirrorConfig(process.env);
+const sqs =
+  mirror.queueUrl === undefined ? undefined : createSqsClient(UPLOADER_CLIENT_SETTINGS, tracing.captureClient);
 // The heap the runtime really gave (the image's NODE_OPTIONS, unless a changed bootstrap's flags win again).
 logger.info('init', { heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20) });
 
@@ -61,7 +71,21 @@ const snapshotRequest = async (path: string, context: CachePathContext): Promise
   };
   if (SNAPSHOT_WARNINGS.has(result.outcome)) logger.warn('snapshot', line);
   else logger.info('snapshot', line);
+  await mirrorIfListed(path, result);
   return result;
+};
+
+/** A mirrored repository's current snapshot: its RPMs not stored yet go to the mirror queue (once per snapshot). */
+const mirrorIfListed = async (path: string, { outcome, snapshotId }: SnapshotResult) => {
+  const repoDir = repodataPath(path)?.repoDir;
+  const current = outcome === 'stored' || outcome === 'already-current';
+  if (!current || snapshotId === undefined || repoDir === undefined || !mirror.repositories.includes(repoDir)) return;
+  if (sqs === undefined || mirror.queueUrl === undefined) return;
+  const started = performance.now();
+  const result = await mirrorSnapshot(repoDir, snapshotId, { config, s3, sqs, queueUrl: mirror.queueUrl });
+  if (result.outcome === 'already-queued') return;
+  const durationMs = Math.round(performance.now() - started);
+  logger.info('mirror', { ...result, repository: repoDir, snapshotId, durationMs });
 };
 
 const uploadRequest = async (_event: unknown, context: UploaderContext): Promise<UploaderResponse> => {
@@ -92,10 +116,14 @@ const uploadRequest = async (_event: unknown, context: UploaderContext): Promise
   return answer;
 };
 
+/** One record of the mirror queue, validated: the same core as an async invoke's. */
+const mirroredUpload = (context: UploaderContext) => uploadRequest(undefined, context);
+
 export const handler = middy<unknown, UploaderResponse, Error, UploaderContext>()
   .use(tracing.middleware)
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(logMetrics(metrics, LOG_METRICS_OPTIONS))
+  .use(mirrorQueue({ cacheExtensions: config.cacheExtensions, reportError, upload: mirroredUpload }))
   .use(uploadFailure({ reportError }))
   .use(uploaderEvent({ cacheExtensions: config.cacheExtensions }))
   .handler(uploadRequest);

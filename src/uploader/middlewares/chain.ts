@@ -4,6 +4,7 @@
  * the context.
  */
 import type { MiddlewareObj } from '@middy/core';
+import type { SQSBatchResponse } from 'aws-lambda';
 import type { CachePathContext } from '../../commons/cache-path.js';
 import type { Expectation } from '../../commons/rescue-request.js';
 import type { SnapshotResult } from '../snapshot/take.js';
@@ -14,7 +15,8 @@ export interface RejectedEvent {
   readonly reason: string;
 }
 
-export type UploaderResponse = UploadResult | SnapshotResult | RejectedEvent;
+/** What the uploader answers: an upload's or a snapshot's result, a rejection, or (to the mirror queue) the records to deliver again. */
+export type UploaderResponse = UploadResult | SnapshotResult | RejectedEvent | SQSBatchResponse;
 
 /** The context once the event is validated: its path, and what the request said the file is. */
 export interface UploaderContext extends CachePathContext {

@@ -20,7 +20,7 @@ export interface UploaderEventOptions {
   readonly cacheExtensions: readonly string[];
 }
 
-const eventPath = (event: unknown): unknown =>
+export const eventPath = (event: unknown): unknown =>
   typeof event === 'object' && event !== null && !Array.isArray(event) && 'path' in event ? event.path : undefined;
 
 /** The handler's request id, when the event carries a plausible one (it only labels log lines). */
@@ -30,7 +30,7 @@ const eventTrigger = (event: unknown): string | undefined => {
   return typeof triggeredBy === 'string' && /^[\w.:-]{1,128}$/.test(triggeredBy) ? triggeredBy : undefined;
 };
 
-const rejectionReason = (event: unknown, cacheExtensions: readonly string[]): string | undefined => {
+export const rejectionReason = (event: unknown, cacheExtensions: readonly string[]): string | undefined => {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     return 'event is not an object of the shape {"path": "..."}';
   }
@@ -51,7 +51,7 @@ const rejectionReason = (event: unknown, cacheExtensions: readonly string[]): st
 };
 
 /** What the event says the file is (validated by rejectionReason first). */
-const eventExpectation = (event: unknown): Expectation | undefined => {
+export const eventExpectation = (event: unknown): Expectation | undefined => {
   if (typeof event !== 'object' || event === null || !('expect' in event)) return undefined;
   const expected = parseExpectation(event.expect);
   return typeof expected === 'string' ? undefined : expected;

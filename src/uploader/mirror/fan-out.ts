@@ -7,7 +7,7 @@
  * before it (a crash, an SQS error) is finished by the next check of the
  * repository, which finds the snapshot current and no marker.
  */
-import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { isS3NotFound } from '../../commons/aws-errors.js';
 import type { CacheConfig } from '../../commons/config.js';
@@ -96,7 +96,9 @@ const sendBatch = async (sqs: SQSClient, queueUrl: string, events: readonly Uplo
     const failed = new Set((answer.Failed ?? []).map(({ Id }) => Id));
     if (failed.size > 0 && attempt >= SEND_ATTEMPTS) {
       const first = answer.Failed?.[0];
-      throw new Error(`SQS refused ${failed.size} mirror uploads: ${first?.Code ?? '?'} ${first?.Message ?? ''}`.trim());
+      throw new Error(
+        `SQS refused ${failed.size} mirror uploads: ${first?.Code ?? '?'} ${first?.Message ?? ''}`.trim(),
+      );
     }
     pending = pending.filter(({ Id }) => failed.has(Id));
   }
@@ -131,7 +133,11 @@ export const mirrorSnapshot = async (
   // A newer snapshot is current: its own run mirrors it.
   if (current?.manifest.id !== snapshotId) return { outcome: 'superseded' };
   const stored = storedKeys(s3, bucket, repoDir);
-  const text = await openSnapshotPrimary(s3, { bucket, repoDir, files: current.manifest.files }, AbortSignal.timeout(600_000));
+  const text = await openSnapshotPrimary(
+    s3,
+    { bucket, repoDir, files: current.manifest.files },
+    AbortSignal.timeout(600_000),
+  );
   text.setEncoding('utf8');
   const triggeredBy = `mirror:${snapshotId.slice(0, 12)}`;
   const uploads: UploaderEvent[] = [];
