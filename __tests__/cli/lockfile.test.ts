@@ -38,6 +38,7 @@ describe('lockfile', () => {
       name: 'libstdc++',
       size: 1234,
       sha256: SHA,
+      sourceRpm: 'libstdc++-1.0-1.fc44.src.rpm',
       origin: 'rpms.lock.yaml: arches[0].packages[1]',
     });
   });

@@ -40,7 +40,7 @@ describe('warm on a pipe', () => {
 
     expect(out.text.split('\n')[0]).toBe('cached       a  pub/a-1.0-1.noarch.rpm');
     expect(out.text).toContain(
-      'warming: 1 of 3 done after 45 s (cached 1, newly-cached 0, lost 0, failed 0, skipped 0); waiting for 2\n',
+      'warming: 1 of 3 done after 45 s (cached 1, newly-cached 0, rescued 0, lost 0, failed 0, skipped 0); waiting for 2\n',
     );
     // Nothing more once the run is over.
     expect(out.text).toBe(stopped);

@@ -263,7 +263,7 @@ describe('rpm-cache warm', () => {
       expect.stringMatching(/^skipped +extra .*\(not a cacheable file for this cache \(X-Cache: bypass\)\)$/),
     ]);
     expect(first.stdout).toMatch(
-      /summary\n {2}cached +0\n {2}newly-cached +2\n {2}lost +0\n {2}failed +0\n {2}skipped +1\n {2}total +3\n/,
+      /summary\n {2}cached +0\n {2}newly-cached +2\n {2}rescued +0\n {2}lost +0\n {2}failed +0\n {2}skipped +1\n {2}total +3\n/,
     );
     // Until both are stored (not stack.drain(): it would also wait for the stalled uploads of other tests).
     await ensureCached('warm-new', 'warm-c++');
@@ -297,7 +297,15 @@ describe('rpm-cache warm', () => {
         sha256?: string;
       }[];
     };
-    expect(report.summary).toEqual({ cached: 1, 'newly-cached': 0, lost: 1, failed: 0, skipped: 0, total: 2 });
+    expect(report.summary).toEqual({
+      cached: 1,
+      'newly-cached': 0,
+      rescued: 0,
+      lost: 1,
+      failed: 0,
+      skipped: 0,
+      total: 2,
+    });
     expect(report.packages).toEqual([
       { ...entryOf('warm-a'), path: locked.get('warm-a')?.path, state: 'cached' },
       {

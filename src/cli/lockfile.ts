@@ -23,6 +23,8 @@ export interface LockedPackage {
   readonly size?: number;
   /** Lower-case hex SHA-256. */
   readonly sha256?: string;
+  /** The source package's file name (`sourcerpm`), when the lockfile gives one. */
+  readonly sourceRpm?: string;
   /** Where it was found, for messages: `rpms.lock.yaml: arches[0].packages[3]`. */
   readonly origin: string;
 }
@@ -41,7 +43,7 @@ export const cachePathOf = (url: URL): string => {
 const parseEntry = (entry: unknown, where: string): LockedPackage => {
   if (!isRecord(entry)) throw new LockfileError(`${where}: expected a mapping with url, checksum, size, name`);
   const label = typeof entry.name === 'string' ? `${where} (${entry.name})` : where;
-  const { url: rawUrl, checksum, size, name } = entry;
+  const { url: rawUrl, checksum, size, name, sourcerpm } = entry;
   if (rawUrl === undefined || rawUrl === null || rawUrl === '') throw new LockfileError(`${label}: no url`);
   if (typeof rawUrl !== 'string') throw new LockfileError(`${label}: url ${JSON.stringify(rawUrl)} is not a string`);
   let url: URL;
@@ -81,6 +83,7 @@ const parseEntry = (entry: unknown, where: string): LockedPackage => {
     name: typeof name === 'string' && name !== '' ? name : fileName,
     ...(typeof size === 'number' ? { size } : {}),
     ...(sha256 === undefined ? {} : { sha256 }),
+    ...(typeof sourcerpm === 'string' && sourcerpm !== '' ? { sourceRpm: sourcerpm } : {}),
     origin: where,
   };
 };

@@ -250,7 +250,7 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
     .command('warm')
     .description(
       'Make sure every RPM that rpms.lock.yaml lockfiles pin is cached: ask the cache for each package, ' +
-        'wait for the ones it is fetching, report each as cached, newly-cached, lost, failed or skipped.',
+        'wait for the ones it is fetching, report each as cached, newly-cached, rescued, lost, failed or skipped.',
     )
     .argument('<lockfile...>', 'rpms.lock.yaml files (rpm-lockfile-prototype); every arch, binary and source packages')
     .option('--cache <url>', 'rpm-cache base URL, in place of https://dl.fedoraproject.org (default: $RPM_CACHE_URL)')
@@ -278,8 +278,10 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
       'after',
       [
         '',
-        'Exit status: 0 every package cached, newly-cached or skipped; 1 any lost or failed;',
+        'Exit status: 0 every package cached, newly-cached, rescued or skipped; 1 any lost or failed;',
         '2 bad usage or a bad lockfile (nothing is sent then); 130 interrupted (Ctrl-C).',
+        "Each package's sha256, size and sourcerpm go with its request (X-Cache-Expect-Sha256, X-Cache-Expect-Size,",
+        'X-Cache-Source-Rpm): a cache with RESCUE_URLS may then fetch one the origin lost from an archive, if the bytes match.',
         '',
         'Example:',
         '  rpm-cache warm --cache https://abc123.execute-api.eu-west-1.amazonaws.com rpms.lock.yaml',

@@ -12,13 +12,14 @@ import { verifyDownload } from './verify.js';
 /**
  * - `cached`: already `stored` or `hit` at the first ask;
  * - `newly-cached`: became `stored` or `hit` during this run;
- * - `lost`: the origin answered 404/410 and the cache has no copy;
+ * - `rescued`: the origin had lost it; the cache found it in an archive (RESCUE_URLS) with the lockfile's checksum;
+ * - `lost`: the origin answered 404/410 and the cache has no copy (nor could an archive supply the right bytes);
  * - `failed`: the deadline passed, the cache refused it, or `--verify` found a mismatch;
  * - `skipped`: not a cacheable file by the cache's rules (`X-Cache: bypass`).
  */
-export type WarmState = 'cached' | 'newly-cached' | 'lost' | 'failed' | 'skipped';
+export type WarmState = 'cached' | 'newly-cached' | 'rescued' | 'lost' | 'failed' | 'skipped';
 
-export const WARM_STATES: readonly WarmState[] = ['cached', 'newly-cached', 'lost', 'failed', 'skipped'];
+export const WARM_STATES: readonly WarmState[] = ['cached', 'newly-cached', 'rescued', 'lost', 'failed', 'skipped'];
 
 export interface WarmResult {
   readonly package: LockedPackage;
@@ -70,7 +71,14 @@ const ASK_TIMEOUT_MS = 35_000;
 type Answer =
   | { readonly kind: 'done'; readonly state: 'cached' | 'lost' | 'skipped' | 'failed'; readonly reason?: string }
   /** Ask again later; `why` says what is pending, for the deadline's message; `unanswered`: no HTTP answer at all. */
-  | { readonly kind: 'again'; readonly why: string; readonly uploading: boolean; readonly unanswered?: boolean };
+  | {
+      readonly kind: 'again';
+      readonly why: string;
+      readonly uploading: boolean;
+      readonly unanswered?: boolean;
+      /** The cache is looking for it in its archives. */
+      readonly rescuing?: boolean;
+    };
 
 const readAnswer = (response: Response): Answer => {
   const xCache = response.headers.get('x-cache');
@@ -83,9 +91,7 @@ const readAnswer = (response: Response): Answer => {
       case 'bypass':
         return { kind: 'done', state: 'skipped', reason: 'not a cacheable file for this cache (X-Cache: bypass)' };
       case 'miss':
-        if (originStatus === '404' || originStatus === '410') {
-          return { kind: 'done', state: 'lost', reason: `origin answered ${originStatus} and the cache has no copy` };
-        }
+        if (originStatus === '404' || originStatus === '410') return lostAnswer(response, originStatus);
         if (originStatus !== null && /^2\d\d$/.test(originStatus)) {
           return { kind: 'again', why: 'the cache was still fetching it from origin', uploading: true };
         }
@@ -109,6 +115,35 @@ const readAnswer = (response: Response): Answer => {
   };
 };
 
+/** The origin lost it: lost, or (RESCUE_URLS) an archive is being asked, or was and had not the right bytes. */
+const lostAnswer = (response: Response, originStatus: string): Answer => {
+  const rescue = response.headers.get('x-cache-rescue');
+  const lost = `origin answered ${originStatus} and the cache has no copy`;
+  if (rescue === 'trying') {
+    return {
+      kind: 'again',
+      why: `${lost}; it is looking in its archives (RESCUE_URLS)`,
+      uploading: true,
+      rescuing: true,
+    };
+  }
+  if (rescue === 'failed') {
+    const reason = response.headers.get('x-cache-rescue-reason') ?? 'no reason given';
+    return { kind: 'done', state: 'lost', reason: `${lost}, and no archive could supply it: ${reason}` };
+  }
+  return { kind: 'done', state: 'lost', reason: lost };
+};
+
+/** What warm tells the cache a package must be, so it can rescue one the origin lost (see docs/mirroring.md). */
+export const expectationHeaders = (pkg: LockedPackage): Record<string, string> =>
+  pkg.sha256 === undefined
+    ? {}
+    : {
+        'X-Cache-Expect-Sha256': pkg.sha256,
+        ...(pkg.size === undefined ? {} : { 'X-Cache-Expect-Size': String(pkg.size) }),
+        ...(pkg.sourceRpm === undefined ? {} : { 'X-Cache-Source-Rpm': pkg.sourceRpm }),
+      };
+
 /** A minimal semaphore: at most `limit` requests in flight across all packages. */
 const requestSlots = (limit: number) => {
   let active = 0;
@@ -130,11 +165,17 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   wait(ms, undefined, { signal }).catch(() => undefined);
 
 /** One HEAD to the cache about `url`; no answer is "ask again". */
-const askCache = async (fetchImpl: typeof fetch, url: string, stop: AbortSignal): Promise<Answer> => {
+const askCache = async (
+  fetchImpl: typeof fetch,
+  url: string,
+  headers: Record<string, string>,
+  stop: AbortSignal,
+): Promise<Answer> => {
   try {
     const response = await fetchImpl(url, {
       method: 'HEAD',
       redirect: 'manual',
+      headers,
       signal: AbortSignal.any([stop, AbortSignal.timeout(ASK_TIMEOUT_MS)]),
     });
     await response.body?.cancel();
@@ -176,12 +217,12 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
     pkg: LockedPackage,
     url: string,
     answer: Extract<Answer, { kind: 'done' }>,
-    first: boolean,
+    { first, rescuing }: { first: boolean; rescuing: boolean },
   ): Promise<WarmResult> => {
     if (answer.state !== 'cached') {
       return { package: pkg, state: answer.state, ...(answer.reason === undefined ? {} : { reason: answer.reason }) };
     }
-    const state = first ? 'cached' : 'newly-cached';
+    const state = first ? 'cached' : rescuing ? 'rescued' : 'newly-cached';
     if (!verify) return { package: pkg, state };
     const mismatch = await slot(() => verifyDownload(url, pkg, stop, fetchImpl));
     return mismatch === undefined ? { package: pkg, state } : { package: pkg, state: 'failed', reason: mismatch };
@@ -194,14 +235,19 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
     const pkg = { ...locked, path: decodeURIComponent(path) };
     const url = `${cacheUrl.replace(/\/+$/, '')}/${path}`;
     let first = true;
+    let rescuing = false;
     let delayMs = poll.firstMs;
     let last = 'never asked';
+    const headers = expectationHeaders(pkg);
     while (!stop.aborted) {
-      const answer = await slot(() => (stop.aborted ? Promise.resolve(undefined) : askCache(fetchImpl, url, stop)));
+      const answer = await slot(() =>
+        stop.aborted ? Promise.resolve(undefined) : askCache(fetchImpl, url, headers, stop),
+      );
       if (answer === undefined) break;
       heard(answer);
-      if (answer.kind === 'done') return finish(pkg, url, answer, first);
+      if (answer.kind === 'done') return finish(pkg, url, answer, { first, rescuing });
       first = false;
+      rescuing ||= answer.rescuing === true;
       last = answer.why;
       await sleep(delayMs, stop);
       delayMs = Math.min(delayMs * poll.factor, poll.maxMs);
