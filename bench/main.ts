@@ -11,6 +11,7 @@ import { measureBurst } from './burst.js';
 import { measureColdStart } from './cold-start.js';
 import { costRows, handlerMemoryRows, uploaderMemoryRows } from './cost.js';
 import { measureLatency } from './latency.js';
+import { measureMirror } from './mirror.js';
 import { measureSnapshot } from './snapshot.js';
 import type { Row } from './stats.js';
 import { measureTimeTravel } from './time-travel.js';
@@ -20,8 +21,8 @@ const dir = process.env.BENCH_DIR ?? '';
 const started = Date.now();
 const rows: Row[] = [];
 const step = (name: string) => process.stderr.write(`bench: ${name}...\n`);
-const SECTIONS = ['latency', 'cold-start', 'upload', 'snapshot', 'burst', 'time-travel'];
-/** BENCH_ONLY=latency,cold-start,upload,snapshot,burst,time-travel runs some sections (the default: all). */
+const SECTIONS = ['latency', 'cold-start', 'upload', 'snapshot', 'burst', 'time-travel', 'mirror'];
+/** BENCH_ONLY=latency,cold-start,upload,snapshot,burst,time-travel,mirror runs some sections (the default: all). */
 const only = new Set((process.env.BENCH_ONLY ?? SECTIONS.join(',')).split(','));
 
 try {
@@ -49,6 +50,11 @@ try {
   rows.push(
     ...((await section('time-travel', 'time travel (writes a history of 1,000 snapshots)', () =>
       measureTimeTravel(resolve(dir, 'time-travel-worker.mjs')),
+    )) ?? []),
+  );
+  rows.push(
+    ...((await section('mirror', 'mirroring on snapshot (200 RPMs through the local stack)', () =>
+      measureMirror(resolve(dir, 'mirror-worker.mjs')),
     )) ?? []),
   );
   if (latency !== undefined) rows.push(...handlerMemoryRows(latency));

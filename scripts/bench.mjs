@@ -13,7 +13,7 @@ and prints one table; exits 0 unless it could not measure. See docs/performance.
             (tracked files); without it the results go to node_modules/.cache/rpm-cache/bench/results.md
 
 Variables:
-  BENCH_ONLY=latency,cold-start,upload,snapshot,burst,time-travel   run some sections (default: all)
+  BENCH_ONLY=latency,cold-start,upload,snapshot,burst,time-travel,mirror   run some sections (default: all)
   BENCH_ORIGIN_MS, BENCH_S3_MS, BENCH_INVOKE_MS          injected latencies (default 40, 10, 15)
   BENCH_UPLOAD_SIZES_MB                                  RPM sizes for the uploader (default "10 200 1024")
   BENCH_UPLOADER_ROUNDS, BENCH_COLD_ROUNDS, BENCH_LATENCY_REQUESTS   repetitions (default 3, 15, 200)
@@ -52,6 +52,7 @@ await build({
     'latency-worker': 'bench/latency-worker.ts',
     'upload-worker': 'bench/upload-worker.ts',
     'time-travel-worker': 'bench/time-travel-worker.ts',
+    'mirror-worker': 'bench/mirror-worker.ts',
   },
   outdir,
   outExtension: { '.js': '.mjs' },
