@@ -20,7 +20,7 @@ import {
 } from './report.js';
 import { rewriteLockfile } from './rewrite.js';
 import { fetchListing, ListingError, listingTable, RepositoryArgumentError, repositoryPathOf } from './snapshots.js';
-import { cacheUrlOf, type WarmResult, warm } from './warm.js';
+import { cacheUrlOf, expectationHeaders, type WarmResult, warm } from './warm.js';
 import { writeWhole } from './write-whole.js';
 
 export interface CliIo {
@@ -105,9 +105,14 @@ const warmAndReport = async (
   flags: Omit<WarmFlags, 'cache' | 'origins' | 'originHost'>,
   io: CliIo,
 ): Promise<number> => {
-  const first = packages.map((pkg) => cacheUrlOf(cacheUrl, pkg, origins)).find((url) => url !== undefined);
-  if (first !== undefined) {
-    await checkCache(first, io.signal === undefined ? {} : { signal: io.signal });
+  const firstPackage = packages.find((pkg) => cacheUrlOf(cacheUrl, pkg, origins) !== undefined);
+  const first = firstPackage === undefined ? undefined : cacheUrlOf(cacheUrl, firstPackage, origins);
+  if (firstPackage !== undefined && first !== undefined) {
+    // Asked as warm will ask it (the question may start its upload, or its rescue: with what the lockfile pins).
+    await checkCache(first, {
+      headers: expectationHeaders(firstPackage),
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
   }
   const progress: ProgressReporter = flags.json
     ? silentProgress()

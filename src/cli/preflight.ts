@@ -38,7 +38,11 @@ export const networkReason = (error: unknown, timeoutMs: number = TRY_TIMEOUT_MS
  */
 export const checkCache = async (
   url: string,
-  { fetch: fetchImpl = fetch, signal }: { readonly fetch?: typeof fetch; readonly signal?: AbortSignal } = {},
+  {
+    fetch: fetchImpl = fetch,
+    signal,
+    headers = {},
+  }: { readonly fetch?: typeof fetch; readonly signal?: AbortSignal; readonly headers?: Record<string, string> } = {},
 ): Promise<void> => {
   for (let attempt = 0; ; attempt += 1) {
     let response: Response;
@@ -47,6 +51,7 @@ export const checkCache = async (
       response = await fetchImpl(url, {
         method: 'HEAD',
         redirect: 'manual',
+        headers,
         signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
       });
       await response.body?.cancel();

@@ -36,5 +36,7 @@ export const askRescue = async (
 ): Promise<Pick<RedirectDecision, 'rescue' | 'rescueReason' | 'uploadTriggered' | 'uploadAlreadyTriggered'>> => {
   const failed = await failedRescue(asked);
   if (failed !== undefined) return { rescue: 'failed', rescueReason: failed.reason, uploadTriggered: false };
-  return { rescue: 'trying', ...triggerFacts(await trigger(asked, memoKey)) };
+  // A request naming other bytes (or the first to name any) is another rescue: not one this container triggered lately.
+  const rescueKey = asked.expected === undefined ? memoKey : `${memoKey}#sha256:${asked.expected.sha256}`;
+  return { rescue: 'trying', ...triggerFacts(await trigger(asked, rescueKey)) };
 };
