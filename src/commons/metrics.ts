@@ -93,6 +93,9 @@ export const countOfflineAnswer = (): void => standalone('OriginAssumedOffline',
 
 export const recordBytesStored = (bytes: number): void => standalone('BytesStored', MetricUnit.Bytes, bytes);
 
+/** RPMs a mirrored repository's new snapshot sent to the mirror queue (those the cache did not hold yet). */
+export const recordMirrorQueued = (count: number): void => standalone('MirrorQueued', MetricUnit.Count, count);
+
 /** A bounded label for what made the handler fall back: an error's name, never its message. */
 export const fallbackCause = (error: unknown): string => {
   const name = error instanceof Error ? error.name : undefined;

@@ -21,6 +21,7 @@ import {
   LOG_METRICS_OPTIONS,
   metrics,
   recordBytesStored,
+  recordMirrorQueued,
 } from '../commons/metrics.js';
 import { originRoute } from '../commons/origins.js';
 import { logger } from '../commons/powertools.js';
@@ -84,6 +85,7 @@ const mirrorIfListed = async (path: string, { outcome, snapshotId }: SnapshotRes
   const started = performance.now();
   const result = await mirrorSnapshot(repoDir, snapshotId, { config, s3, sqs, queueUrl: mirror.queueUrl });
   if (result.outcome === 'already-queued') return;
+  if (result.queued !== undefined) recordMirrorQueued(result.queued);
   const durationMs = Math.round(performance.now() - started);
   logger.info('mirror', { ...result, repository: repoDir, snapshotId, durationMs });
 };
