@@ -7,7 +7,7 @@
  * before it (a crash, an SQS error) is finished by the next check of the
  * repository, which finds the snapshot current and no marker.
  */
-import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { isS3NotFound } from '../../commons/aws-errors.js';
 import type { CacheConfig } from '../../commons/config.js';
@@ -39,9 +39,10 @@ export interface MirrorResult {
 export const mirroredKey = (repoDir: string, snapshotId: string): string =>
   `${SNAPSHOT_KEY_PREFIX}mirrored/${repoDir}repodata/${snapshotId}.json`;
 
+/** Whether the marker exists: a HEAD, whose answer has no body to read (an unread GetObject body keeps its socket). */
 const isMarked = async (s3: S3Client, bucket: string, key: string): Promise<boolean> => {
   try {
-    await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-0' }));
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch (error) {
     if (isS3NotFound(error)) return false;
