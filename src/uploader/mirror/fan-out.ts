@@ -14,7 +14,7 @@ import type { CacheConfig } from '../../commons/config.js';
 import { cacheKey, cacheKeyProblem, checkPath, isCacheable } from '../../commons/paths.js';
 import { type PrimaryPackage, primaryPackages } from '../../commons/primary-packages.js';
 import { SNAPSHOT_KEY_PREFIX } from '../../commons/repodata.js';
-import { readCurrentSnapshot } from '../../commons/snapshot-manifest.js';
+import { readCurrentSnapshot, type SnapshotFiles } from '../../commons/snapshot-manifest.js';
 import type { UploaderEvent } from '../../handler/uploader-trigger.js';
 import { openSnapshotPrimary } from '../snapshot-primary.js';
 
@@ -117,6 +117,34 @@ const sendAll = async (sqs: SQSClient, queueUrl: string, events: readonly Upload
   await Promise.all(Array.from({ length: Math.min(BATCHES_AT_ONCE, batches.length) }, worker));
 };
 
+/** The uploads of every package the snapshot's primary.xml lists, and how many it lists and the cache cannot take. */
+const listedUploads = async (
+  repoDir: string,
+  files: SnapshotFiles,
+  { config, s3, triggeredBy }: { config: CacheConfig; s3: S3Client; triggeredBy: string },
+) => {
+  const text = await openSnapshotPrimary(
+    s3,
+    { bucket: config.bucketName, repoDir, files },
+    AbortSignal.timeout(600_000),
+  );
+  text.setEncoding('utf8');
+  const uploads: UploaderEvent[] = [];
+  let listed = 0;
+  let unfit = 0;
+  try {
+    for await (const found of primaryPackages(text)) {
+      listed += 1;
+      const upload = uploadOf(repoDir, found, config, triggeredBy);
+      if (upload === undefined) unfit += 1;
+      else uploads.push(upload);
+    }
+  } finally {
+    text.destroy();
+  }
+  return { listed, unfit, uploads };
+};
+
 /**
  * Queues the upload of every RPM the current snapshot of `repoDir` (of id
  * `snapshotId`) lists and the cache does not hold, once per snapshot. S3
@@ -133,28 +161,12 @@ export const mirrorSnapshot = async (
   const current = await readCurrentSnapshot(s3, bucket, repoDir);
   // A newer snapshot is current: its own run mirrors it.
   if (current?.manifest.id !== snapshotId) return { outcome: 'superseded' };
-  const stored = storedKeys(s3, bucket, repoDir);
-  const text = await openSnapshotPrimary(
-    s3,
-    { bucket, repoDir, files: current.manifest.files },
-    AbortSignal.timeout(600_000),
-  );
-  text.setEncoding('utf8');
   const triggeredBy = `mirror:${snapshotId.slice(0, 12)}`;
-  const uploads: UploaderEvent[] = [];
-  let listed = 0;
-  let unfit = 0;
-  try {
-    for await (const found of primaryPackages(text)) {
-      listed += 1;
-      const upload = uploadOf(repoDir, found, config, triggeredBy);
-      if (upload === undefined) unfit += 1;
-      else uploads.push(upload);
-    }
-  } finally {
-    text.destroy();
-  }
-  const held = await stored;
+  // Both at once; awaited together, so a failure of either is the run's error and neither is left unhandled.
+  const [held, { listed, unfit, uploads }] = await Promise.all([
+    storedKeys(s3, bucket, repoDir),
+    listedUploads(repoDir, current.manifest.files, { config, s3, triggeredBy }),
+  ]);
   const missing = uploads.filter(({ path }) => !held.has(cacheKey(path)));
   await sendAll(sqs, queueUrl, missing);
   const result = { listed, stored: uploads.length - missing.length, queued: missing.length, unfit };
