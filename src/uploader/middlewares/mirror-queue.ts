@@ -36,6 +36,17 @@ const isSqsEvent = (event: unknown): event is { Records: SQSRecord[] } =>
       typeof record === 'object' && record !== null && 'eventSource' in record && record.eventSource === 'aws:sqs',
   );
 
+/**
+ * Who queued the record (fan-out's `mirror:<snapshot id>`), when it is a
+ * plausible label: the record's lines carry it as `triggeredBy`, as an async
+ * event's do (the same check as uploader-event.ts's).
+ */
+const recordTrigger = (event: unknown): string | undefined => {
+  if (typeof event !== 'object' || event === null || !('triggeredBy' in event)) return undefined;
+  const { triggeredBy } = event;
+  return typeof triggeredBy === 'string' && /^[\w.:-]{1,128}$/.test(triggeredBy) ? triggeredBy : undefined;
+};
+
 const parseBody = (body: string): unknown => {
   try {
     return JSON.parse(body);
@@ -60,7 +71,12 @@ const deliverAgain = async (
   }
   const path = String(eventPath(event));
   const expected = eventExpectation(event);
-  logger.appendKeys({ messageId, receiveCount: record.attributes.ApproximateReceiveCount });
+  const triggeredBy = recordTrigger(event);
+  logger.appendKeys({
+    messageId,
+    receiveCount: record.attributes.ApproximateReceiveCount,
+    ...(triggeredBy === undefined ? {} : { triggeredBy }),
+  });
   try {
     const answer = await upload({ ...context, cachePath: path, ...(expected === undefined ? {} : { expected }) });
     return 'outcome' in answer && answer.outcome === 'claimed-elsewhere';
@@ -70,7 +86,7 @@ const deliverAgain = async (
     await reportSafely(reportError, error, { path });
     return true;
   } finally {
-    logger.removeKeys(['messageId', 'receiveCount']);
+    logger.removeKeys(['messageId', 'receiveCount', 'triggeredBy']);
   }
 };
 
