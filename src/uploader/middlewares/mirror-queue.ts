@@ -13,7 +13,7 @@ import type { SQSBatchItemFailure, SQSBatchResponse, SQSRecord } from 'aws-lambd
 import { awsErrorFacts } from '../../commons/aws-errors.js';
 import { type ErrorReporter, reportSafely } from '../../commons/error-reporting.js';
 import { loggablePath } from '../../commons/loggable-path.js';
-import { countUpload } from '../../commons/metrics.js';
+import { countUpload, metrics } from '../../commons/metrics.js';
 import { logger } from '../../commons/powertools.js';
 import type { UploaderBefore, UploaderContext, UploaderMiddleware, UploaderResponse } from './chain.js';
 import { eventExpectation, eventPath, rejectionReason } from './uploader-event.js';
@@ -106,7 +106,9 @@ export const mirrorQueue = (options: MirrorQueueOptions): UploaderMiddleware => 
   const mirrorQueueBefore: UploaderBefore = async (request) => {
     if (!isSqsEvent(request.event)) return;
     const batchItemFailures: SQSBatchItemFailure[] = [];
-    for (const record of request.event.Records) {
+    for (const [index, record] of request.event.Records.entries()) {
+      // Each record counted under its own Outcome: the one before's metrics go out first (one set holds one Outcome).
+      if (index > 0 && metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       if (await deliverAgain(record, request.context, options))
         batchItemFailures.push({ itemIdentifier: record.messageId });
     }
