@@ -53,6 +53,18 @@ describe('primaryPackages', () => {
     ]);
   });
 
+  it("marks a package at another base URL (xml:base), which primaryPackageAt never takes for this repository's", async () => {
+    const href = 'Packages/a/alpha-1.0-1.fc44.x86_64.rpm';
+    const xml = primaryXml(rpms).replace(
+      `<location href="${href}"/>`,
+      `<location xml:base="https://elsewhere.example/" href="${href}"/>`,
+    );
+    const [based, plain] = await collect(chunked(xml, 11));
+    expect(based).toMatchObject({ href, elsewhere: true });
+    expect(plain).not.toHaveProperty('elsewhere');
+    expect(await primaryPackageAt(chunked(xml, 11), href)).toBeUndefined();
+  });
+
   it('finds one package by its location, or nothing', async () => {
     const xml = primaryXml(rpms);
     const found = await primaryPackageAt(chunked(xml, 13), 'Packages/g/gadget++-2.0~rc1-3.fc44.noarch.rpm');

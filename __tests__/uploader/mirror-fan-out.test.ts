@@ -178,6 +178,7 @@ describe('mirrorSnapshot', () => {
     );
     expect(batches.map((entries) => entries?.length)).toEqual([10, 10, 3]);
     expect(await marker(repoDir, snapshotId)).toEqual({
+      outcome: 'queued',
       listed: 27,
       stored: 4,
       queued: 23,
@@ -270,6 +271,52 @@ describe('mirrorSnapshot', () => {
       byPath([...good].map(([href, bytes]) => eventFor(repoDir, href, bytes, snapshotId))),
     );
     expect(await marker(repoDir, snapshotId)).toMatchObject({ listed: 10, queued: 2, unfit: 8 });
+  });
+
+  it("counts a package at another base URL (xml:base) as unfit: it is not this repository's file", async () => {
+    const repoDir = 'pub/based/elsewhere/x86_64/';
+    const rpms = rpmsOf(2, 'based');
+    const [[baseHref = ''] = []] = [...rpms];
+    const xml = primaryXml(rpms).replace(
+      `<location href="${baseHref}"/>`,
+      `<location xml:base="https://elsewhere.example/repo/" href="${baseHref}"/>`,
+    );
+    for (const [path, bytes] of repository(repoDir, { primary: gzipSync(xml) })) origin.files.set(path, bytes);
+    const taken = await takeSnapshot(`${repoDir}repodata/repomd.xml`, { config, s3, originIdleTimeoutMs: 2000 });
+
+    expect(taken).toMatchObject({ outcome: 'stored' });
+    expect(await mirrorSnapshot(repoDir, taken.snapshotId ?? '', deps())).toMatchObject({
+      outcome: 'queued',
+      listed: 2,
+      queued: 1,
+      unfit: 1,
+    });
+    const events = (await takeDelivered()) as { path: string }[];
+    expect(events.map(({ path }) => path)).not.toContain(`${repoDir}${baseHref}`);
+  });
+
+  it('marks a snapshot whose primary.xml is in a compression Node cannot read as unreadable, once', async () => {
+    const repoDir = 'pub/xz/42/Everything/x86_64/';
+    const rpms = rpmsOf(2, 'xz');
+    for (const [path, bytes] of repository(
+      repoDir,
+      { primary: Buffer.from(primaryXml(rpms)) },
+      { extension: 'xml.xz' },
+    )) {
+      origin.files.set(path, bytes);
+    }
+    const taken = await takeSnapshot(`${repoDir}repodata/repomd.xml`, { config, s3, originIdleTimeoutMs: 2000 });
+    const snapshotId = taken.snapshotId ?? '';
+    expect(taken).toMatchObject({ outcome: 'stored' });
+
+    const result = await mirrorSnapshot(repoDir, snapshotId, deps());
+    expect(result).toEqual({
+      outcome: 'unreadable',
+      reason: expect.stringContaining('compressed in a format Node cannot read'),
+    });
+    expect(await marker(repoDir, snapshotId)).toMatchObject({ outcome: 'unreadable' });
+    expect(batches).toEqual([]);
+    expect(await mirrorSnapshot(repoDir, snapshotId, deps())).toEqual({ outcome: 'already-queued' });
   });
 
   it('queues a package listed with another checksum than SHA-256 without an expectation', async () => {

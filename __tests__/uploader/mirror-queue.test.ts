@@ -241,6 +241,20 @@ describe('uploader Lambda, SQS front door (mirror queue)', () => {
     },
   );
 
+  it("checks a record's download against the listing it carries (the snapshot that queued it): other bytes are refused, nothing stored", async () => {
+    const { path, bytes } = publish(origin);
+    // The origin now serves a valid RPM of that name, but not the bytes the snapshot listed.
+    origin.files.set(path, syntheticRpmFor(path, { payloadBytes: 2049 }));
+
+    const answer = await invoke(sqsEvent(record(bodyFor(path, bytes))));
+
+    expect(answer).toEqual({ batchItemFailures: [] });
+    expect(await stored(path)).toBeUndefined();
+    expect(uploadLines()).toEqual([
+      expect.objectContaining({ outcome: 'corrupt', reason: expect.stringContaining('the snapshot that queued it') }),
+    ]);
+  });
+
   it('names a record whose file another uploader holds the claim on, downloading nothing', async () => {
     const { path, bytes } = publish(origin);
     const expiresAt = Date.now() + 60_000;

@@ -79,7 +79,7 @@ export const mirrorPackages = async (source: MirrorSource): Promise<LockedPackag
   stream.setEncoding('utf8');
   const packages: PrimaryPackage[] = [];
   try {
-    for await (const listed of primaryPackages(stream)) packages.push(listed);
+    for await (const listed of primaryPackages(stream)) if (listed.elsewhere !== true) packages.push(listed);
   } catch (error) {
     throw new MirrorSourceError(`${primary.href}: ${error instanceof Error ? error.message : String(error)}`);
   }

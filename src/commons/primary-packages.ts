@@ -21,6 +21,8 @@ export interface PrimaryPackage {
   readonly arch?: string;
   /** The source package's file name, from `<rpm:sourcerpm>` (`bash-5.2-1.fc44.src.rpm`). */
   readonly sourceRpm?: string;
+  /** The location has an `xml:base`: the file is at another base URL, not in this repository. */
+  readonly elsewhere?: true;
 }
 
 const PACKAGE = /<package type="rpm">([\s\S]*?)<\/package>/g;
@@ -56,7 +58,8 @@ const attribute = (element: string | undefined, name: string): string | undefine
 /** The package in one `<package>` element's text, or undefined when it lacks a location or checksum. */
 const packageOf = (element: string): PrimaryPackage | undefined => {
   const name = /<name>([^<]*)<\/name>/.exec(element)?.[1];
-  const href = /<location(?:\s+xml:base="[^"]*")?\s+href="([^"]*)"/.exec(element)?.[1];
+  const location = /<location\s[^>]*>/.exec(element)?.[0];
+  const href = attribute(location, 'href');
   const checksum = /<checksum type="([a-z0-9]+)"[^>]*>([0-9a-fA-F]+)<\/checksum>/.exec(element);
   const size = /<size package="(\d+)"/.exec(element)?.[1];
   if (name === undefined || href === undefined || checksum === null) return undefined;
@@ -73,7 +76,8 @@ const packageOf = (element: string): PrimaryPackage | undefined => {
   };
   return {
     name: xmlText(name),
-    href: xmlText(href),
+    href,
+    ...(location !== undefined && /\sxml:base="/.test(location) ? { elsewhere: true as const } : {}),
     algorithm: algorithm === 'sha' ? 'sha1' : algorithm,
     checksum: hex.toLowerCase(),
     ...(size === undefined ? {} : { size: Number(size) }),
@@ -96,11 +100,11 @@ export async function* primaryPackages(text: AsyncIterable<string>): AsyncGenera
   }
 }
 
-/** The package of primary.xml's text whose location is `href`, or undefined. */
+/** The package of primary.xml's text whose location is `href` in this repository (no `xml:base`), or undefined. */
 export const primaryPackageAt = async (
   text: AsyncIterable<string>,
   href: string,
 ): Promise<PrimaryPackage | undefined> => {
-  for await (const found of primaryPackages(text)) if (found.href === href) return found;
+  for await (const found of primaryPackages(text)) if (found.href === href && found.elsewhere !== true) return found;
   return undefined;
 };

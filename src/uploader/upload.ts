@@ -55,6 +55,11 @@ export interface UploadDependencies {
   readonly claim?: ClaimOptions;
   /** What the request says the file is: a rescue may trust an archive with it (rescue/). */
   readonly expected?: Expectation;
+  /**
+   * What the current snapshot lists for the file (a mirror-queue upload carries it): the download is
+   * checked against it rather than against a fresh read of the snapshot's primary.xml.
+   */
+  readonly listed?: Expectation;
 }
 
 /**
@@ -92,6 +97,20 @@ export const cacheFromOrigin = async (path: string, deps: UploadDependencies): P
     await claimed.release().catch(() => undefined);
   }
 };
+
+/** An expectation as a listing the guard checks a download against, vouched for by `listedBy`. */
+export const listingOf = (expected: Expectation, listedBy: string) =>
+  ({
+    result: 'listed',
+    repository: '',
+    snapshot: '',
+    entry: {
+      algorithm: 'sha256',
+      checksum: expected.sha256,
+      ...(expected.size === undefined ? {} : { size: expected.size }),
+    },
+    listedBy,
+  }) as const;
 
 /** The origin's copy, or when the origin and its mirrors lost it, an archive's (RESCUE_URLS). */
 const downloadOrRescue = async (path: string, deps: UploadDependencies): Promise<UploadResult> => {
@@ -143,8 +162,11 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
   const fileName = path.slice(path.lastIndexOf('/') + 1);
   // The RPM's own digests, then what its repository's snapshot lists (looked up while the bytes stream).
   const listingRequest = new AbortController();
-  const listingGuard = isRpm(path)
-    ? new ListingGuard(repositoryListing(s3, config.bucketName, path, listingRequest.signal))
-    : undefined;
+  const { listed } = deps;
+  const listingGuard = !isRpm(path)
+    ? undefined
+    : listed !== undefined
+      ? new ListingGuard(Promise.resolve(listingOf(listed, 'the snapshot that queued it')))
+      : new ListingGuard(repositoryListing(s3, config.bucketName, path, listingRequest.signal));
   return storeServed(path, { origin, originRequest, listingGuard, listingRequest, fileName }, deps);
 };

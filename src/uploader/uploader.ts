@@ -94,12 +94,13 @@ const uploadRequest = async (_event: unknown, context: UploaderContext): Promise
   const started = performance.now();
   const path = validatedPath(context);
   if (isSnapshotRequest(path)) return snapshotRequest(path, context);
-  const { expected } = context;
+  const { expected, listedBySnapshot } = context;
   const result = await cacheFromOrigin(path, {
     config,
     s3,
     claim: claimFor(context),
     ...(expected === undefined ? {} : { expected }),
+    ...(expected !== undefined && listedBySnapshot === true ? { listed: expected } : {}),
   });
   const { verificationError, ...answer } = result;
   const { origin } = originRoute(config, path);

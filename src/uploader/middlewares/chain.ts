@@ -21,6 +21,8 @@ export type UploaderResponse = UploadResult | SnapshotResult | RejectedEvent | S
 /** The context once the event is validated: its path, and what the request said the file is. */
 export interface UploaderContext extends CachePathContext {
   expected?: Expectation;
+  /** `expected` is what the current snapshot lists (a mirror-queue record), not a client's word. */
+  listedBySnapshot?: boolean;
 }
 
 export type UploaderMiddleware = MiddlewareObj<unknown, UploaderResponse, Error, UploaderContext>;

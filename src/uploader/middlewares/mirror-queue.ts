@@ -78,7 +78,13 @@ const deliverAgain = async (
     ...(triggeredBy === undefined ? {} : { triggeredBy }),
   });
   try {
-    const answer = await upload({ ...context, cachePath: path, ...(expected === undefined ? {} : { expected }) });
+    // The queue's records come from the fan-out alone (only the uploader may send to it): their expectation is
+    // the snapshot's listing, which the upload checks against instead of reading primary.xml again.
+    const answer = await upload({
+      ...context,
+      cachePath: path,
+      ...(expected === undefined ? {} : { expected, listedBySnapshot: true }),
+    });
     return 'outcome' in answer && answer.outcome === 'claimed-elsewhere';
   } catch (error) {
     countUpload('failed');

@@ -16,7 +16,7 @@ import { type PrimaryPackage, primaryPackages } from '../../commons/primary-pack
 import { SNAPSHOT_KEY_PREFIX } from '../../commons/repodata.js';
 import { readCurrentSnapshot, type SnapshotFiles } from '../../commons/snapshot-manifest.js';
 import type { UploaderEvent } from '../../handler/uploader-trigger.js';
-import { openSnapshotPrimary } from '../snapshot-primary.js';
+import { openSnapshotPrimary, SnapshotPrimaryError } from '../snapshot-primary.js';
 
 export interface MirrorDependencies {
   readonly config: CacheConfig;
@@ -26,7 +26,9 @@ export interface MirrorDependencies {
 }
 
 export interface MirrorResult {
-  readonly outcome: 'queued' | 'already-queued' | 'superseded';
+  /** `unreadable`: the snapshot's primary.xml cannot be read (a compression Node lacks): nothing to queue, marked so. */
+  readonly outcome: 'queued' | 'already-queued' | 'superseded' | 'unreadable';
+  readonly reason?: string;
   /** RPMs the snapshot lists, those stored already, and those queued now. */
   readonly listed?: number;
   readonly stored?: number;
@@ -61,6 +63,8 @@ const storedKeys = async (s3: S3Client, bucket: string, repoDir: string): Promis
 
 /** The upload a listed package becomes, or undefined when its path is not one the uploader takes. */
 const uploadOf = (repoDir: string, listed: PrimaryPackage, config: CacheConfig, triggeredBy: string) => {
+  // A package at another base URL is not this repository's file.
+  if (listed.elsewhere === true) return undefined;
   if (listed.href.startsWith('/') || listed.href.split('/').includes('..')) return undefined;
   const path = `${repoDir}${listed.href}`;
   if (!checkPath(path).valid || !isCacheable(path, config.cacheExtensions) || cacheKeyProblem(path) !== undefined) {
@@ -162,14 +166,36 @@ export const mirrorSnapshot = async (
   // A newer snapshot is current: its own run mirrors it.
   if (current?.manifest.id !== snapshotId) return { outcome: 'superseded' };
   const triggeredBy = `mirror:${snapshotId.slice(0, 12)}`;
-  // Both at once; awaited together, so a failure of either is the run's error and neither is left unhandled.
-  const [held, { listed, unfit, uploads }] = await Promise.all([
-    storedKeys(s3, bucket, repoDir),
-    listedUploads(repoDir, current.manifest.files, { config, s3, triggeredBy }),
-  ]);
+  let held: Set<string>;
+  let listing: Awaited<ReturnType<typeof listedUploads>>;
+  try {
+    // Both at once; awaited together, so a failure of either is the run's error and neither is left unhandled.
+    [held, listing] = await Promise.all([
+      storedKeys(s3, bucket, repoDir),
+      listedUploads(repoDir, current.manifest.files, { config, s3, triggeredBy }),
+    ]);
+  } catch (error) {
+    // Retrying cannot help: marked, so later checks of this snapshot do not fail again.
+    if (!(error instanceof SnapshotPrimaryError)) throw error;
+    const result = { outcome: 'unreadable', reason: error.message } as const;
+    await mark(s3, bucket, marker, result);
+    return result;
+  }
+  const { listed, unfit, uploads } = listing;
   const missing = uploads.filter(({ path }) => !held.has(cacheKey(path)));
   await sendAll(sqs, queueUrl, missing);
-  const result = { listed, stored: uploads.length - missing.length, queued: missing.length, unfit };
+  const result = {
+    outcome: 'queued',
+    listed,
+    stored: uploads.length - missing.length,
+    queued: missing.length,
+    unfit,
+  } as const;
+  await mark(s3, bucket, marker, result);
+  return result;
+};
+
+const mark = async (s3: S3Client, bucket: string, marker: string, result: MirrorResult) => {
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
@@ -178,5 +204,4 @@ export const mirrorSnapshot = async (
       ContentType: 'application/json',
     }),
   );
-  return { outcome: 'queued', ...result };
 };
