@@ -5,6 +5,7 @@
  * wins over the request: the cache verified that snapshot itself.
  */
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { isS3NotFound } from '../../commons/aws-errors.js';
 import { type PrimaryPackage, primaryPackageAt, sourceRpmIdentity } from '../../commons/primary-packages.js';
 import { REPOMD } from '../../commons/repodata.js';
 import type { Expectation } from '../../commons/rescue-request.js';
@@ -53,8 +54,16 @@ const historyFiles = async function* (
   }
   // Keys sort by time: the newest last.
   for (const key of keys.reverse()) {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-    const manifest = parseManifest((await object.Body?.transformToString()) ?? '');
+    let text: string;
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+      text = (await object.Body?.transformToString()) ?? '';
+    } catch (error) {
+      // Expired since the listing: one snapshot fewer to search, not a failed rescue.
+      if (isS3NotFound(error)) continue;
+      throw error;
+    }
+    const manifest = parseManifest(text);
     if (manifest !== undefined) yield manifest.files;
   }
 };
@@ -70,7 +79,8 @@ const listedIn = async (
   try {
     text = await openSnapshotPrimary(deps.s3, { bucket: deps.bucket, repoDir, files }, deps.signal);
   } catch (error) {
-    if (error instanceof SnapshotPrimaryError) return undefined;
+    // An older snapshot's files expire with the history (lifecycle): that snapshot cannot say, the others may.
+    if (error instanceof SnapshotPrimaryError || isS3NotFound(error)) return undefined;
     throw error;
   }
   try {
