@@ -235,4 +235,34 @@ describe('parseHandlerConfig', () => {
       new ConfigError(`${variable}=${JSON.stringify(value)} is invalid: ${why}`),
     );
   });
+
+  it('leaves the metalink and mirror list services unanswered by default', () => {
+    expect(parseHandlerConfig({ ...minimal, UPLOADER_LAMBDA_ARN: 'u' })).toMatchObject({
+      metalinkUrl: undefined,
+      mirrorlistUrl: undefined,
+    });
+  });
+
+  it.each([
+    ['https://mirrors.fedoraproject.org/metalink', 'https://mirrors.fedoraproject.org/mirrorlist'],
+    ['http://127.0.0.1:8082/metalink/', 'http://127.0.0.1:8082/mirrorlist'],
+    ['https://mm.example/mirrormanager/metalink', 'https://mm.example/mirrormanager/mirrorlist'],
+    ['https://mm.example/ml', undefined],
+  ])('reads METALINK_URL=%s, with the mirror list beside it (%s)', (value, mirrorlist) => {
+    const config = parseHandlerConfig({ ...minimal, UPLOADER_LAMBDA_ARN: 'u', METALINK_URL: value });
+
+    expect(config.metalinkUrl).toBe(value.replace(/\/$/, ''));
+    expect(config.mirrorlistUrl).toBe(mirrorlist);
+  });
+
+  it.each([
+    ['mirrors.fedoraproject.org/metalink', 'not a URL'],
+    ['ftp://mirrors.example/metalink', 'only http and https metalink services are supported'],
+    ['https://user:pw@mirrors.example/metalink', 'credentials in the metalink service URL would leak into the logs'],
+    ['https://mirrors.example/metalink?repo=x', 'a base URL cannot carry a query or fragment'],
+  ])('refuses METALINK_URL=%s, naming it, its credentials hidden', (value, why) => {
+    expect(() => parseHandlerConfig({ ...minimal, UPLOADER_LAMBDA_ARN: 'u', METALINK_URL: value })).toThrow(
+      `METALINK_URL=${JSON.stringify(value.replace('user:pw@', '***@'))} is invalid: ${why}`,
+    );
+  });
 });

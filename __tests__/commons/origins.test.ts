@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ConfigError, parseCacheConfig, parseOrigins } from '../../src/commons/config.js';
-import { originRoute, pathBeforeOrigins } from '../../src/commons/origins.js';
+import { cachePathOfUrl, originRoute, pathBeforeOrigins } from '../../src/commons/origins.js';
 import { cacheKey } from '../../src/commons/paths.js';
 
 const ORIGINS =
@@ -138,5 +138,44 @@ describe('pathBeforeOrigins', () => {
     // cache/pub/fedora/linux/x.rpm is now where pub's https://elsewhere.example/p/fedora/linux/x.rpm is cached.
     expect(pathBeforeOrigins(hidden, 'fedora/x.rpm')).toBeUndefined();
     expect(pathBeforeOrigins(config('pub=https://dl.fedoraproject.org/pub'), 'pub/x.rpm')).toBeUndefined();
+  });
+});
+
+describe('cachePathOfUrl', () => {
+  const config = {
+    originBaseUrl: 'https://dl.fedoraproject.org',
+    origins: parseOrigins(
+      'epel=https://dl.fedoraproject.org/pub/epel,https://mirror.example/epel centos=https://mirror.stream.centos.org',
+    ),
+  };
+
+  it.each([
+    [
+      'under ORIGIN_HOST',
+      'https://dl.fedoraproject.org/pub/fedora/linux/x/repodata/repomd.xml',
+      'pub/fedora/linux/x/repodata/repomd.xml',
+    ],
+    [
+      "under a named origin's first URL",
+      'https://dl.fedoraproject.org/pub/epel/9/x/repodata/repomd.xml',
+      'epel/9/x/repodata/repomd.xml',
+    ],
+    ['under one of its mirrors', 'https://mirror.example/epel/9/x/repodata/repomd.xml', 'epel/9/x/repodata/repomd.xml'],
+    ['percent-encoded', 'https://mirror.stream.centos.org/a%2Bb/c%20d', 'centos/a+b/c d'],
+  ])('maps a URL %s to the cache path that routes back to it', (_name, url, path) => {
+    expect(cachePathOfUrl(config, url)).toBe(path);
+    expect(originRoute(config, path).urls).toContain(url.replace('%2B', '+'));
+  });
+
+  it.each([
+    ['under no configured base URL', 'https://elsewhere.example/pub/fedora/x'],
+    ['of another scheme', 'http://dl.fedoraproject.org/pub/fedora/x'],
+    ['a prefix that is not a whole segment', 'https://dl.fedoraproject.org.evil.example/pub/x'],
+    ['with a query', 'https://dl.fedoraproject.org/pub/x?y=1'],
+    ['with a dot segment', 'https://dl.fedoraproject.org/pub/../x'],
+    ['that cannot be decoded', 'https://dl.fedoraproject.org/pub/%zz'],
+    ['whose path would route to a named origin', 'https://dl.fedoraproject.org/epel/9/x'],
+  ])('maps nothing for a URL %s', (_name, url) => {
+    expect(cachePathOfUrl(config, url)).toBeUndefined();
   });
 });

@@ -128,6 +128,8 @@ export const SETTINGS_HELP = Object.freeze({
     'MIRROR_REPOSITORIES, repository paths (as snapshotRepositories) whose RPMs the uploader stores after each new snapshot, through an SQS queue (default: none, no queue)',
   mirrorConcurrency: `uploader executions mirroring at once, 2 to 1000, at most uploaderReservedConcurrency (default ${DEFAULT_MIRROR_CONCURRENCY}; mirrorRepositories only)`,
   rescueUrls: 'RESCUE_URLS, URL templates of archives tried for a file the origin lost (default: none)',
+  metalinkUrl:
+    'METALINK_URL, the mirror manager the handler asks for /metalink (and /mirrorlist beside it), e.g. https://mirrors.fedoraproject.org/metalink (default: none, those paths go to the origin)',
 });
 
 export type ContextReader = (key: string) => unknown;
@@ -173,6 +175,7 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     ['originLostTtl', 'ORIGIN_LOST_TTL'],
     ['deploymentEnvironment', 'CKI_DEPLOYMENT_ENVIRONMENT'],
     ['snapshotHistoryDays', 'SNAPSHOT_HISTORY_DAYS'],
+    ['metalinkUrl', 'METALINK_URL'],
   ] as const) {
     const value = text(read, key);
     if (value !== undefined) lambdaEnvironment[variable] = value;

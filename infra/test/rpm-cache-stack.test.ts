@@ -694,6 +694,8 @@ describe('settings from the context', () => {
     [{ cacheExtensions: 'rpm' }, /CACHE_EXTENSIONS/],
     [{ presignedUrlExpiration: '999999999' }, /PRESIGNED_URL_EXPIRATION/],
     [{ originHeadTimeout: '60' }, /ORIGIN_HEAD_TIMEOUT/],
+    [{ metalinkUrl: 'https://user:secret@mirrors.example/metalink' }, /METALINK_URL="https:\/\/\*\*\*@mirrors/],
+    [{ metalinkUrl: 'ftp://mirrors.example/metalink' }, /METALINK_URL=.* is invalid: only http and https/],
     [{ architecture: 'sparc' }, /architecture="sparc" is invalid: expected arm64 or x86_64/],
     [{ logRetentionDays: '42' }, /logRetentionDays=42 is invalid: CloudWatch accepts/],
     [{ uploaderReservedConcurrency: '0' }, /uploaderReservedConcurrency="0" is invalid/],
@@ -1290,6 +1292,23 @@ describe('rescue templates (rescueUrls)', () => {
   it('leaves RESCUE_URLS unset by default', () => {
     for (const fn of Object.values(defaults.template.findResources('AWS::Lambda::Function'))) {
       assert.equal(fn.Properties.Environment.Variables.RESCUE_URLS, undefined);
+    }
+  });
+});
+
+describe('the metalink service (metalinkUrl)', () => {
+  it('gives the functions METALINK_URL, so the handler answers /metalink and /mirrorlist itself', () => {
+    const { template } = synth({ metalinkUrl: 'https://mirrors.fedoraproject.org/metalink' });
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    assert.equal(functions.length, 2);
+    for (const fn of functions) {
+      assert.equal(fn.Properties.Environment.Variables.METALINK_URL, 'https://mirrors.fedoraproject.org/metalink');
+    }
+  });
+
+  it('leaves METALINK_URL unset by default', () => {
+    for (const fn of Object.values(defaults.template.findResources('AWS::Lambda::Function'))) {
+      assert.equal(fn.Properties.Environment.Variables.METALINK_URL, undefined);
     }
   });
 });

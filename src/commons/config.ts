@@ -49,6 +49,16 @@ export interface HandlerConfig extends CacheConfig {
   readonly originOfflinePeriodMs: number;
   /** How long a container serves a cached file the origin answered 404/410 for without asking again; 0: always ask. */
   readonly originLostTtlMs: number;
+  /**
+   * `METALINK_URL`: the mirror manager's metalink service (`https://mirrors.fedoraproject.org/metalink`); set, the
+   * handler answers `/metalink?<query>` itself (handler/metalink/). Undefined: `/metalink` is a path like any other.
+   */
+  readonly metalinkUrl: string | undefined;
+  /**
+   * The same service's mirror list, answering `/mirrorlist?<query>`: METALINK_URL with its last segment `metalink`
+   * made `mirrorlist`, as mirrormanager serves both side by side; undefined when METALINK_URL does not end so.
+   */
+  readonly mirrorlistUrl: string | undefined;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -105,7 +115,14 @@ const required = (env: Environment, variable: string): string => {
  * A base URL: http(s), no credentials, query or fragment, no trailing slash.
  * `refuse` makes the error that names the variable (never the credentials).
  */
-const parseBaseUrl = (value: string, refuse: (why: string, options?: ErrorOptions) => ConfigError): string => {
+const parseBaseUrl = (
+  value: string,
+  refuse: (why: string, options?: ErrorOptions) => ConfigError,
+  { what, leaksInto }: { readonly what: string; readonly leaksInto: string } = {
+    what: 'origin',
+    leaksInto: 'redirects',
+  },
+): string => {
   let url: URL;
   try {
     url = new URL(value);
@@ -113,10 +130,10 @@ const parseBaseUrl = (value: string, refuse: (why: string, options?: ErrorOption
     throw refuse('not a URL', { cause: error });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw refuse('only http and https origins are supported');
+    throw refuse(`only http and https ${what}s are supported`);
   }
   if (url.username !== '' || url.password !== '') {
-    throw refuse('credentials in the origin URL would leak into redirects');
+    throw refuse(`credentials in the ${what} URL would leak into ${leaksInto}`);
   }
   if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
     throw refuse('a base URL cannot carry a query or fragment');
@@ -362,11 +379,34 @@ const memorySeconds = (env: Environment, variable: string, fallback: number): nu
   return seconds * 1000;
 };
 
+/**
+ * Parses `METALINK_URL`: an http(s) URL of a mirror manager's metalink
+ * service, without credentials, query or fragment (the client's query is
+ * added to it, unchanged, on every request).
+ */
+export const parseMetalinkUrl = (value: string): string => {
+  const shown = hideUserInfo(value);
+  // The service is asked from the handler, and its URL is logged with every answer.
+  return parseBaseUrl(value, (why, options) => invalid('METALINK_URL', shown, why, options), {
+    what: 'metalink service',
+    leaksInto: 'the logs',
+  });
+};
+
+/** The mirror list beside a metalink service (`.../metalink` → `.../mirrorlist`), or undefined. */
+export const mirrorlistUrlOf = (metalinkUrl: string): string | undefined =>
+  /\/metalink$/.test(metalinkUrl) ? metalinkUrl.replace(/metalink$/, 'mirrorlist') : undefined;
+
 /** Parses the handler's variables: the shared ones plus the uploader's name and what a container remembers. */
-export const parseHandlerConfig = (env: Environment): HandlerConfig =>
-  Object.freeze({
+export const parseHandlerConfig = (env: Environment): HandlerConfig => {
+  const metalink = optional(env, 'METALINK_URL');
+  const metalinkUrl = metalink === undefined ? undefined : parseMetalinkUrl(metalink);
+  return Object.freeze({
     ...parseCacheConfig(env),
     uploaderFunctionName: required(env, 'UPLOADER_LAMBDA_ARN'),
     originOfflinePeriodMs: memorySeconds(env, 'ORIGIN_OFFLINE_PERIOD', DEFAULT_ORIGIN_OFFLINE_PERIOD),
     originLostTtlMs: memorySeconds(env, 'ORIGIN_LOST_TTL', DEFAULT_ORIGIN_LOST_TTL),
+    metalinkUrl,
+    mirrorlistUrl: metalinkUrl === undefined ? undefined : mirrorlistUrlOf(metalinkUrl),
   });
+};

@@ -88,6 +88,10 @@ export const countStaleAnswer = (reason: StaleReason): void =>
 export const countTimeTravel = (outcome: string): void =>
   standalone('TimeTravelAnswers', MetricUnit.Count, 1, { Outcome: outcome });
 
+/** One `/metalink` or `/mirrorlist` answer, by what it was (handler/metalink/answer.ts). */
+export const countMetalinkAnswer = (service: string, outcome: string): void =>
+  standalone('MetalinkAnswers', MetricUnit.Count, 1, { Service: service, Outcome: outcome });
+
 /** One request answered without asking the origin, because it was assumed offline. */
 export const countOfflineAnswer = (): void => standalone('OriginAssumedOffline', MetricUnit.Count, 1);
 

@@ -72,3 +72,41 @@ export const pathBeforeOrigins = ({ originBaseUrl, origins }: OriginsConfig, pat
   const first = before.slice(0, before.indexOf('/'));
   return origins.some((origin) => origin.name === first) ? undefined : before;
 };
+
+/** A URL's path below a base URL, decoded once, or undefined when the URL is not under it or cannot be decoded. */
+const decodedBelow = (baseUrl: string, url: string): string | undefined => {
+  if (!url.startsWith(`${baseUrl}/`) || url.includes('?') || url.includes('#')) return undefined;
+  try {
+    return decodeURIComponent(url.slice(baseUrl.length + 1));
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The inverse of {@link originRoute}, for a URL another service names (a
+ * metalink's mirror): the cache path whose route includes `url`, found by
+ * which configured base URL is a prefix of it: a named origin's first URL or
+ * one of its mirrors (the path is then `<name>/<rest>`), else `ORIGIN_HOST`
+ * (the path is `<rest>`, unless its first segment names an origin: that path
+ * would go elsewhere). Undefined when no base URL is a prefix, or the rest is
+ * not a path the cache can key.
+ *
+ * @example
+ * cachePathOfUrl({ originBaseUrl: 'https://dl.fedoraproject.org', origins: [] },
+ *   'https://dl.fedoraproject.org/pub/fedora/linux/updates/44/Everything/x86_64/repodata/repomd.xml')
+ * // 'pub/fedora/linux/updates/44/Everything/x86_64/repodata/repomd.xml'
+ */
+export const cachePathOfUrl = (config: OriginsConfig, url: string): string | undefined => {
+  const keyable = (path: string | undefined): string | undefined =>
+    path !== undefined && checkPath(path).valid && cacheKeyProblem(path) === undefined ? path : undefined;
+  for (const origin of config.origins) {
+    for (const base of origin.urls) {
+      const rest = keyable(decodedBelow(base, url));
+      if (rest !== undefined) return `${origin.name}/${rest}`;
+    }
+  }
+  const path = keyable(decodedBelow(config.originBaseUrl, url));
+  if (path === undefined) return undefined;
+  return originRoute(config, path).origin === DEFAULT_ORIGIN_NAME ? path : undefined;
+};

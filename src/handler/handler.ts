@@ -14,6 +14,7 @@ import { HANDLER_CLIENT_SETTINGS } from '../commons/clients.js';
 import { parseHandlerConfig } from '../commons/config.js';
 import { createErrorReporter } from '../commons/error-reporting.js';
 import {
+  countMetalinkAnswer,
   countOfflineAnswer,
   countOriginRequest,
   countRequest,
@@ -29,6 +30,8 @@ import { createS3Client } from '../commons/s3-client.js';
 import { loadTracing } from '../commons/tracing.js';
 import { CACHE_PARAMETER, forwardedQuery } from './client-query.js';
 import { createLambdaClient } from './lambda-client.js';
+import { answerMirrorService, mirrorServiceOf } from './metalink/answer.js';
+import { publicBaseUrl } from './metalink/public-url.js';
 import { originFallback } from './middlewares/origin-fallback.js';
 import { requestPath } from './middlewares/request-path.js';
 import { headOrigin } from './origin.js';
@@ -55,6 +58,18 @@ const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePath
   const asked = validatedPath(context);
   // An event built by hand (a console test event) may lack the request context: a GET, then.
   const method = event.requestContext?.http?.method ?? 'GET';
+  const mirrorService = mirrorServiceOf(asked, config);
+  if (mirrorService !== undefined) {
+    const answer = await answerMirrorService(
+      mirrorService,
+      { config, s3 },
+      { query: forwardedQuery(event.rawQueryString), publicUrl: publicBaseUrl(event) },
+    );
+    countMetalinkAnswer(mirrorService.service, answer.outcome);
+    const durationMs = Math.round(performance.now() - started);
+    logger.info('metalink', { outcome: answer.outcome, ...answer.facts, method, durationMs });
+    return answer.response;
+  }
   const travel = travelPathOf(asked);
   if (travel !== undefined && travel.kind !== 'pass') {
     const answer = await answerTravel(
@@ -127,6 +142,6 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Er
   .use(logMetrics(metrics, LOG_METRICS_OPTIONS))
   .use(inputOutputLogger({ logger: logInputOutput, omitPaths: NOT_LOGGED, mask: '[redacted]' }))
   .use(httpErrorHandler({ logger: false }))
-  .use(originFallback({ origins: config, reportError }))
+  .use(originFallback({ origins: config, reportError, mirrorServices: config }))
   .use(requestPath())
   .handler(redirectRequest);

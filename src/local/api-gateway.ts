@@ -25,7 +25,11 @@ export class MalformedRequestError extends Error {
   }
 }
 
-/** Headers joined as AWS joins them; API Gateway moves `cookie` to `cookies`, a Function URL keeps both. */
+/**
+ * Headers joined as AWS joins them; API Gateway moves `cookie` to `cookies`, a Function URL keeps both. Both set
+ * `x-forwarded-proto` to the scheme the client used (`https` there, as the captured events show; plain `http` here),
+ * whatever the client sent: the handler names its own URL with it (handler/metalink/public-url.ts).
+ */
 const flattenHeaders = (headers: IncomingHttpHeaders, keepCookie = false): Record<string, string> => {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -33,6 +37,7 @@ const flattenHeaders = (headers: IncomingHttpHeaders, keepCookie = false): Recor
       flat[name] = Array.isArray(value) ? value.join(',') : value;
     }
   }
+  flat['x-forwarded-proto'] = 'http';
   return flat;
 };
 

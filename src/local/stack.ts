@@ -229,6 +229,7 @@ const PASSED_ON = [
   'SNAPSHOT_HISTORY_DAYS',
   'RESCUE_URLS',
   'MIRROR_REPOSITORIES',
+  'METALINK_URL',
 ];
 
 const regionOf = (env: Environment): string => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';

@@ -4,15 +4,18 @@
  * reported. Client errors (4xx) are left to the HTTP error handler. Under
  * `/@<time>/`, repository metadata and listings exist only in the cache:
  * their errors are a 503 (the origin would answer with the repository as it
- * is now, not as it was), RPMs go to the origin as ever.
+ * is now, not as it was), RPMs go to the origin as ever. `/metalink` and
+ * `/mirrorlist`, when the cache answers them, go to the mirror manager itself.
  */
 import { HttpError } from '@middy/util';
 import { awsErrorFacts } from '../../commons/aws-errors.js';
+import type { HandlerConfig } from '../../commons/config.js';
 import { type ErrorReporter, reportSafely } from '../../commons/error-reporting.js';
-import { countFallback, countRequest, countTimeTravel } from '../../commons/metrics.js';
+import { countFallback, countMetalinkAnswer, countRequest, countTimeTravel } from '../../commons/metrics.js';
 import { type OriginsConfig, originRoute } from '../../commons/origins.js';
 import { logger } from '../../commons/powertools.js';
 import { forwardedQuery } from '../client-query.js';
+import { mirrorServiceOf } from '../metalink/answer.js';
 import { withQuery } from '../request-steps.js';
 import { redirectResponse, unavailableResponse } from '../responses.js';
 import { travelPathOf } from '../time-travel/travel-path.js';
@@ -23,6 +26,8 @@ export interface OriginFallbackOptions {
   readonly origins: OriginsConfig;
   /** Reports each error that caused a fallback (Sentry, or nothing). */
   readonly reportError: ErrorReporter;
+  /** The mirror manager's services the cache answers (`METALINK_URL`): their requests fall back to them. */
+  readonly mirrorServices?: Pick<HandlerConfig, 'metalinkUrl' | 'mirrorlistUrl'>;
 }
 
 /** A 4xx the chain meant to send (the 400 of path validation): not a fault of the cache. */
@@ -40,13 +45,24 @@ const isClientError = (error: unknown): boolean =>
  *   .use(requestPath())
  *   .handler(redirectRequest);
  */
-export const originFallback = ({ origins, reportError }: OriginFallbackOptions): HandlerMiddleware => {
+export const originFallback = ({ origins, reportError, mirrorServices }: OriginFallbackOptions): HandlerMiddleware => {
   const originFallbackOnError: HandlerOnError = async (request) => {
     if (request.response !== undefined && request.response !== null) return;
     const { error } = request;
     const path = request.context.cachePath;
     if (isClientError(error) || path === undefined) return;
 
+    const query = forwardedQuery(request.event.rawQueryString);
+    const mirrorService = mirrorServices === undefined ? undefined : mirrorServiceOf(path, mirrorServices);
+    if (mirrorService !== undefined) {
+      // The client then gets the upstream's own answer, as if the cache were not there.
+      logger.error('metalink', { outcome: 'fallback', service: mirrorService.service, error, ...awsErrorFacts(error) });
+      countMetalinkAnswer(mirrorService.service, 'fallback');
+      countFallback(error);
+      await reportSafely(reportError, error, { path });
+      request.response = redirectResponse(withQuery(mirrorService.upstream, query), 'fallback');
+      return;
+    }
     const travel = travelPathOf(path);
     if (travel !== undefined && travel.kind !== 'pass') {
       // The origin knows the repository only as it is now: no answer is better than a wrong one.
@@ -66,10 +82,7 @@ export const originFallback = ({ origins, reportError }: OriginFallbackOptions):
     countRequest('fallback');
     countFallback(error);
     await reportSafely(reportError, error, { path });
-    request.response = redirectResponse(
-      withQuery(route.urls[0], forwardedQuery(request.event.rawQueryString)),
-      'fallback',
-    );
+    request.response = redirectResponse(withQuery(route.urls[0], query), 'fallback');
   };
   return { onError: originFallbackOnError };
 };
