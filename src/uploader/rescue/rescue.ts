@@ -20,7 +20,7 @@ import { ListingGuard } from '../listing-guard.js';
 import { openOrigin } from '../origin-get.js';
 import { DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, storeServed } from '../store-served.js';
 import type { UploadDependencies, UploadResult } from '../upload.js';
-import { OriginUnavailableError } from '../upload-errors.js';
+import { IncompleteDownloadError, OriginUnavailableError } from '../upload-errors.js';
 import { type KnownFile, knownFile } from './known-file.js';
 import { rescueUrl } from './templates.js';
 
@@ -85,7 +85,14 @@ const tryArchive = async (
     Promise.resolve({ result: 'listed', repository: '', snapshot: '', entry, listedBy: known.knownFrom } as const),
   );
   const fileName = path.slice(path.lastIndexOf('/') + 1);
-  const stored = await storeServed(path, { origin: answer, originRequest, listingGuard, fileName }, deps);
+  let stored: UploadResult;
+  try {
+    stored = await storeServed(path, { origin: answer, originRequest, listingGuard, fileName }, deps);
+  } catch (error) {
+    // The archive's body broke off or stalled: as with its 5xx, the next template's turn.
+    if (!(error instanceof IncompleteDownloadError)) throw error;
+    return error.message;
+  }
   return stored.outcome === 'corrupt' ? `refused: ${stored.reason ?? 'corrupt'}` : stored;
 };
 
