@@ -34,19 +34,24 @@ export type RescueResult =
   | (UploadResult & { readonly outcome: 'stored' | 'lost-race'; readonly knownFrom: string })
   | { readonly outcome: 'not-rescued'; readonly reason: string; readonly attempts: readonly RescueAttempt[] };
 
-/** The recorded failure of an earlier rescue that still answers for this one, if any. */
-const recordedFailure = async (path: string, expected: Expectation | undefined, deps: UploadDependencies) => {
+/** The recorded failure of an earlier rescue of `path`, if any (whether it still answers is the caller's question). */
+const recordedFailure = async (path: string, deps: UploadDependencies): Promise<RescueRecord | undefined> => {
   try {
     const object = await deps.s3.send(
       new GetObjectCommand({ Bucket: deps.config.bucketName, Key: rescueRecordKey(path) }),
     );
-    const record = parseRescueRecord((await object.Body?.transformToString()) ?? '');
-    return recordStillAnswers(record, expected, Date.now()) ? record : undefined;
+    return parseRescueRecord((await object.Body?.transformToString()) ?? '');
   } catch (error) {
     if (isS3NotFound(error)) return undefined;
     throw error;
   }
 };
+
+const triedAlready = (earlier: RescueRecord): RescueResult => ({
+  outcome: 'not-rescued',
+  reason: `tried at ${earlier.at}: ${earlier.reason}`,
+  attempts: [],
+});
 
 const recordFailure = async (path: string, record: RescueRecord, deps: UploadDependencies) => {
   await deps.s3.send(
@@ -106,14 +111,18 @@ export const rescueFromArchives = async (
   expected: Expectation | undefined,
   deps: UploadDependencies,
 ): Promise<RescueResult> => {
-  const earlier = await recordedFailure(path, expected, deps);
-  if (earlier !== undefined)
-    return { outcome: 'not-rescued', reason: `tried at ${earlier.at}: ${earlier.reason}`, attempts: [] };
+  const earlier = await recordedFailure(path, deps);
+  // The request's bytes were looked for within the hour: no snapshot need be read to say so.
+  if (recordStillAnswers(earlier, expected, Date.now())) return triedAlready(earlier);
   const known = await knownFile(path, expected, {
     s3: deps.s3,
     bucket: deps.config.bucketName,
     signal: AbortSignal.timeout(60_000),
   });
+  // A snapshot's bytes, looked for within the hour, whatever other bytes this request names (the snapshot wins).
+  if (known !== undefined && recordStillAnswers(earlier, { sha256: known.sha256 }, Date.now())) {
+    return triedAlready(earlier);
+  }
   const attempts: RescueAttempt[] = [];
   const fail = async (reason: string): Promise<RescueResult> => {
     const record = {
