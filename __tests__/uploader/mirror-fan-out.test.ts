@@ -25,6 +25,7 @@ import { type CacheConfig, parseCacheConfig } from '../../src/commons/config.js'
 import { withBareBucketPaths } from '../../src/commons/s3-client.js';
 import { LocalSqsService } from '../../src/local/sqs-service.js';
 import { startEmbeddedS3 } from '../../src/local/stack.js';
+import { rejectionReason } from '../../src/uploader/middlewares/uploader-event.js';
 import { type MirrorDependencies, mirroredKey, mirrorSnapshot } from '../../src/uploader/mirror/fan-out.js';
 import { takeSnapshot } from '../../src/uploader/snapshot/take.js';
 import { OriginServer } from '../helpers/origin-server.js';
@@ -317,6 +318,21 @@ describe('mirrorSnapshot', () => {
     expect(await marker(repoDir, snapshotId)).toMatchObject({ outcome: 'unreadable' });
     expect(batches).toEqual([]);
     expect(await mirrorSnapshot(repoDir, snapshotId, deps())).toEqual({ outcome: 'already-queued' });
+  });
+
+  it('queues a source package (its own entry names no source RPM) as an event the uploader takes', async () => {
+    const repoDir = 'pub/fedora/linux/updates/44/Everything/source/tree/';
+    const href = 'Packages/s/srcpkg-1.0-1.fc44.src.rpm';
+    const rpms = new Map([[href, syntheticRpmFor(href, { payloadBytes: 64 })]]);
+    const xml = primaryXml(rpms).replace(/<rpm:sourcerpm>[^<]*<\/rpm:sourcerpm>/, '<rpm:sourcerpm></rpm:sourcerpm>');
+    for (const [path, bytes] of repository(repoDir, { primary: gzipSync(xml) })) origin.files.set(path, bytes);
+    const taken = await takeSnapshot(`${repoDir}repodata/repomd.xml`, { config, s3, originIdleTimeoutMs: 2000 });
+
+    expect(await mirrorSnapshot(repoDir, taken.snapshotId ?? '', deps())).toMatchObject({ queued: 1, unfit: 0 });
+    const [event] = await takeDelivered();
+    expect(event).toMatchObject({ path: `${repoDir}${href}`, expect: { sha256: expect.any(String) } });
+    expect(event).not.toHaveProperty('expect.sourceRpm');
+    expect(rejectionReason(event, ['.rpm'])).toBeUndefined();
   });
 
   it('queues a package listed with another checksum than SHA-256 without an expectation', async () => {

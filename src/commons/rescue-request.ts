@@ -25,7 +25,7 @@ export interface Expectation {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** A source RPM's file name as rpm makes it: nothing that could leave a URL path segment or a log line. */
-const SOURCE_RPM = /^[A-Za-z0-9._+~^-]{1,250}\.(?:no)?src\.rpm$/;
+export const SOURCE_RPM = /^[A-Za-z0-9._+~^-]{1,250}\.(?:no)?src\.rpm$/;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -87,6 +87,11 @@ export interface RescueRecord {
   readonly at: string;
   /** The checksum the rescue looked for, when the cache knew one. */
   readonly sha256?: string;
+  /**
+   * That checksum came from a snapshot of the file's repository, which wins over any request's:
+   * the record answers a request naming other bytes too, since the cache would look for these again.
+   */
+  readonly fromSnapshot?: true;
   /** One line, for the `X-Cache-Rescue-Reason` header and `warm`'s report. */
   readonly reason: string;
 }
@@ -99,16 +104,22 @@ export const parseRescueRecord = (text: string): RescueRecord | undefined => {
     return undefined;
   }
   if (!isRecord(value) || value.outcome !== 'failed') return undefined;
-  const { at, sha256, reason } = value;
+  const { at, sha256, reason, fromSnapshot } = value;
   if (typeof at !== 'string' || Number.isNaN(Date.parse(at)) || typeof reason !== 'string') return undefined;
   if (sha256 !== undefined && !(typeof sha256 === 'string' && SHA256.test(sha256))) return undefined;
-  return { outcome: 'failed', at, reason, ...(sha256 === undefined ? {} : { sha256 }) };
+  return {
+    outcome: 'failed',
+    at,
+    reason,
+    ...(sha256 === undefined ? {} : { sha256, ...(fromSnapshot === true ? { fromSnapshot } : {}) }),
+  };
 };
 
 /**
  * Whether `record` still answers for a rescue asked with `expected`: recent,
  * and about the same bytes (a request naming bytes, other ones or the first
- * ones the cache learns of, is tried anew).
+ * ones the cache learns of, is tried anew), or about the bytes a snapshot
+ * listed, which the cache looks for whatever a request names.
  */
 export const recordStillAnswers = (
   record: RescueRecord | undefined,
@@ -117,4 +128,4 @@ export const recordStillAnswers = (
 ): record is RescueRecord =>
   record !== undefined &&
   now - Date.parse(record.at) < RESCUE_RETRY_MS &&
-  (expected === undefined || record.sha256 === expected.sha256);
+  (expected === undefined || record.sha256 === expected.sha256 || record.fromSnapshot === true);

@@ -14,6 +14,7 @@ import type { CacheConfig } from '../../commons/config.js';
 import { cacheKey, cacheKeyProblem, checkPath, isCacheable } from '../../commons/paths.js';
 import { type PrimaryPackage, primaryPackages } from '../../commons/primary-packages.js';
 import { SNAPSHOT_KEY_PREFIX } from '../../commons/repodata.js';
+import { SOURCE_RPM } from '../../commons/rescue-request.js';
 import { readCurrentSnapshot, type SnapshotFiles } from '../../commons/snapshot-manifest.js';
 import type { UploaderEvent } from '../../handler/uploader-trigger.js';
 import { openSnapshotPrimary, SnapshotPrimaryError } from '../snapshot-primary.js';
@@ -78,7 +79,10 @@ const uploadOf = (repoDir: string, listed: PrimaryPackage, config: CacheConfig, 
           expect: {
             sha256: listed.checksum,
             ...(listed.size === undefined ? {} : { size: listed.size }),
-            ...(listed.sourceRpm === undefined ? {} : { sourceRpm: listed.sourceRpm }),
+            // A source package's own entry names none (`<rpm:sourcerpm/>`): the event would be refused with it.
+            ...(listed.sourceRpm !== undefined && SOURCE_RPM.test(listed.sourceRpm)
+              ? { sourceRpm: listed.sourceRpm }
+              : {}),
           },
         }
       : {}),
