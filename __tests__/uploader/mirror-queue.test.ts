@@ -210,6 +210,11 @@ describe('uploader Lambda, SQS front door (mirror queue)', () => {
         JSON.stringify({ path: `${REPO}Packages/a/a-1.0-1.noarch.rpm`, expect: { sha256: 'a'.repeat(64), size: -1 } }),
       'expect.size is not a whole number of bytes',
     ],
+    [
+      'a repomd.xml (a snapshot, not a file to store)',
+      () => JSON.stringify({ path: `${REPO}repodata/repomd.xml` }),
+      'the mirror queue carries files to store, not repository snapshots',
+    ],
   ])(
     'drops a record with %s (logged, not delivered again), and goes on with the batch',
     async (_name, body, reason) => {

@@ -28,6 +28,13 @@ describe('parseRescueTemplates', () => {
   });
 });
 
+it("never shows a template's password in its refusal", () => {
+  expect(() => parseRescueTemplates('https://user:s3cret@archive.example/{file}')).toThrow(
+    'RESCUE_URLS entry "https://***@archive.example/{file}" is invalid: credentials in a template',
+  );
+  expect(() => parseRescueTemplates('https://user:s3cret@archive.example/{file}')).not.toThrow(/s3cret/);
+});
+
 describe('rescueUrl', () => {
   it("fills Koji's layout from a file name and its source package", () => {
     const facts = { ...factsOfFile(FILE, identityOfFileName(FILE)), source_name: 'gadget' };

@@ -355,9 +355,12 @@ export const isRescuePlaceholder = (name: string): name is RescuePlaceholder =>
 export const parseRescueTemplates = (value: string | undefined): readonly string[] => {
   const templates = (value ?? '').split(/\s+/).filter((entry) => entry !== '');
   for (const template of templates) {
-    const refuse = (why: string) => new ConfigError(`RESCUE_URLS entry ${JSON.stringify(template)} is invalid: ${why}`);
+    const refuse = (why: string) =>
+      new ConfigError(`RESCUE_URLS entry ${JSON.stringify(hideUserInfo(template))} is invalid: ${why}`);
     const match = /^(https?):\/\/([^/{}]+)\/(.*)$/.exec(template);
     if (match === null) throw refuse('expected http(s)://host/path with placeholders in the path only');
+    // A password would reach logs and X-Cache-Rescue-Reason with every failed try.
+    if (match[2]?.includes('@') === true) throw refuse('credentials in a template would leak into logs and answers');
     for (const [, name = ''] of template.matchAll(RESCUE_PLACEHOLDER)) {
       if (!isRescuePlaceholder(name)) {
         throw refuse(`unknown placeholder {${name}}: expected ${RESCUE_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`);

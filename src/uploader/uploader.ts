@@ -107,7 +107,9 @@ const uploadRequest = async (_event: unknown, context: UploaderContext): Promise
   const line = { ...answer, path, origin, durationMs: Math.round(performance.now() - started) };
   countUpload(answer.outcome);
   countOriginUpload(origin, answer.outcome);
-  if (answer.outcome === 'stored' && answer.bytes !== undefined) recordBytesStored(answer.bytes);
+  if ((answer.outcome === 'stored' || answer.outcome === 'rescued') && answer.bytes !== undefined) {
+    recordBytesStored(answer.bytes);
+  }
   if (answer.outcome !== 'corrupt') {
     logger.info('upload', line);
     return answer;

@@ -15,6 +15,7 @@ import { type ErrorReporter, reportSafely } from '../../commons/error-reporting.
 import { loggablePath } from '../../commons/loggable-path.js';
 import { countUpload, metrics } from '../../commons/metrics.js';
 import { logger } from '../../commons/powertools.js';
+import { isSnapshotRequest } from '../../commons/repodata.js';
 import type { UploaderBefore, UploaderContext, UploaderMiddleware, UploaderResponse } from './chain.js';
 import { eventExpectation, eventPath, rejectionReason } from './uploader-event.js';
 
@@ -62,7 +63,12 @@ const deliverAgain = async (
   { cacheExtensions, reportError, upload }: MirrorQueueOptions,
 ): Promise<boolean> => {
   const event = parseBody(record.body);
-  const reason = event === undefined ? 'the record body is not JSON' : rejectionReason(event, cacheExtensions);
+  const reason =
+    event === undefined
+      ? 'the record body is not JSON'
+      : isSnapshotRequest(String(eventPath(event)))
+        ? 'the mirror queue carries files to store, not repository snapshots'
+        : rejectionReason(event, cacheExtensions);
   const messageId = record.messageId;
   if (reason !== undefined) {
     logger.error('upload', { outcome: 'rejected', reason, messageId, path: loggablePath(eventPath(event)) });
