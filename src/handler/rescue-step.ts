@@ -7,7 +7,12 @@
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { isS3NotFound } from '../commons/aws-errors.js';
-import { parseRescueRecord, recordStillAnswers, rescueRecordKey } from '../commons/rescue-request.js';
+import {
+  parseRescueRecord,
+  type RescueRecord,
+  recordStillAnswers,
+  rescueRecordKey,
+} from '../commons/rescue-request.js';
 import type { RedirectDecision } from './redirect.js';
 import { type Asked, trigger, triggerFacts } from './request-steps.js';
 
@@ -29,13 +34,19 @@ const failedRescue = async ({ path, deps, deadline, expected }: Asked) => {
   }
 };
 
+/** Why a failure on record answers this request: a snapshot's other bytes are said first, or the request's own look lost. */
+const reasonFor = (failed: RescueRecord, { expected }: Asked): string =>
+  expected === undefined || failed.sha256 === undefined || failed.sha256 === expected.sha256
+    ? failed.reason
+    : `a snapshot of the repository lists sha256 ${failed.sha256}, not the requested ${expected.sha256}: ${failed.reason}`;
+
 /** The rescue's part of the answer: a failure on record, or the uploader asked to try. */
 export const askRescue = async (
   asked: Asked,
   memoKey: string,
 ): Promise<Pick<RedirectDecision, 'rescue' | 'rescueReason' | 'uploadTriggered' | 'uploadAlreadyTriggered'>> => {
   const failed = await failedRescue(asked);
-  if (failed !== undefined) return { rescue: 'failed', rescueReason: failed.reason, uploadTriggered: false };
+  if (failed !== undefined) return { rescue: 'failed', rescueReason: reasonFor(failed, asked), uploadTriggered: false };
   // A request naming other bytes (or the first to name any) is another rescue: not one this container triggered lately.
   const rescueKey = asked.expected === undefined ? memoKey : `${memoKey}#sha256:${asked.expected.sha256}`;
   return { rescue: 'trying', ...triggerFacts(await trigger(asked, rescueKey)) };

@@ -24,6 +24,8 @@ export interface KnownFile {
   readonly facts: RescueFacts;
   /** Who vouches for the checksum, for logs and refusals. */
   readonly knownFrom: string;
+  /** The checksum is a snapshot's (it wins over whatever a request names), not the request's. */
+  readonly fromSnapshot: boolean;
 }
 
 /**
@@ -154,6 +156,7 @@ export const knownFile = async (
         ...sourceFacts(sourceRpm),
       },
       knownFrom: `a snapshot of ${repoDir || '/'}`,
+      fromSnapshot: true,
     };
   }
   if (expected === undefined) return undefined;
@@ -165,5 +168,6 @@ export const knownFile = async (
       ...sourceFacts(expected.sourceRpm),
     },
     knownFrom: 'the request',
+    fromSnapshot: false,
   };
 };

@@ -129,7 +129,9 @@ export const rescueFromArchives = async (
       outcome: 'failed',
       at: new Date().toISOString(),
       reason,
-      ...(known === undefined ? {} : { sha256: known.sha256 }),
+      ...(known === undefined
+        ? {}
+        : { sha256: known.sha256, ...(known.fromSnapshot ? { fromSnapshot: true as const } : {}) }),
     } as const;
     await recordFailure(path, record, deps);
     return { outcome: 'not-rescued', reason, attempts };
