@@ -177,6 +177,20 @@ describe('rescue records', () => {
     });
   });
 
+  it('reads that the checksum was a snapshot’s only with the checksum, and only as true', () => {
+    const base = { outcome: 'failed', at: AT, reason: 'none had it' } as const;
+    expect(parseRescueRecord(JSON.stringify({ ...base, sha256: SHA, fromSnapshot: true }))).toEqual({
+      ...base,
+      sha256: SHA,
+      fromSnapshot: true,
+    });
+    expect(parseRescueRecord(JSON.stringify({ ...base, fromSnapshot: true }))).toEqual(base);
+    expect(parseRescueRecord(JSON.stringify({ ...base, sha256: SHA, fromSnapshot: 'yes' }))).toEqual({
+      ...base,
+      sha256: SHA,
+    });
+  });
+
   it.each([
     ['not JSON', '{"outcome": "failed"'],
     ['empty', ''],
@@ -219,6 +233,12 @@ describe('rescue records', () => {
     it('does not answer for other bytes, nor, when it knew none, for a request naming some', () => {
       expect(recordStillAnswers(record, { sha256: OTHER_SHA }, at + 1000)).toBe(false);
       expect(recordStillAnswers(withoutSha, { sha256: SHA }, at + 1000)).toBe(false);
+    });
+
+    it("answers a request naming other bytes when the checksum was a snapshot's (it wins), within the hour", () => {
+      const fromSnapshot = { ...record, fromSnapshot: true } as const;
+      expect(recordStillAnswers(fromSnapshot, { sha256: OTHER_SHA }, at + 1000)).toBe(true);
+      expect(recordStillAnswers(fromSnapshot, { sha256: OTHER_SHA }, at + RESCUE_RETRY_MS)).toBe(false);
     });
 
     it('does not answer when there is no record', () => {

@@ -170,6 +170,26 @@ describe('the handler with RESCUE_URLS', () => {
       expect(invokedEvents()).toEqual([{ path, expect: expected }]);
     });
 
+    it("says a rescue of a snapshot's bytes failed to a request naming others, saying which bytes the cache looks for", async () => {
+      const path = freshPath();
+      withRecord(path, {
+        outcome: 'failed',
+        at: minutesAgo(5),
+        sha256: OTHER_SHA,
+        fromSnapshot: true,
+        reason: 'no archive had them',
+      });
+
+      const decision = await decide(path, { expected });
+
+      expect(decision).toMatchObject({
+        rescue: 'failed',
+        rescueReason: `a snapshot of the repository lists sha256 ${OTHER_SHA}, not the requested ${SHA}: no archive had them`,
+        uploadTriggered: false,
+      });
+      expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
+    });
+
     it('asks again when the record cannot be read as one', async () => {
       const path = freshPath();
       s3Mock

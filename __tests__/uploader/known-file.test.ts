@@ -100,6 +100,7 @@ describe('knownFile', () => {
         source_release: '4.fc44',
       },
       knownFrom: 'the request',
+      fromSnapshot: false,
     });
   });
 
@@ -124,6 +125,7 @@ describe('knownFile', () => {
         source_release: '3.fc44',
       },
       knownFrom: `a snapshot of ${repoDir}`,
+      fromSnapshot: true,
     });
   });
 
