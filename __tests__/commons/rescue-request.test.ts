@@ -3,6 +3,7 @@
  * `X-Cache-Expect-*` headers) and the record a failed rescue leaves: what is taken,
  * what is refused, and when a record still answers for a request.
  */
+import { cacheKey, cacheKeyProblem } from '../../src/commons/paths.js';
 import {
   EXPECT_HEADERS,
   expectationFromHeaders,
@@ -159,6 +160,31 @@ describe('rescue records', () => {
     expect(rescueRecordKey('pub/Packages/b/bash-5.2-1.fc44.x86_64.rpm')).toBe(
       'rescues/pub/Packages/b/bash-5.2-1.fc44.x86_64.rpm.json',
     );
+  });
+
+  it('gives every path that can be a cache key a record key S3 takes (1,024 bytes), one per path', () => {
+    /** A path whose cache key is `bytes` long, made of `unit` (one or more bytes in UTF-8). */
+    const pathOf = (bytes: number, unit: string) => {
+      const room = bytes - 'cache/pub/.rpm'.length;
+      const name = unit.repeat(Math.floor(room / Buffer.byteLength(unit)));
+      return `pub/${'a'.repeat(room - Buffer.byteLength(name))}${name}.rpm`;
+    };
+    const keys = new Set<string>();
+    for (const unit of ['a', 'é', '🥖']) {
+      for (const bytes of [1016, 1017, 1018, 1023, 1024]) {
+        const path = pathOf(bytes, unit);
+        expect(Buffer.byteLength(cacheKey(path))).toBe(bytes);
+        expect(cacheKeyProblem(path)).toBeUndefined();
+        const key = rescueRecordKey(path);
+        expect(Buffer.byteLength(key)).toBeLessThanOrEqual(1024);
+        expect(key.startsWith('rescues/')).toBe(true);
+        keys.add(key);
+      }
+    }
+    expect(keys.size).toBe(15);
+    const fits = pathOf(1017, 'a');
+    expect(rescueRecordKey(fits)).toBe(`rescues/${fits}.json`);
+    expect(rescueRecordKey(pathOf(1018, 'a'))).toMatch(/^rescues\/long\/[0-9a-f]{64}\.json$/);
   });
 
   it('reads what the uploader writes, with or without a checksum', () => {
