@@ -84,8 +84,8 @@ describe('local stack, mirror queue', () => {
     ]);
   });
 
-  it('runs 10 deliveries at once by default', () => {
-    expect(LOCAL_DEFAULTS.MIRROR_CONCURRENCY).toBe('10');
+  it('runs 5 deliveries at once by default, as the deployed mapping does', () => {
+    expect(LOCAL_DEFAULTS.MIRROR_CONCURRENCY).toBe('5');
   });
 
   it.each(['0', '1001', '2.5', 'ten', '-1'])('refuses MIRROR_CONCURRENCY=%s, naming the variable', async (given) => {

@@ -398,9 +398,8 @@ export class RpmCacheStack extends Stack {
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'MirrorConsume',
-        // What Lambda's poller calls with the function's role, and ChangeMessageVisibility, which lets the uploader
-        // hand a message back sooner than the visibility timeout (CDK's consumer grant includes it too).
-        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        // What Lambda's poller calls with the function's role; nothing more (CDK's consumer grant adds more).
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
         resources: [queue.queueArn],
       }),
     );

@@ -92,7 +92,8 @@ export const MAX_SNAPSHOT_REPOSITORIES = 40;
 export const MIRROR_MAX_RECEIVE_COUNT = 5;
 
 /** Mirror uploads at once by default: the uploader's default reserved concurrency, which it must not exceed. */
-export const DEFAULT_MIRROR_CONCURRENCY = 10;
+/** Half the uploader's default reserved concurrency: clients' misses and snapshots keep the other half. */
+export const DEFAULT_MIRROR_CONCURRENCY = 5;
 
 /** What each context key means, its default, and the variable it sets: the table in docs/deployment.md. */
 export const SETTINGS_HELP = Object.freeze({
@@ -126,7 +127,7 @@ export const SETTINGS_HELP = Object.freeze({
   handlerReservedConcurrency: `reserved concurrency of the handler (default ${FUNCTION_URL_RESERVED_CONCURRENCY} with frontDoor=function-url, where it is the only throttle; none with http-api)`,
   mirrorRepositories:
     'MIRROR_REPOSITORIES, repository paths (as snapshotRepositories) whose RPMs the uploader stores after each new snapshot, through an SQS queue (default: none, no queue)',
-  mirrorConcurrency: `uploader executions mirroring at once, 2 to 1000, at most uploaderReservedConcurrency (default ${DEFAULT_MIRROR_CONCURRENCY}; mirrorRepositories only)`,
+  mirrorConcurrency: `uploader executions mirroring at once, 2 to 1000, below uploaderReservedConcurrency (default ${DEFAULT_MIRROR_CONCURRENCY}; mirrorRepositories only)`,
   rescueUrls: 'RESCUE_URLS, URL templates of archives tried for a file the origin lost (default: none)',
   metalinkUrl:
     'METALINK_URL, the mirror manager the handler asks for /metalink (and /mirrorlist beside it), e.g. https://mirrors.fedoraproject.org/metalink (default: none, those paths go to the origin)',
@@ -257,16 +258,18 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
   const uploaderReservedConcurrency =
     concurrency === 'none' ? undefined : (wholeNumber(read, 'uploaderReservedConcurrency', 1, 1000) ?? 10);
   // AWS: an SQS event source's maximum concurrency must not exceed the function's reserved concurrency, or Lambda
-  // throttles its messages; a throttled message goes back to the queue, and its last receive dead-letters it.
+  // throttles its messages (a throttled message goes back to the queue, and its last receive dead-letters it); and
+  // at it, mirroring would hold every uploader for hours while clients' misses and snapshots wait.
   if (
     mirrorRepositories.length > 0 &&
     uploaderReservedConcurrency !== undefined &&
-    (mirrorConcurrency ?? DEFAULT_MIRROR_CONCURRENCY) > uploaderReservedConcurrency
+    (mirrorConcurrency ?? DEFAULT_MIRROR_CONCURRENCY) >= uploaderReservedConcurrency
   ) {
     throw new SettingsError(
       `context mirrorConcurrency=${mirrorConcurrency ?? `${DEFAULT_MIRROR_CONCURRENCY} (the default)`} is invalid with ` +
-        `uploaderReservedConcurrency=${uploaderReservedConcurrency}: Lambda would throttle the mirror queue's messages, ` +
-        `each return to the queue counting toward the ${MIRROR_MAX_RECEIVE_COUNT} receives before the dead-letter queue; ` +
+        `uploaderReservedConcurrency=${uploaderReservedConcurrency}: it must be lower, or mirroring takes every uploader ` +
+        "(clients' misses and snapshots wait) and Lambda throttles the mirror queue's messages, each return counting " +
+        `toward the ${MIRROR_MAX_RECEIVE_COUNT} receives before the dead-letter queue; ` +
         'lower mirrorConcurrency or raise uploaderReservedConcurrency',
     );
   }

@@ -768,11 +768,15 @@ describe('settings from the context', () => {
     [{ mirrorConcurrency: '5' }, /mirrorConcurrency=5 is invalid without mirrorRepositories/],
     [
       { mirrorRepositories: 'pub/x/', mirrorConcurrency: '20' },
-      /mirrorConcurrency=20 is invalid with uploaderReservedConcurrency=10: Lambda would throttle/,
+      /mirrorConcurrency=20 is invalid with uploaderReservedConcurrency=10: it must be lower/,
+    ],
+    [
+      { mirrorRepositories: 'pub/x/', mirrorConcurrency: '10' },
+      /mirrorConcurrency=10 is invalid with uploaderReservedConcurrency=10: it must be lower, or mirroring takes every uploader/,
     ],
     [
       { mirrorRepositories: 'pub/x/', uploaderReservedConcurrency: '5' },
-      /mirrorConcurrency=10 \(the default\) is invalid with uploaderReservedConcurrency=5: .*lower mirrorConcurrency or raise uploaderReservedConcurrency/,
+      /mirrorConcurrency=5 \(the default\) is invalid with uploaderReservedConcurrency=5: .*lower mirrorConcurrency or raise uploaderReservedConcurrency/,
     ],
     [
       { rescueUrls: 'https://archive.example/{name}/{file} ftp://archive.example/{file}' },
@@ -1102,7 +1106,7 @@ describe('mirroring (mirrorRepositories)', () => {
     assert.match(JSON.stringify(dashboard?.Properties.DashboardBody), /MirrorDeadLettersAlarm/);
   });
 
-  it('feeds the uploader one message at a time, at most mirrorConcurrency (default 10) at once, failures reported one by one', () => {
+  it('feeds the uploader one message at a time, at most mirrorConcurrency (default 5) at once, failures reported one by one', () => {
     const mapping = (template: Template) => {
       const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
       assert.equal(mappings.length, 1);
@@ -1114,7 +1118,7 @@ describe('mirroring (mirrorRepositories)', () => {
       EventSourceArn: { 'Fn::GetAtt': [queues(mirror.template, 'MirrorQueue')[0]?.[0], 'Arn'] },
       FunctionName: { Ref: uploaderId },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ScalingConfig: { MaximumConcurrency: 10 },
+      ScalingConfig: { MaximumConcurrency: 5 },
     });
     assert.deepEqual(mapping(synth({ mirrorRepositories: UPDATES, mirrorConcurrency: '4' }).template).ScalingConfig, {
       MaximumConcurrency: 4,
@@ -1179,7 +1183,7 @@ describe('mirroring (mirrorRepositories)', () => {
       { Sid: 'MirrorSend', Action: 'sqs:SendMessage', Effect: 'Allow', Resource: queueArn },
       {
         Sid: 'MirrorConsume',
-        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
         Effect: 'Allow',
         Resource: queueArn,
       },

@@ -68,7 +68,7 @@ export const LOCAL_DEFAULTS = Object.freeze({
   S3_BUCKET_NAME: 'rpm-cache',
   RPM_CACHE_DATA_DIR: '.rpm-cache',
   UPLOADER_LAMBDA_ARN: 'rpm-cache-uploader',
-  MIRROR_CONCURRENCY: '10',
+  MIRROR_CONCURRENCY: '5',
 });
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
