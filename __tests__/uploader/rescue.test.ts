@@ -269,6 +269,38 @@ describe('cacheFromOrigin with RESCUE_URLS', () => {
       expect(archiveGets()).toEqual([`/pool/${fileOf(path)}`]);
     });
 
+    it('goes on to the next template when an archive stops sending in the middle of the body', async () => {
+      const path = freshPath();
+      const bytes = syntheticRpmFor(path, { payloadBytes: 5000 });
+      archive.files.set(`slow/${fileOf(path)}`, bytes);
+      archive.behaviours.set(`slow/${fileOf(path)}`, { kind: 'stall-body', bytes: 700 });
+      archive.files.set(`good/${fileOf(path)}`, bytes);
+      const templates = [`${archive.baseUrl}/slow/{file}`, `${archive.baseUrl}/good/{file}`];
+
+      const result = await cacheFromOrigin(path, {
+        ...deps(templates, expectationOf(bytes)),
+        originIdleTimeoutMs: 300,
+      });
+
+      expect(result).toMatchObject({ outcome: 'rescued', sourceUrl: `${archive.baseUrl}/good/${fileOf(path)}` });
+      expect(await stored(path)).toEqual(bytes);
+    });
+
+    it('never puts a source name of ".." into a URL: that template is skipped', async () => {
+      const path = freshPath();
+      const bytes = syntheticRpmFor(path);
+      archive.files.set(`pool/${fileOf(path)}`, bytes);
+      const templates = [`${archive.baseUrl}/packages/{source_name}/{file}`, `${archive.baseUrl}/pool/{file}`];
+
+      const result = await cacheFromOrigin(
+        path,
+        deps(templates, expectationOf(bytes, { sourceRpm: '..-1-1.src.rpm' })),
+      );
+
+      expect(result).toMatchObject({ outcome: 'rescued', sourceUrl: `${archive.baseUrl}/pool/${fileOf(path)}` });
+      expect(archiveGets()).toEqual([`/pool/${fileOf(path)}`]);
+    });
+
     it('fails, naming the template, when every template needs a value the cache does not know', async () => {
       const path = freshPath();
       const bytes = syntheticRpmFor(path);
