@@ -12,10 +12,13 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { type CliIo, runCli } from '../../src/cli/main.js';
 import { cacheKey } from '../../src/commons/paths.js';
 import { OriginServer } from '../helpers/origin-server.js';
+import { primaryXml } from '../helpers/primary-xml.js';
+import { repository } from '../helpers/repository.js';
 import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 import { stackS3Client, startTestStack, type TestStack } from '../helpers/test-stack.js';
 
@@ -119,6 +122,37 @@ describe('rpm-cache warm with RESCUE_URLS', () => {
     const served = await fetch(`${test.stack.url}/${rescued.path}`);
     expect(served.status).toBe(200);
     expect(Buffer.from(await served.arrayBuffer())).toEqual(rescued.bytes);
+  }, 120_000);
+
+  it('reports failed, not rescued, when the cache rescued the bytes its snapshot lists and the lockfile pins others', async () => {
+    const repo = 'pub/fedora/linux/updates/43/Everything/x86_64/';
+    const path = `${repo}Packages/l/listed-1.0-1.fc44.x86_64.rpm`;
+    const listedBytes = syntheticRpmFor(path, { payloadBytes: 7000 });
+    const href = path.slice(repo.length);
+    for (const [file, bytes] of repository(repo, {
+      primary: gzipSync(primaryXml(new Map([[href, listedBytes]]), { sourceOf: () => 'listed-suite' })),
+    })) {
+      test.origin.files.set(file, bytes);
+    }
+    // The snapshot the cache takes lists the file (the origin never serves the RPM itself).
+    await (await fetch(`${test.stack.url}/${repo}repodata/repomd.xml`, { redirect: 'manual' })).arrayBuffer();
+    await test.stack.drain();
+    const pinnedOther: Pinned = {
+      name: 'listed',
+      path,
+      bytes: syntheticRpmFor(path, { payloadBytes: 7001 }),
+      sourceRpm: 'listed-suite-2.0-3.fc44.src.rpm',
+    };
+    // Where the archive keeps the snapshot's file (its listing names source listed-suite-1.0-1.fc44).
+    archive.files.set(`packages/listed-suite/1.0/1.fc44/data/signed/6d9f90a6/x86_64/${href.slice(11)}`, listedBytes);
+
+    const { code, report } = await warm(await lockfile('other.yaml', [pinnedOther]));
+
+    expect(code).toBe(1);
+    expect(report.packages[0]).toMatchObject({ state: 'failed', reason: expect.stringContaining('mismatch') });
+    // What the cache holds is the snapshot's file, byte for byte.
+    const served = await fetch(`${test.stack.url}/${path}`);
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(listedBytes);
   }, 120_000);
 
   it('finds the rescued RPM cached on the next run (exit 0), and does not ask the archive for the refused one again', async () => {
