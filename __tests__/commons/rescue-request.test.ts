@@ -9,6 +9,7 @@ import {
   expectationFromHeaders,
   parseExpectation,
   parseRescueRecord,
+  RESCUE_RETRY_AFTER_TROUBLE_MS,
   RESCUE_RETRY_MS,
   recordStillAnswers,
   rescueRecordKey,
@@ -270,5 +271,20 @@ describe('rescue records', () => {
     it('does not answer when there is no record', () => {
       expect(recordStillAnswers(undefined, undefined, at)).toBe(false);
     });
+  });
+});
+
+describe('a record of archive trouble', () => {
+  it('answers for minutes only: the archive may answer again', () => {
+    const at = Date.parse('2026-12-04T00:00:00Z');
+    const record = {
+      outcome: 'failed',
+      at: new Date(at).toISOString(),
+      reason: 'x: answered 503',
+      transient: true,
+    } as const;
+    expect(parseRescueRecord(JSON.stringify(record))).toEqual(record);
+    expect(recordStillAnswers(record, undefined, at + RESCUE_RETRY_AFTER_TROUBLE_MS - 1)).toBe(true);
+    expect(recordStillAnswers(record, undefined, at + RESCUE_RETRY_AFTER_TROUBLE_MS)).toBe(false);
   });
 });

@@ -187,9 +187,30 @@ describe('cacheFromOrigin with RESCUE_URLS', () => {
 
       expect(result).toMatchObject({
         outcome: 'origin-missing',
-        reason: expect.stringContaining(`${bytes.length} bytes where the request lists ${bytes.length + 1}`),
+        reason: expect.stringContaining(
+          `refused: it announces ${bytes.length} bytes where the request says ${bytes.length + 1}`,
+        ),
       });
       expect(await stored(path)).toBeUndefined();
+    });
+
+    it("keeps the origin's status on a rescued file's result, and records archive trouble as passing", async () => {
+      const path = freshPath();
+      const bytes = syntheticRpmFor(path);
+      archive.files.set(fileOf(path), bytes);
+      expect(await cacheFromOrigin(path, deps([`${archive.baseUrl}/{file}`], expectationOf(bytes)))).toMatchObject({
+        outcome: 'rescued',
+        originStatus: 404,
+      });
+
+      const troubled = freshPath();
+      archive.behaviours.set(fileOf(troubled), { kind: 'status', status: 503 });
+      await cacheFromOrigin(troubled, deps([`${archive.baseUrl}/{file}`], expectationOf(bytes)));
+      expect(await record(troubled)).toMatchObject({ transient: true });
+
+      const missing = freshPath();
+      await cacheFromOrigin(missing, deps([`${archive.baseUrl}/{file}`], expectationOf(bytes)));
+      expect(await record(missing)).not.toHaveProperty('transient');
     });
 
     it("refuses bytes that are no RPM of the file's name, even with the named checksum", async () => {

@@ -92,6 +92,9 @@ export const rescueRecordKey = (path: string): string => {
  */
 export const RESCUE_RETRY_MS = 60 * 60 * 1000;
 
+/** When an archive could not be asked (5xx, unreachable, a broken body), the next request may try again this soon. */
+export const RESCUE_RETRY_AFTER_TROUBLE_MS = 5 * 60 * 1000;
+
 /** What the uploader records when no archive could supply the file. */
 export interface RescueRecord {
   readonly outcome: 'failed';
@@ -104,6 +107,8 @@ export interface RescueRecord {
    * the record answers a request naming other bytes too, since the cache would look for these again.
    */
   readonly fromSnapshot?: true;
+  /** An archive could not be asked (not: had other bytes or none): the record answers for minutes only. */
+  readonly transient?: true;
   /** One line, for the `X-Cache-Rescue-Reason` header and `warm`'s report. */
   readonly reason: string;
 }
@@ -116,7 +121,7 @@ export const parseRescueRecord = (text: string): RescueRecord | undefined => {
     return undefined;
   }
   if (!isRecord(value) || value.outcome !== 'failed') return undefined;
-  const { at, sha256, reason, fromSnapshot } = value;
+  const { at, sha256, reason, fromSnapshot, transient } = value;
   if (typeof at !== 'string' || Number.isNaN(Date.parse(at)) || typeof reason !== 'string') return undefined;
   if (sha256 !== undefined && !(typeof sha256 === 'string' && SHA256.test(sha256))) return undefined;
   return {
@@ -124,6 +129,7 @@ export const parseRescueRecord = (text: string): RescueRecord | undefined => {
     at,
     reason,
     ...(sha256 === undefined ? {} : { sha256, ...(fromSnapshot === true ? { fromSnapshot } : {}) }),
+    ...(transient === true ? { transient } : {}),
   };
 };
 
@@ -139,5 +145,5 @@ export const recordStillAnswers = (
   now: number,
 ): record is RescueRecord =>
   record !== undefined &&
-  now - Date.parse(record.at) < RESCUE_RETRY_MS &&
+  now - Date.parse(record.at) < (record.transient === true ? RESCUE_RETRY_AFTER_TROUBLE_MS : RESCUE_RETRY_MS) &&
   (expected === undefined || record.sha256 === expected.sha256 || record.fromSnapshot === true);

@@ -118,7 +118,12 @@ const downloadOrRescue = async (path: string, deps: UploadDependencies): Promise
   if (downloaded.outcome !== 'origin-missing' || deps.config.rescueTemplates.length === 0) return downloaded;
   const rescued = await rescueFromArchives(path, deps.expected, deps);
   if (rescued.outcome === 'not-rescued') return { ...downloaded, reason: `not rescued: ${rescued.reason}` };
-  return { ...rescued, outcome: rescued.outcome === 'stored' ? 'rescued' : 'lost-race' };
+  // The origin's status, not the archive's: the log line says the origin lost it.
+  return {
+    ...rescued,
+    outcome: rescued.outcome === 'stored' ? 'rescued' : 'lost-race',
+    ...(downloaded.originStatus === undefined ? {} : { originStatus: downloaded.originStatus }),
+  };
 };
 
 /**

@@ -64,23 +64,39 @@ const recordFailure = async (path: string, record: RescueRecord, deps: UploadDep
   );
 };
 
+/** Why a template gave nothing: the archive answered (none, or other bytes), or could not be asked. */
+interface ArchiveTrouble {
+  readonly result: string;
+  /** 5xx, unreachable, a broken body: asking again later may help. */
+  readonly transient: boolean;
+}
+
 /** One template's try: the stored result, or what went wrong with it. */
 const tryArchive = async (
   path: string,
   url: string,
   known: KnownFile,
   deps: UploadDependencies,
-): Promise<UploadResult | string> => {
+): Promise<UploadResult | ArchiveTrouble> => {
   const originRequest = new AbortController();
   let answer: Awaited<ReturnType<typeof openOrigin>>;
   try {
     answer = await openOrigin(url, originRequest, deps.originIdleTimeoutMs ?? DEFAULT_ORIGIN_IDLE_TIMEOUT_MS);
   } catch (error) {
     if (!(error instanceof OriginUnavailableError)) throw error;
-    return error.message;
+    return { result: error.message, transient: true };
   }
-  if (answer.kind === 'missing') return `answered ${answer.status}`;
-  if (answer.kind === 'encoded') return `sent Content-Encoding: ${answer.encoding}`;
+  if (answer.kind === 'missing') return { result: `answered ${answer.status}`, transient: false };
+  if (answer.kind === 'encoded') return { result: `sent Content-Encoding: ${answer.encoding}`, transient: false };
+  const announced = answer.response.headers.get('content-length');
+  if (known.size !== undefined && announced !== null && /^\d+$/.test(announced) && Number(announced) !== known.size) {
+    // Other bytes for certain: refused before anything is read or stored.
+    originRequest.abort();
+    return {
+      result: `refused: it announces ${announced} bytes where ${known.knownFrom} says ${known.size}`,
+      transient: false,
+    };
+  }
   const entry = {
     algorithm: 'sha256',
     checksum: known.sha256,
@@ -96,9 +112,9 @@ const tryArchive = async (
   } catch (error) {
     // The archive's body broke off or stalled: as with its 5xx, the next template's turn.
     if (!(error instanceof IncompleteDownloadError)) throw error;
-    return error.message;
+    return { result: `the body broke off: ${error.message}`, transient: true };
   }
-  return stored.outcome === 'corrupt' ? `refused: ${stored.reason ?? 'corrupt'}` : stored;
+  return stored.outcome === 'corrupt' ? { result: `refused: ${stored.reason ?? 'corrupt'}`, transient: false } : stored;
 };
 
 /**
@@ -124,6 +140,7 @@ export const rescueFromArchives = async (
     return triedAlready(earlier);
   }
   const attempts: RescueAttempt[] = [];
+  let troubled = false;
   const fail = async (reason: string): Promise<RescueResult> => {
     const record = {
       outcome: 'failed',
@@ -132,6 +149,7 @@ export const rescueFromArchives = async (
       ...(known === undefined
         ? {}
         : { sha256: known.sha256, ...(known.fromSnapshot ? { fromSnapshot: true as const } : {}) }),
+      ...(troubled ? { transient: true as const } : {}),
     } as const;
     await recordFailure(path, record, deps);
     return { outcome: 'not-rescued', reason, attempts };
@@ -146,10 +164,11 @@ export const rescueFromArchives = async (
       continue;
     }
     const tried = await tryArchive(path, url, known, deps);
-    if (typeof tried !== 'string' && (tried.outcome === 'stored' || tried.outcome === 'lost-race')) {
+    if ('outcome' in tried && (tried.outcome === 'stored' || tried.outcome === 'lost-race')) {
       return { ...tried, outcome: tried.outcome, knownFrom: known.knownFrom };
     }
-    attempts.push({ url, result: typeof tried === 'string' ? tried : tried.outcome });
+    if ('transient' in tried) troubled ||= tried.transient;
+    attempts.push({ url, result: 'result' in tried ? tried.result : tried.outcome });
   }
   const summary = attempts.map(({ url, result }) => `${url}: ${result}`).join('; ');
   return fail(`no archive had sha256 ${known.sha256} (known from ${known.knownFrom}): ${summary}`);
