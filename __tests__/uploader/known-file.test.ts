@@ -201,7 +201,7 @@ describe('knownFile', () => {
     for (let revision = 1; revision < MAX_SNAPSHOTS_SEARCHED; revision += 1) {
       await snapshot(repoDir, listing([other(revision), rpm(other(revision))]), String(revision));
     }
-    // The listing one is the oldest of 16: still searched.
+    // The listing one is the oldest of those searched: still searched.
     expect(await knownFile(path, fromRequest, deps())).toMatchObject({ sha256: sha256(bytes) });
 
     await snapshot(repoDir, listing([other(99), rpm(other(99))]), String(MAX_SNAPSHOTS_SEARCHED));

@@ -29,12 +29,15 @@ export interface KnownFile {
 }
 
 /**
- * The snapshots searched for a lost file, newest first: a file superseded
- * lately is found in the first few, and each costs a read of its
- * primary.xml (megabytes for Fedora's updates), so a file gone for longer
- * than this many versions of its repository is known only from a request.
+ * The snapshots searched for a lost file, newest first: the current one and
+ * the two before it, where a file superseded by the latest pushes is listed.
+ * Each costs a read of its primary.xml (tens of MB decompressed for
+ * Fedora's updates), and any request for a path the origin lost may start
+ * a search (made-up paths too, once an hour each): a deeper search would
+ * let anyone buy seconds of uploader time per request. A file gone for
+ * longer is known from a request (`warm`), or was stored by mirroring.
  */
-export const MAX_SNAPSHOTS_SEARCHED = 16;
+export const MAX_SNAPSHOTS_SEARCHED = 3;
 
 export interface KnownFileDependencies {
   readonly s3: S3Client;
