@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { type CliIo, runCli } from '../../src/cli/main.js';
 import { parseSnapshotTime } from '../../src/commons/snapshot-history.js';
+import { refusedBaseUrl } from '../helpers/origin-server.js';
 import { primaryXml } from '../helpers/primary-xml.js';
 import { repository } from '../helpers/repository.js';
 import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
@@ -109,9 +110,21 @@ describe('rpm-cache mirror', () => {
     const missing = await run('pub/never/');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/repodata\/repomd\.xml answered HTTP 404/);
+    expect(missing.stderr).toContain('is REPOSITORY the directory that holds repodata/');
 
     const badTime = await run('--at', 'yesterday', REPO);
     expect(badTime.code).toBe(2);
     expect(badTime.stderr).toContain('--at "yesterday" is not a time');
+  });
+
+  it('exits 2 naming the address when the cache cannot be reached, one JSON document with --json', async () => {
+    const stdout = new Captured();
+    const stderr = new Captured();
+    const refused = await refusedBaseUrl();
+    const code = await runCli(['mirror', '--cache', refused, '--json', REPO], { stdout, stderr, env: {} });
+
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout.text)).toEqual({ error: expect.stringContaining(`cannot reach the cache at ${refused}`) });
+    expect(stderr.text).toMatch(/^rpm-cache: cannot reach the cache at http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
   });
 });

@@ -164,10 +164,11 @@ const runMirror = async (argument: string, flags: MirrorFlags, io: CliIo): Promi
       ...(io.signal === undefined ? {} : { signal: io.signal }),
     });
   } catch (error) {
-    if (!(error instanceof MirrorSourceError)) throw error;
+    if (!(error instanceof MirrorSourceError || error instanceof CacheUnreachableError)) throw error;
     if (flags.json) io.stdout.write(`${JSON.stringify({ error: error.message }, null, 2)}\n`);
     io.stderr.write(`rpm-cache: ${error.message}\n`);
-    return EXIT.notAllCached;
+    // As warm: a cache out of reach is the command's problem (2), a snapshot that cannot be read the cache's (1).
+    return error instanceof CacheUnreachableError ? EXIT.usage : EXIT.notAllCached;
   }
   // Every package is at its cache URL already: the cache is its own origin here.
   const origins = originMatcher(undefined, cacheUrl);
@@ -250,9 +251,10 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
     })
-    .showHelpAfterError('(rpm-cache warm --help shows every option)');
+    .showHelpAfterError('(rpm-cache --help lists the commands; rpm-cache <command> --help shows its options)');
   root
     .command('warm')
+    .showHelpAfterError('(rpm-cache warm --help shows every option)')
     .description(
       'Make sure every RPM that rpms.lock.yaml lockfiles pin is cached: ask the cache for each package, ' +
         'wait for the ones it is fetching, report each as cached, newly-cached, rescued, lost, failed or skipped.',
@@ -297,6 +299,7 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
     });
   root
     .command('rewrite')
+    .showHelpAfterError('(rpm-cache rewrite --help shows every option)')
     .description(
       "Print rpms.lock.yaml lockfiles with every package and source URL under one of the deployment's origins " +
         'turned into a cache URL, everything else unchanged (for tools with no proxy setting, such as hermeto).',
@@ -328,6 +331,7 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
     });
   root
     .command('mirror')
+    .showHelpAfterError('(rpm-cache mirror --help shows every option)')
     .description(
       "Make sure every RPM a repository's snapshot lists is stored in the cache, verified against the " +
         "listing's size and SHA-256: the current snapshot, or the one current at --at. Resumable: a second run " +
@@ -356,6 +360,7 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
     });
   root
     .command('snapshots')
+    .showHelpAfterError('(rpm-cache snapshots --help shows every option)')
     .description(
       'List the snapshots of one repository the cache serves at /@<time>/ (time travel), newest first, ' +
         'each with the baseurl that gives the repository as it was then.',

@@ -7,11 +7,12 @@
  * for, verified against the listing's size and SHA-256.
  */
 import { Readable } from 'node:stream';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { type PrimaryPackage, primaryPackages } from '../commons/primary-packages.js';
 import { REPOMD } from '../commons/repodata.js';
 import { parseRepomd, RepomdError } from '../uploader/repomd.js';
 import type { LockedPackage } from './lockfile.js';
+import { CacheUnreachableError, networkReason } from './preflight.js';
 import { answeredError, encodedPath } from './snapshots.js';
 
 /** The snapshot cannot be read: the cache answered an error, or what it sent is not repository metadata. */
@@ -22,10 +23,21 @@ export class MirrorSourceError extends Error {
   }
 }
 
+/**
+ * Node's zstd decompressor, where this Node has one (22.15 and 23.8 on): looked up, not imported by name, so the
+ * CLI still starts on Node 20, where only a .zst repository is out of reach.
+ */
+const zstdDecompress = (zlib as { createZstdDecompress?: () => import('node:stream').Transform }).createZstdDecompress;
+
 /** The decompressor for a metadata file, by its name. */
 const decompressorFor = (href: string) => {
-  if (href.endsWith('.gz')) return createGunzip();
-  if (href.endsWith('.zst')) return createZstdDecompress();
+  if (href.endsWith('.gz')) return zlib.createGunzip();
+  if (href.endsWith('.zst')) {
+    if (zstdDecompress === undefined) {
+      throw new MirrorSourceError(`${href}: zstd needs Node 22.15 or newer (this is Node ${process.versions.node})`);
+    }
+    return zstdDecompress();
+  }
   if (href.endsWith('.xml')) return undefined;
   throw new MirrorSourceError(
     `${href}: compressed in a way this command cannot read (it reads .gz, .zst and plain .xml)`,
@@ -49,9 +61,19 @@ const metadataResponse = async (
   file: string,
 ): Promise<Response> => {
   const url = `${cacheUrl}/${at === undefined ? '' : `@${at}/`}${encodedPath(`${repository}${file}`)}`;
-  const response = await fetchImpl(url, signal === undefined ? {} : { signal });
+  let response: Response;
+  try {
+    response = await fetchImpl(url, signal === undefined ? {} : { signal });
+  } catch (error) {
+    if (signal?.aborted === true) throw error;
+    throw new CacheUnreachableError(`cannot reach the cache at ${new URL(url).origin}: ${networkReason(error)}`);
+  }
   if (response.status !== 200) {
-    throw new MirrorSourceError(answeredError(url, response.status, await response.text()));
+    const hint =
+      file === REPOMD && response.status === 404
+        ? " (is REPOSITORY the directory that holds repodata/, as the cache's paths name it?)"
+        : '';
+    throw new MirrorSourceError(`${answeredError(url, response.status, await response.text())}${hint}`);
   }
   return response;
 };
