@@ -22,6 +22,9 @@ Variables it honours (see docs/configuration.md):
   SNAPSHOT_HISTORY_DAYS     days a superseded snapshot stays at /@<time>/ (default 90; 0 for ever)
   SNAPSHOT_REPOSITORIES     repository paths checked on a schedule (each ending in /)
   SNAPSHOT_EVERY_MINUTES    minutes between those checks (default 60)
+  MIRROR_REPOSITORIES       repository paths whose every new snapshot is mirrored whole (docs/mirroring.md)
+  MIRROR_CONCURRENCY        mirror uploads at once (default 5)
+  RESCUE_URLS               archive URL templates for files the origin lost (docs/mirroring.md)
   HOST, PORT                where it listens (default 127.0.0.1, 8080)
   FRONT_DOOR                the events the handler gets: http-api (default) or function-url
   RPM_CACHE_DATA_DIR        the embedded S3 server's data (default .rpm-cache; delete it to start empty)

@@ -135,7 +135,8 @@ describe('the handler with RESCUE_URLS', () => {
     it('says a rescue of the same bytes failed within the hour, with the reason, and asks nobody', async () => {
       const path = freshPath();
       const reason = 'no archive had sha256 aaaa (known from the request): https://archive.example/x: answered 404';
-      withRecord(path, { outcome: 'failed', at: minutesAgo(59), sha256: SHA, reason });
+      const at = minutesAgo(59);
+      withRecord(path, { outcome: 'failed', at, sha256: SHA, reason });
 
       const decision = await decide(path, { expected });
 
@@ -144,7 +145,7 @@ describe('the handler with RESCUE_URLS', () => {
         location: `${origin.baseUrl}/${path}`,
         originStatus: 404,
         rescue: 'failed',
-        rescueReason: reason,
+        rescueReason: `tried at ${at}, again after ${new Date(Date.parse(at) + 3_600_000).toISOString()}: ${reason}`,
         uploadTriggered: false,
       });
       expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
@@ -154,7 +155,10 @@ describe('the handler with RESCUE_URLS', () => {
       const path = freshPath();
       withRecord(path, { outcome: 'failed', at: minutesAgo(5), sha256: SHA, reason: 'none had it' });
 
-      expect(await decide(path)).toMatchObject({ rescue: 'failed', rescueReason: 'none had it' });
+      expect(await decide(path)).toMatchObject({
+        rescue: 'failed',
+        rescueReason: expect.stringMatching(/^tried at .*: none had it$/),
+      });
       expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
     });
 
@@ -184,7 +188,11 @@ describe('the handler with RESCUE_URLS', () => {
 
       expect(decision).toMatchObject({
         rescue: 'failed',
-        rescueReason: `a snapshot of the repository lists sha256 ${OTHER_SHA}, not the requested ${SHA}: no archive had them`,
+        rescueReason: expect.stringMatching(
+          new RegExp(
+            `^tried at .*: a snapshot of the repository lists sha256 ${OTHER_SHA}, not the requested ${SHA}: no archive had them$`,
+          ),
+        ),
         uploadTriggered: false,
       });
       expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
@@ -448,7 +456,9 @@ describe('the handler with RESCUE_URLS', () => {
       expect(response.statusCode).toBe(302);
       expect(response.headers).toMatchObject({
         'X-Cache-Rescue': 'failed',
-        'X-Cache-Rescue-Reason': 'https://archive.example/?: answered 404??Set-Cookie: x=y',
+        'X-Cache-Rescue-Reason': expect.stringMatching(
+          /^tried at [^ ]+, again after [^ ]+: https:\/\/archive\.example\/\?: answered 404\?\?Set-Cookie: x=y$/,
+        ),
       });
       expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
     });

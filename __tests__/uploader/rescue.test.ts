@@ -331,7 +331,9 @@ describe('cacheFromOrigin with RESCUE_URLS', () => {
 
       expect(result).toMatchObject({
         outcome: 'origin-missing',
-        reason: expect.stringContaining(`${koji}: needs a value the cache does not know`),
+        reason: expect.stringContaining(
+          `${koji}: needs {source_name}, which the cache does not know (a lockfile entry's sourcerpm gives it)`,
+        ),
       });
       expect(archive.requests).toEqual([]);
     });

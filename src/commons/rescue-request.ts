@@ -133,6 +133,10 @@ export const parseRescueRecord = (text: string): RescueRecord | undefined => {
   };
 };
 
+/** How long after its attempt a failed rescue is tried again (for the same bytes). */
+export const retryAfterMs = (record: RescueRecord): number =>
+  record.transient === true ? RESCUE_RETRY_AFTER_TROUBLE_MS : RESCUE_RETRY_MS;
+
 /**
  * Whether `record` still answers for a rescue asked with `expected`: recent,
  * and about the same bytes (a request naming bytes, other ones or the first
@@ -145,5 +149,5 @@ export const recordStillAnswers = (
   now: number,
 ): record is RescueRecord =>
   record !== undefined &&
-  now - Date.parse(record.at) < (record.transient === true ? RESCUE_RETRY_AFTER_TROUBLE_MS : RESCUE_RETRY_MS) &&
+  now - Date.parse(record.at) < retryAfterMs(record) &&
   (expected === undefined || record.sha256 === expected.sha256 || record.fromSnapshot === true);

@@ -12,6 +12,7 @@ import {
   type RescueRecord,
   recordStillAnswers,
   rescueRecordKey,
+  retryAfterMs,
 } from '../commons/rescue-request.js';
 import type { RedirectDecision } from './redirect.js';
 import { type Asked, trigger, triggerFacts } from './request-steps.js';
@@ -46,7 +47,12 @@ export const askRescue = async (
   memoKey: string,
 ): Promise<Pick<RedirectDecision, 'rescue' | 'rescueReason' | 'uploadTriggered' | 'uploadAlreadyTriggered'>> => {
   const failed = await failedRescue(asked);
-  if (failed !== undefined) return { rescue: 'failed', rescueReason: reasonFor(failed, asked), uploadTriggered: false };
+  if (failed !== undefined) {
+    // When it was tried and when it will be again, so a client that fixed the cause knows why nothing changed yet.
+    const retry = new Date(Date.parse(failed.at) + retryAfterMs(failed)).toISOString();
+    const rescueReason = `tried at ${failed.at}, again after ${retry}: ${reasonFor(failed, asked)}`;
+    return { rescue: 'failed', rescueReason, uploadTriggered: false };
+  }
   // A request naming other bytes (or the first to name any) is another rescue: not one this container triggered lately.
   const rescueKey = asked.expected === undefined ? memoKey : `${memoKey}#sha256:${asked.expected.sha256}`;
   return { rescue: 'trying', ...triggerFacts(await trigger(asked, rescueKey)) };

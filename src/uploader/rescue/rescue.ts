@@ -22,7 +22,7 @@ import { DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, storeServed } from '../store-served.js'
 import type { UploadDependencies, UploadResult } from '../upload.js';
 import { IncompleteDownloadError, OriginUnavailableError } from '../upload-errors.js';
 import { type KnownFile, knownFile } from './known-file.js';
-import { rescueUrl } from './templates.js';
+import { missingPlaceholders, rescueUrl } from './templates.js';
 
 /** What one template gave. */
 export interface RescueAttempt {
@@ -160,7 +160,9 @@ export const rescueFromArchives = async (
   for (const template of deps.config.rescueTemplates) {
     const url = rescueUrl(template, known.facts);
     if (url === undefined) {
-      attempts.push({ url: template, result: 'needs a value the cache does not know' });
+      const missing = missingPlaceholders(template, known.facts).join(' ');
+      const hint = missing.includes('{source_') ? " (a lockfile entry's sourcerpm gives it)" : '';
+      attempts.push({ url: template, result: `needs ${missing}, which the cache does not know${hint}` });
       continue;
     }
     const tried = await tryArchive(path, url, known, deps);

@@ -41,3 +41,12 @@ export const factsOfFile = (
   identity: { name: string; version: string; release: string; arch: string } | undefined,
 ): RescueFacts =>
   identity === undefined ? { file } : { file, ...identity, first: identity.name.slice(0, 1).toLowerCase() };
+
+/** The placeholders of `template` that `facts` has no usable value for, as written (`{source_name}`). */
+export const missingPlaceholders = (template: string, facts: RescueFacts): string[] =>
+  [...template.matchAll(PLACEHOLDER)]
+    .filter(([, name = '']) => {
+      const value = isRescuePlaceholder(name) ? facts[name] : undefined;
+      return value === undefined || segment(value) === undefined;
+    })
+    .map(([placeholder]) => placeholder);
