@@ -42,6 +42,8 @@ describe('dnf with a metalink= repository file, through the cache', () => {
   const repositories = new Map<string, string>();
   /** What the stand-in vouches for instead of the origin's repomd.xml, when set (a stale or tampered metalink). */
   let vouchedInstead: string | undefined;
+  /** Set: the stand-in answers 503 to everything (the mirror manager down). */
+  let serviceDown = false;
   let scenarios = 0;
 
   const origin = () => test.origin;
@@ -163,6 +165,10 @@ describe('dnf with a metalink= repository file, through the cache', () => {
     service.defaultBehaviour = {
       kind: 'custom',
       respond: (request, response) => {
+        if (serviceDown) {
+          response.writeHead(503, { 'content-type': 'text/html' }).end('<html>Service Unavailable</html>');
+          return;
+        }
         const { status, body } = answerMetalink(new URL(request.url ?? '/', 'http://service'));
         response.writeHead(status, { 'content-type': 'application/metalink+xml' }).end(body);
       },
@@ -172,6 +178,8 @@ describe('dnf with a metalink= repository file, through the cache', () => {
       ORIGIN_HEAD_TIMEOUT: '1',
       S3_BUCKET_NAME: 'rpm-cache-metalink',
       METALINK_URL: `${service.baseUrl}/metalink`,
+      // Every scenario here changes what the service answers between dnf runs: none is kept (the unit test keeps them).
+      METALINK_ANSWER_TTL: '0',
     });
     s3 = stackS3Client(test.stack);
     for (const pkg of [...FIRST, ADDED]) {
@@ -182,6 +190,7 @@ describe('dnf with a metalink= repository file, through the cache', () => {
 
   beforeEach(async () => {
     vouchedInstead = undefined;
+    serviceDown = false;
     service.requests.length = 0;
     await origin().reopen();
     origin().defaultBehaviour = undefined;
@@ -260,5 +269,42 @@ describe('dnf with a metalink= repository file, through the cache', () => {
       snapshotId: snapshot.id,
       snapshotVouched: 'added',
     });
+  });
+
+  it('installs in a fresh root with the service down too: the metalink written from the snapshot of the repository last mapped', async () => {
+    const repoDir = await publish('down-44', FIRST);
+    await expectDownloaded(await dnfThroughMetalink('down-44', FIRST), FIRST);
+    expect(test.logs.linesOf('metalink').filter((line) => line.repository === repoDir)).toContainEqual(
+      expect.objectContaining({ outcome: 'rewritten', mapping: 'written' }),
+    );
+    const snapshot = await waitFor(
+      'the snapshot',
+      async () => (await readCurrentSnapshot(s3, test.stack.bucketName, repoDir))?.manifest,
+    );
+    for (const pkg of FIRST)
+      await waitFor(`${pkg.name} cached`, () => cached(`cache/${repoDir}Packages/${rpmFileName(pkg)}`));
+    serviceDown = true;
+    origin().defaultBehaviour = { kind: 'status', status: 503 };
+
+    const result = await dnfThroughMetalink('down-44', FIRST);
+
+    await expectDownloaded(result, FIRST);
+    expect(service.requests.length).toBeGreaterThan(0);
+    expect(test.logs.linesOf('metalink').at(-1)).toMatchObject({
+      outcome: 'written-from-snapshot',
+      repository: repoDir,
+      snapshotId: snapshot.id,
+      reason: 'answered 503',
+    });
+  });
+
+  it('fails clearly for a repo the service never answered through the cache, with the service down', async () => {
+    serviceDown = true;
+
+    const { run } = await dnfThroughMetalink('never-44', FIRST);
+
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(/404/);
+    expect(test.logs.linesOf('metalink').at(-1)).toMatchObject({ outcome: 'unknown', reason: 'answered 503' });
   });
 });
