@@ -191,6 +191,7 @@ describe('dnf with a metalink= repository file, through the cache', () => {
   beforeEach(async () => {
     vouchedInstead = undefined;
     serviceDown = false;
+    await service.reopen();
     service.requests.length = 0;
     await origin().reopen();
     origin().defaultBehaviour = undefined;
@@ -295,6 +296,13 @@ describe('dnf with a metalink= repository file, through the cache', () => {
       repository: repoDir,
       snapshotId: snapshot.id,
       reason: 'answered 503',
+    });
+    // ...and with the service not even listening.
+    await service.close();
+    await expectDownloaded(await dnfThroughMetalink('down-44', FIRST), FIRST);
+    expect(test.logs.linesOf('metalink').at(-1)).toMatchObject({
+      outcome: 'written-from-snapshot',
+      reason: expect.stringContaining('unreachable'),
     });
   });
 
