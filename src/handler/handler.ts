@@ -33,6 +33,7 @@ import { createLambdaClient } from './lambda-client.js';
 import { answerMirrorService, mirrorServiceOf } from './metalink/answer.js';
 import { LastRepositories } from './metalink/last-repository.js';
 import { publicBaseUrl } from './metalink/public-url.js';
+import { answerMirrorServiceAt, travelMirrorServiceOf } from './metalink/time-travel.js';
 import { UpstreamMemo } from './metalink/upstream-memo.js';
 import { originFallback } from './middlewares/origin-fallback.js';
 import { requestPath } from './middlewares/request-path.js';
@@ -72,6 +73,18 @@ const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePath
     countMetalinkAnswer(mirrorService.service, answer.outcome);
     const durationMs = Math.round(performance.now() - started);
     logger.info('metalink', { outcome: answer.outcome, ...answer.facts, method, durationMs });
+    return answer.response;
+  }
+  const travelService = travelMirrorServiceOf(asked, config);
+  if (travelService !== undefined) {
+    const answer = await answerMirrorServiceAt(
+      travelService,
+      { config, s3, lastRepositories, memo: upstreamMemo },
+      { query: forwardedQuery(event.rawQueryString), publicUrl: publicBaseUrl(event) },
+    );
+    countMetalinkAnswer(travelService.service, answer.outcome);
+    const durationMs = Math.round(performance.now() - started);
+    logger.info('metalink', { outcome: answer.outcome, ...answer.facts, path: asked, method, durationMs });
     return answer.response;
   }
   const travel = travelPathOf(asked);

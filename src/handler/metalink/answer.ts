@@ -42,7 +42,14 @@ import type { UpstreamMemo } from './upstream-memo.js';
 export type MirrorService = 'metalink' | 'mirrorlist';
 
 /** What an answer was, in the logs and the `MetalinkAnswers` metric. */
-export type MetalinkOutcome = 'rewritten' | 'written-from-snapshot' | 'passed-through' | 'unknown' | 'upstream-failed';
+export type MetalinkOutcome =
+  | 'rewritten'
+  | 'written-from-snapshot'
+  | 'passed-through'
+  | 'unknown'
+  | 'upstream-failed'
+  /** Under `/@<time>/`: the snapshot current then, or time travel's own refusal (time-travel.ts). */
+  | 'time-travel';
 
 export interface MetalinkDependencies {
   readonly config: Pick<
@@ -87,11 +94,11 @@ export const mirrorServiceOf = (
 /** A snapshot lookup is one S3 GET: a client waits at most this long for it before the metalink goes without it. */
 const SNAPSHOT_DEADLINE_MS = 3000;
 
-const NO_STORE = { 'Cache-Control': 'no-store' };
-const METALINK_TYPE = 'application/metalink+xml';
-const MIRRORLIST_TYPE = 'text/plain; charset=utf-8';
+export const NO_STORE = { 'Cache-Control': 'no-store' };
+export const METALINK_TYPE = 'application/metalink+xml';
+export const MIRRORLIST_TYPE = 'text/plain; charset=utf-8';
 
-const passThrough = (
+export const passThrough = (
   answer: Extract<UpstreamAnswer, { kind: 'answered' }>,
   reason: string,
   facts: Record<string, string | number>,
@@ -114,7 +121,7 @@ const passThrough = (
  * listed URL (highest preference first, then in order) that lies under a
  * configured origin, or undefined.
  */
-const repositoryOf = (
+export const repositoryOf = (
   config: MetalinkDependencies['config'],
   urls: readonly { readonly url: string; readonly preference?: number }[],
 ): { readonly repoDir: string; readonly mirror: string } | undefined => {
@@ -128,8 +135,22 @@ const repositoryOf = (
   return undefined;
 };
 
+/** A mirror list's base URL as the metalink URL of its repomd.xml. */
+const mirrorlistEntry = (baseUrl: string) => ({ url: `${baseUrl.replace(/\/+$/, '')}/${REPOMD}` });
+
+/** The repository a service's 200 answer names (see repositoryOf), or undefined when it names none. */
+export const repositoryOfAnswer = async (
+  config: MetalinkDependencies['config'],
+  service: MirrorService,
+  body: string,
+): Promise<{ readonly repoDir: string; readonly mirror: string } | undefined> => {
+  if (service === 'mirrorlist') return repositoryOf(config, parseMirrorlist(body).urls.map(mirrorlistEntry));
+  const metalink = await parseMetalink(body);
+  return metalink === undefined ? undefined : repositoryOf(config, metalink.urls);
+};
+
 /** The cache's URL of a repository directory: each decoded segment encoded once, as the handler decodes it. */
-const cacheRepositoryUrl = (publicUrl: string, repoDir: string): string =>
+export const cacheRepositoryUrl = (publicUrl: string, repoDir: string): string =>
   `${publicUrl}/${repoDir.split('/').map(encodePathSegment).join('/')}`;
 
 /** The SHA-256 of the repository's current snapshot's repomd.xml, or why it is not known. */
@@ -215,10 +236,7 @@ const rewriteMirrorlist = (
   facts: Record<string, string | number>,
 ): MetalinkAnswer => {
   const list = parseMirrorlist(answer.body);
-  const repository = repositoryOf(
-    config,
-    list.urls.map((baseUrl) => ({ url: `${baseUrl.replace(/\/+$/, '')}/${REPOMD}` })),
-  );
+  const repository = repositoryOf(config, list.urls.map(mirrorlistEntry));
   if (answer.status !== 200 || repository === undefined) {
     return passThrough(answer, answer.status === 200 ? 'no listed mirror lies under a configured origin' : 'not 200', {
       ...facts,
@@ -237,7 +255,7 @@ const rewriteMirrorlist = (
 };
 
 /** The service failed: the client is told so, and why (librepo shows the status and the URL). */
-const upstreamFailed = (
+export const upstreamFailed = (
   service: MirrorService,
   upstream: string,
   reason: string,
@@ -262,7 +280,7 @@ const commentText = (text: string): string => text.replace(/[\r\n]+/g, ' ').repl
  * the user the status and the URL ("Status code: 404 for ..."), as it would
  * for the service's own answer.
  */
-const unknownRepository = (
+export const unknownRepository = (
   service: MirrorService,
   upstream: string,
   reason: string,
