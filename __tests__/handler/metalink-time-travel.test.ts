@@ -135,7 +135,13 @@ describe('answerMirrorServiceAt', () => {
           'X-Cache-Snapshot': '20261120T080000Z',
         },
       },
-      facts: { repository: REPO, timeTravel: 'served', snapshotId: PREVIOUS_ID, time: '20261125T000000Z' },
+      facts: {
+        mirrorService: 'metalink',
+        repository: REPO,
+        timeTravel: 'served',
+        snapshotId: PREVIOUS_ID,
+        time: '20261125T000000Z',
+      },
     });
     const body = String(answer.response.body);
     expect(body).not.toContain(NEWEST_SHA256);

@@ -407,7 +407,7 @@ export const answerMirrorService = async (
   const { query, publicUrl } = request;
   const kept = deps.memo.get(upstream, query);
   const facts = {
-    service,
+    mirrorService: service,
     upstream,
     ...(query === undefined ? {} : { query }),
     ...(kept === undefined ? { upstreamAnswer: 'asked' } : { upstreamAnswer: 'kept', upstreamAgeMs: kept.ageMs }),

@@ -141,7 +141,7 @@ export const answerMirrorServiceAt = async (
   { query, publicUrl }: MetalinkRequest,
 ): Promise<MetalinkAnswer> => {
   const { service, upstream, travel } = named;
-  const facts = { service, upstream, ...(query === undefined ? {} : { query }) };
+  const facts = { mirrorService: service, upstream, ...(query === undefined ? {} : { query }) };
   if (travel.kind === 'malformed') return refused(malformedAnswer(travel.reason), facts);
   const { time } = travel;
   const at = parseSnapshotTime(time);

@@ -57,7 +57,12 @@ export const originFallback = ({ origins, reportError, mirrorServices }: OriginF
     const mirrorService = mirrorServices === undefined ? undefined : mirrorServiceOf(path, mirrorServices);
     if (mirrorService !== undefined) {
       // The client then gets the upstream's own answer, as if the cache were not there.
-      logger.error('metalink', { outcome: 'fallback', service: mirrorService.service, error, ...awsErrorFacts(error) });
+      logger.error('metalink', {
+        outcome: 'fallback',
+        mirrorService: mirrorService.service,
+        error,
+        ...awsErrorFacts(error),
+      });
       countMetalinkAnswer(mirrorService.service, 'fallback');
       countFallback(error);
       await reportSafely(reportError, error, { path });
@@ -69,7 +74,7 @@ export const originFallback = ({ origins, reportError, mirrorServices }: OriginF
       // The service knows the repository only as it is now: no answer is better than a wrong one.
       logger.error('metalink', {
         outcome: 'unavailable',
-        service: travelService.service,
+        mirrorService: travelService.service,
         path,
         error,
         ...awsErrorFacts(error),
