@@ -209,6 +209,7 @@ describe('parseHandlerConfig', () => {
 
     expect(config.originOfflinePeriodMs).toBe(300_000);
     expect(config.originLostTtlMs).toBe(3_600_000);
+    expect(config.metalinkAnswerTtlMs).toBe(60_000);
   });
 
   it.each([
@@ -216,6 +217,8 @@ describe('parseHandlerConfig', () => {
     ['ORIGIN_OFFLINE_PERIOD', '0', 'originOfflinePeriodMs', 0],
     ['ORIGIN_LOST_TTL', '86400', 'originLostTtlMs', 86_400_000],
     ['ORIGIN_LOST_TTL', '0', 'originLostTtlMs', 0],
+    ['METALINK_ANSWER_TTL', '0', 'metalinkAnswerTtlMs', 0],
+    ['METALINK_ANSWER_TTL', '300', 'metalinkAnswerTtlMs', 300_000],
     ['SNAPSHOT_HISTORY_DAYS', '0', 'snapshotHistoryDays', 0],
     ['SNAPSHOT_HISTORY_DAYS', '365', 'snapshotHistoryDays', 365],
   ] as const)('reads %s=%s (0 turns it off)', (variable, value, field, expected) => {
@@ -227,6 +230,7 @@ describe('parseHandlerConfig', () => {
     ['ORIGIN_OFFLINE_PERIOD', '1.5', 'expected a whole number of seconds'],
     ['ORIGIN_LOST_TTL', '86401', 'must be 0 (off) or greater, and at most 86400'],
     ['ORIGIN_LOST_TTL', 'an hour', 'expected a whole number of seconds'],
+    ['METALINK_ANSWER_TTL', 'a minute', 'expected a whole number of seconds'],
     ['SNAPSHOT_HISTORY_DAYS', '-1', 'expected a whole number of days, 0 (for ever) to 36500'],
     ['SNAPSHOT_HISTORY_DAYS', '36501', 'expected a whole number of days, 0 (for ever) to 36500'],
     ['SNAPSHOT_HISTORY_DAYS', 'a quarter', 'expected a whole number of days, 0 (for ever) to 36500'],

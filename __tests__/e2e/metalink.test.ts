@@ -9,9 +9,10 @@
  * `repo=` to it), so a snapshot one takes never vouches for another's.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { snapshotTimeOf } from '../../src/commons/snapshot-history.js';
 import { readCurrentSnapshot } from '../../src/commons/snapshot-manifest.js';
 import { OriginServer } from '../helpers/origin-server.js';
 import { type ClientRun, dnf } from '../helpers/package-clients.js';
@@ -31,17 +32,22 @@ const FIRST: readonly TestPackage[] = [
 ];
 /** Added by the repository's next version. */
 const ADDED: TestPackage = { name: 'metalink-c', version: '3.0', release: '1' };
+/** metalink-a's next version. */
+const NEWER: TestPackage = { name: 'metalink-a', version: '1.1', release: '1' };
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe('dnf with a metalink= repository file, through the cache', () => {
   let test: TestStack;
   let service: OriginServer;
   let s3: S3Client;
+  /** Each package's RPM, by file name. */
   const built = new Map<string, Buffer>();
   /** `repo=` → the repository directory the stand-in names for it. */
   const repositories = new Map<string, string>();
   /** What the stand-in vouches for instead of the origin's repomd.xml, when set (a stale or tampered metalink). */
   let vouchedInstead: string | undefined;
+  /** Set: the stand-in answers 503 to everything (the mirror manager down). */
+  let serviceDown = false;
   let scenarios = 0;
 
   const origin = () => test.origin;
@@ -80,13 +86,14 @@ describe('dnf with a metalink= repository file, through the cache', () => {
     const repoDir = repositories.get(repo) ?? `pub/fedora/linux/updates/44/${repo}/x86_64/`;
     repositories.set(repo, repoDir);
     const local = join(test.work, 'mirror', repoDir);
+    // The mirror keeps only what this version lists, as a mirror deletes an old version's RPMs.
+    await rm(local, { recursive: true, force: true });
     await mkdir(join(local, 'Packages'), { recursive: true });
     for (const pkg of packages) {
-      await writeFile(join(local, 'Packages', rpmFileName(pkg)), built.get(pkg.name) ?? Buffer.alloc(0));
+      await writeFile(join(local, 'Packages', rpmFileName(pkg)), built.get(rpmFileName(pkg)) ?? Buffer.alloc(0));
     }
     await createRepo(local);
-    for (const path of [...origin().files.keys()])
-      if (path.startsWith(`${repoDir}repodata/`)) origin().files.delete(path);
+    for (const path of [...origin().files.keys()]) if (path.startsWith(repoDir)) origin().files.delete(path);
     for (const [path, bytes] of await readTree(local)) origin().files.set(`${repoDir}${path}`, bytes);
     return repoDir;
   };
@@ -96,8 +103,8 @@ describe('dnf with a metalink= repository file, through the cache', () => {
     return join(test.work, `${name}-${scenarios}`);
   };
 
-  /** A repository file that names only the metalink, in a directory of its own (dnf's reposdir). */
-  const repoFile = async (repo: string) => {
+  /** A repository file that names only the metalink (at time `at`, when given), in a directory of its own (dnf's reposdir). */
+  const repoFile = async (repo: string, at?: string) => {
     const reposdir = fresh('repos');
     await mkdir(reposdir, { recursive: true });
     await writeFile(
@@ -105,7 +112,7 @@ describe('dnf with a metalink= repository file, through the cache', () => {
       [
         `[${repo}]`,
         `name=${repo}`,
-        `metalink=${test.stack.url}/metalink?repo=${repo}&arch=$basearch`,
+        `metalink=${test.stack.url}/${at === undefined ? '' : `@${at}/`}metalink?repo=${repo}&arch=$basearch`,
         'countme=1',
         'gpgcheck=0',
         '',
@@ -115,10 +122,15 @@ describe('dnf with a metalink= repository file, through the cache', () => {
   };
 
   /** dnf in `installroot` (a fresh one by default) with only that repository file. */
-  const dnfThroughMetalink = async (repo: string, packages: readonly TestPackage[], installroot = fresh('root')) => {
+  const dnfThroughMetalink = async (
+    repo: string,
+    packages: readonly TestPackage[],
+    installroot = fresh('root'),
+    at?: string,
+  ) => {
     const downloadDir = fresh('download');
     const run = await dnf(installroot, [
-      `--setopt=reposdir=${await repoFile(repo)}`,
+      `--setopt=reposdir=${await repoFile(repo, at)}`,
       `--repo=${repo}`,
       'install',
       '--downloadonly',
@@ -134,7 +146,7 @@ describe('dnf with a metalink= repository file, through the cache', () => {
   ) => {
     expect(run).toMatchObject({ code: 0 });
     for (const pkg of packages) {
-      expect(await readFile(join(downloadDir, rpmFileName(pkg)))).toEqual(built.get(pkg.name));
+      expect(await readFile(join(downloadDir, rpmFileName(pkg)))).toEqual(built.get(rpmFileName(pkg)));
     }
   };
 
@@ -163,6 +175,10 @@ describe('dnf with a metalink= repository file, through the cache', () => {
     service.defaultBehaviour = {
       kind: 'custom',
       respond: (request, response) => {
+        if (serviceDown) {
+          response.writeHead(503, { 'content-type': 'text/html' }).end('<html>Service Unavailable</html>');
+          return;
+        }
         const { status, body } = answerMetalink(new URL(request.url ?? '/', 'http://service'));
         response.writeHead(status, { 'content-type': 'application/metalink+xml' }).end(body);
       },
@@ -172,16 +188,20 @@ describe('dnf with a metalink= repository file, through the cache', () => {
       ORIGIN_HEAD_TIMEOUT: '1',
       S3_BUCKET_NAME: 'rpm-cache-metalink',
       METALINK_URL: `${service.baseUrl}/metalink`,
+      // Every scenario here changes what the service answers between dnf runs: none is kept (the unit test keeps them).
+      METALINK_ANSWER_TTL: '0',
     });
     s3 = stackS3Client(test.stack);
-    for (const pkg of [...FIRST, ADDED]) {
-      const rpm = await buildRpm(pkg, join(test.work, 'build'), join(test.work, 'rpms'));
-      built.set(pkg.name, await readFile(rpm));
+    for (const pkg of [...FIRST, ADDED, NEWER]) {
+      const rpm = await buildRpm(pkg, join(test.work, `build-${pkg.name}-${pkg.version}`), join(test.work, 'rpms'));
+      built.set(rpmFileName(pkg), await readFile(rpm));
     }
   });
 
   beforeEach(async () => {
     vouchedInstead = undefined;
+    serviceDown = false;
+    await service.reopen();
     service.requests.length = 0;
     await origin().reopen();
     origin().defaultBehaviour = undefined;
@@ -260,5 +280,86 @@ describe('dnf with a metalink= repository file, through the cache', () => {
       snapshotId: snapshot.id,
       snapshotVouched: 'added',
     });
+  });
+
+  it('installs in a fresh root with the service down too: the metalink written from the snapshot of the repository last mapped', async () => {
+    const repoDir = await publish('down-44', FIRST);
+    await expectDownloaded(await dnfThroughMetalink('down-44', FIRST), FIRST);
+    expect(test.logs.linesOf('metalink').filter((line) => line.repository === repoDir)).toContainEqual(
+      expect.objectContaining({ outcome: 'rewritten', mapping: 'written' }),
+    );
+    const snapshot = await waitFor(
+      'the snapshot',
+      async () => (await readCurrentSnapshot(s3, test.stack.bucketName, repoDir))?.manifest,
+    );
+    for (const pkg of FIRST)
+      await waitFor(`${pkg.name} cached`, () => cached(`cache/${repoDir}Packages/${rpmFileName(pkg)}`));
+    serviceDown = true;
+    origin().defaultBehaviour = { kind: 'status', status: 503 };
+
+    const result = await dnfThroughMetalink('down-44', FIRST);
+
+    await expectDownloaded(result, FIRST);
+    expect(service.requests.length).toBeGreaterThan(0);
+    expect(test.logs.linesOf('metalink').at(-1)).toMatchObject({
+      outcome: 'written-from-snapshot',
+      repository: repoDir,
+      snapshotId: snapshot.id,
+      reason: 'answered 503',
+    });
+    // ...and with the service not even listening.
+    await service.close();
+    await expectDownloaded(await dnfThroughMetalink('down-44', FIRST), FIRST);
+    expect(test.logs.linesOf('metalink').at(-1)).toMatchObject({
+      outcome: 'written-from-snapshot',
+      reason: expect.stringContaining('unreachable'),
+    });
+  });
+
+  it('installs the version current at a time through /@<T>/metalink, after the repository moved on and the mirror deleted it', async () => {
+    const repoDir = await publish('travel-44', FIRST);
+    await expectDownloaded(await dnfThroughMetalink('travel-44', FIRST), FIRST);
+    const first = await waitFor(
+      'the first snapshot',
+      async () => (await readCurrentSnapshot(s3, test.stack.bucketName, repoDir))?.manifest,
+    );
+    for (const pkg of FIRST)
+      await waitFor(`${pkg.name} cached`, () => cached(`cache/${repoDir}Packages/${rpmFileName(pkg)}`));
+    const at = snapshotTimeOf(first.createdAt) ?? '';
+    // Snapshot times are to the second: the next version becomes current at a later one.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await publish('travel-44', [NEWER]);
+    expect(origin().files.has(`${repoDir}Packages/${rpmFileName(FIRST[0] as TestPackage)}`)).toBe(false);
+    await expectDownloaded(await dnfThroughMetalink('travel-44', [NEWER]), [NEWER]);
+    const second = await waitFor('the second snapshot', async () => {
+      const manifest = (await readCurrentSnapshot(s3, test.stack.bucketName, repoDir))?.manifest;
+      return manifest !== undefined && manifest.id !== first.id ? manifest : undefined;
+    });
+    // The cache answers the last 10 s as the future: wait until the second snapshot's time is older.
+    const settledAt = Date.parse(second.createdAt) + 11_000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, settledAt - Date.now())));
+
+    const result = await dnfThroughMetalink('travel-44', [FIRST[0] as TestPackage], fresh('root'), at);
+
+    await expectDownloaded(result, [FIRST[0] as TestPackage]);
+    expect(test.logs.linesOf('metalink').at(-1)).toMatchObject({
+      outcome: 'time-travel',
+      timeTravel: 'served',
+      repository: repoDir,
+      snapshotId: first.id,
+      time: at,
+    });
+    // The same repository file without the time installs today's version.
+    await expectDownloaded(await dnfThroughMetalink('travel-44', [NEWER]), [NEWER]);
+  }, 120_000);
+
+  it('fails clearly for a repo the service never answered through the cache, with the service down', async () => {
+    serviceDown = true;
+
+    const { run } = await dnfThroughMetalink('never-44', FIRST);
+
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(/404/);
+    expect(test.logs.linesOf('metalink').at(-1)).toMatchObject({ outcome: 'unknown', reason: 'answered 503' });
   });
 });

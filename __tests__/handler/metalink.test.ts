@@ -11,14 +11,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseHandlerConfig } from '../../src/commons/config.js';
 import type { SnapshotManifest } from '../../src/commons/snapshot-manifest.js';
 import { answerMirrorService, mirrorServiceOf } from '../../src/handler/metalink/answer.js';
+import { LastRepositories, repoArchOf } from '../../src/handler/metalink/last-repository.js';
 import { parseMetalink, writeMetalink } from '../../src/handler/metalink/metalink-xml.js';
 import { parseMirrorlist } from '../../src/handler/metalink/mirrorlist-text.js';
+import { UpstreamMemo, withoutCountme } from '../../src/handler/metalink/upstream-memo.js';
 import { s3Error } from '../helpers/aws.js';
 import { OriginServer, refusedBaseUrl } from '../helpers/origin-server.js';
 
@@ -108,6 +110,9 @@ describe('answerMirrorService', () => {
   const s3Mock = mockClient(S3Client);
   const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' } });
   let service: OriginServer;
+  let lastRepositories: LastRepositories;
+  let memo: UpstreamMemo;
+  let now: number;
 
   /** The fixture with its dl.fedoraproject.org URL under `origin` (a local server stands in for the origin). */
   const metalinkNaming = (origin: string) => FIXTURE.replaceAll('https://dl.fedoraproject.org', origin);
@@ -132,18 +137,35 @@ describe('answerMirrorService', () => {
     const config = configWith(env);
     const named = mirrorServiceOf(path, config);
     if (named === undefined) throw new Error(`${path} is not answered by the cache`);
-    return answerMirrorService(named, { config, s3 }, { query, publicUrl: CACHE });
+    return answerMirrorService(named, { config, s3, lastRepositories, memo }, { query, publicUrl: CACHE });
   };
 
   const snapshotIs = (id: string) =>
-    s3Mock.on(GetObjectCommand).callsFake(() => ({
+    s3Mock.on(GetObjectCommand, { Key: `snapshots/current/${REPO}repodata/repomd.xml` }).callsFake(() => ({
       Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(manifest(id)))])),
       ETag: '"manifest"',
     }));
 
+  const MAPPING_KEY = 'metalink/updates-released-f44/x86_64.json';
+  /** The mapping in S3: updates-released-f44/x86_64 was last answered with REPO. */
+  const mappingIs = (repository: string) =>
+    s3Mock.on(GetObjectCommand, { Key: MAPPING_KEY }).callsFake(() => ({
+      Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify({ repository, recordedAt: 'then' }))])),
+    }));
+
+  const breakings: [string, () => unknown, string][] = [
+    ['answers 503', () => service.behaviours.set('metalink', { kind: 'status', status: 503 }), 'answered 503'],
+    ['hangs', () => service.behaviours.set('metalink', { kind: 'stall' }), 'no answer within 500 ms'],
+    ['refuses connections', () => service.close(), 'unreachable'],
+  ];
+
   beforeEach(async () => {
     s3Mock.reset();
     s3Mock.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }));
+    s3Mock.on(PutObjectCommand).resolves({});
+    now = 1_000_000;
+    lastRepositories = new LastRepositories(s3, 'rpm-cache-bucket');
+    memo = new UpstreamMemo(() => now);
     service = await OriginServer.start();
   });
 
@@ -268,24 +290,150 @@ describe('answerMirrorService', () => {
     expect(answer).toMatchObject({ outcome: 'passed-through', response: { statusCode: 404, body } });
   });
 
-  it.each([
-    ['answers 503', () => service.behaviours.set('metalink', { kind: 'status', status: 503 }), 'answered 503'],
-    ['hangs', () => service.behaviours.set('metalink', { kind: 'stall' }), 'no answer within 500 ms'],
-    ['refuses connections', () => service.close(), 'unreachable'],
-  ])('answers 502 with the reason when the service %s', async (_name, breakService, reason) => {
-    await breakService();
-    const started = performance.now();
+  it('records the repository a rewritten answer named, once per container while it stays the same', async () => {
+    serveMetalink(FIXTURE);
+
+    const first = await ask();
+    const second = await ask({}, 'repo=updates-released-f44&arch=x86_64&countme=1');
+
+    expect(first.facts).toMatchObject({ mapping: 'written' });
+    expect(second.facts).toMatchObject({ mapping: 'unchanged' });
+    const puts = s3Mock.commandCalls(PutObjectCommand);
+    expect(puts).toHaveLength(1);
+    expect(puts[0]?.args[0].input).toMatchObject({ Bucket: 'rpm-cache-bucket', Key: MAPPING_KEY });
+    expect(JSON.parse(String(puts[0]?.args[0].input.Body))).toMatchObject({ repository: REPO });
+  });
+
+  it('records nothing for an answer it passes through (a made-up repo never reaches S3)', async () => {
+    serveMetalink('<?xml version="1.0"?><!-- error: invalid repo or arch -->', 404);
+
+    await ask({}, 'repo=made-up&arch=x86_64');
+
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('still answers when the mapping cannot be written, and logs why', async () => {
+    serveMetalink(FIXTURE);
+    s3Mock.on(PutObjectCommand).rejects(s3Error('AccessDenied', 403));
 
     const answer = await ask();
 
-    expect(performance.now() - started).toBeLessThan(2000);
-    expect(answer.outcome).toBe('upstream-failed');
-    expect(answer.response).toMatchObject({ statusCode: 502 });
-    expect(String(answer.response.body)).toContain(reason);
+    expect(answer).toMatchObject({ outcome: 'rewritten', facts: { mapping: 'failed' } });
   });
 
-  it('answers 502 when the service is not even listening', async () => {
+  it.each(breakings)(
+    'writes the metalink from the snapshot of the last mapped repository when the service %s',
+    async (_name, breakService, reason) => {
+      mappingIs(REPO);
+      snapshotIs(SNAPSHOT_ID);
+      await breakService();
+      const started = performance.now();
+
+      const answer = await ask();
+
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(answer).toMatchObject({
+        outcome: 'written-from-snapshot',
+        response: {
+          statusCode: 200,
+          headers: { 'Content-Type': 'application/metalink+xml', 'X-Cache-Metalink': 'written-from-snapshot' },
+        },
+        facts: { repository: REPO, snapshotId: SNAPSHOT_ID, reason: expect.stringContaining(reason) },
+      });
+      const metalink = await parseMetalink(String(answer.response.body));
+      expect(metalink).toMatchObject({
+        generator: 'rpm-cache',
+        newest: { hashes: [{ type: 'sha256', value: SNAPSHOT_ID }] },
+        alternates: [],
+        urls: [{ url: `${CACHE}/${REPO}repodata/repomd.xml`, protocol: 'https', preference: 100 }],
+      });
+    },
+  );
+
+  it.each(breakings)(
+    "answers 404 in mirrormanager's format for a repo/arch never mapped when the service %s",
+    async (_name, breakService, reason) => {
+      await breakService();
+
+      const answer = await ask();
+
+      expect(answer).toMatchObject({
+        outcome: 'unknown',
+        response: { statusCode: 404, headers: { 'Content-Type': 'application/metalink+xml' } },
+      });
+      const body = String(answer.response.body);
+      expect(body).toContain('<!-- # repo = updates-released-f44 arch = x86_64 error: invalid repo or arch');
+      expect(body).toContain(reason);
+      expect(await parseMetalink(body)).toBeUndefined();
+    },
+  );
+
+  it('keeps a client-given name from closing the comment it is written into', async () => {
+    service.behaviours.set('metalink', { kind: 'status', status: 503 });
+
+    const answer = await ask({}, 'repo=x--><evil/><!--&arch=x86_64');
+
+    // One comment, opened and closed once: what the client wrote stays comment text.
+    expect(String(answer.response.body).match(/--/g)).toEqual(['--', '--']);
+  });
+
+  it('answers 502 when the service fails and the mapped repository has no snapshot', async () => {
+    mappingIs(REPO);
+    service.behaviours.set('metalink', { kind: 'status', status: 503 });
+
+    const answer = await ask();
+
+    expect(answer).toMatchObject({
+      outcome: 'upstream-failed',
+      response: { statusCode: 502 },
+      facts: { repository: REPO, snapshot: 'none' },
+    });
+    expect(String(answer.response.body)).toContain('answered 503');
+  });
+
+  it('answers 502 when the service fails and S3 cannot say what the repo/arch mapped to', async () => {
+    s3Mock.on(GetObjectCommand).rejects(s3Error('InternalError', 500));
+    service.behaviours.set('metalink', { kind: 'status', status: 503 });
+
+    const answer = await ask();
+
+    expect(answer).toMatchObject({
+      outcome: 'upstream-failed',
+      facts: { mappingError: expect.stringContaining('InternalError') },
+    });
+  });
+
+  it('writes from the snapshot what it recorded itself when the service answered', async () => {
+    serveMetalink(FIXTURE);
+    await ask();
+    const put = s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    mappingIs(JSON.parse(String(put?.Body)).repository);
+    snapshotIs(SNAPSHOT_ID);
+    service.behaviours.set('metalink', { kind: 'status', status: 503 });
+
+    const answer = await ask({}, 'repo=updates-released-f44&arch=x86_64&countme=2');
+
+    expect(answer).toMatchObject({ outcome: 'written-from-snapshot', facts: { repository: REPO } });
+  });
+
+  it('writes the mirror list from the mapping when the mirrorlist service fails, or 404 without one', async () => {
+    service.behaviours.set('mirrorlist', { kind: 'status', status: 503 });
+    const unknown = await ask({}, QUERY, 'mirrorlist');
+    mappingIs(REPO);
+
+    const written = await ask({}, QUERY, 'mirrorlist');
+
+    expect(unknown).toMatchObject({ outcome: 'unknown', response: { statusCode: 404 } });
+    expect(String(unknown.response.body)).toMatch(
+      /^# repo = updates-released-f44 arch = x86_64 error: invalid repo or arch\n/,
+    );
+    expect(written).toMatchObject({ outcome: 'written-from-snapshot', response: { statusCode: 200 } });
+    expect(parseMirrorlist(String(written.response.body)).urls).toEqual([`${CACHE}/${REPO}`]);
+  });
+
+  it('answers 502 when the service is not even listening and the repo/arch is mapped but S3 fails', async () => {
     const refused = await refusedBaseUrl();
+    s3Mock.on(GetObjectCommand).rejects(s3Error('InternalError', 500));
 
     const answer = await ask({ METALINK_URL: `${refused}/metalink` });
 
@@ -293,6 +441,38 @@ describe('answerMirrorService', () => {
       outcome: 'upstream-failed',
       facts: { reason: expect.stringContaining('unreachable') },
     });
+  });
+
+  it('keeps an answer for a minute: a burst asks the service once, each countme still reaches it', async () => {
+    serveMetalink(FIXTURE);
+
+    const first = await ask({}, 'repo=updates-released-f44&arch=x86_64');
+    now += 30_000;
+    const kept = await ask({}, 'repo=updates-released-f44&arch=x86_64');
+    const counted = await ask({}, 'repo=updates-released-f44&arch=x86_64&countme=4');
+    now += 59_999;
+    const keptAfterCount = await ask({}, 'repo=updates-released-f44&arch=x86_64');
+    now += 1;
+    await ask({}, 'repo=updates-released-f44&arch=x86_64');
+
+    expect(first.facts).toMatchObject({ upstreamAnswer: 'asked' });
+    expect(kept).toMatchObject({ outcome: 'rewritten', facts: { upstreamAnswer: 'kept', upstreamAgeMs: 30_000 } });
+    expect(counted.facts).toMatchObject({ upstreamAnswer: 'asked' });
+    expect(keptAfterCount.facts).toMatchObject({ upstreamAnswer: 'kept', upstreamAgeMs: 59_999 });
+    expect(service.requests.map((request) => request.url)).toEqual([
+      '/metalink?repo=updates-released-f44&arch=x86_64',
+      '/metalink?repo=updates-released-f44&arch=x86_64&countme=4',
+      '/metalink?repo=updates-released-f44&arch=x86_64',
+    ]);
+  });
+
+  it('keeps no failure: with the service down each request asks it again', async () => {
+    service.behaviours.set('metalink', { kind: 'status', status: 503 });
+
+    await ask();
+    await ask();
+
+    expect(service.requests).toHaveLength(2);
   });
 
   it('rewrites a mirror list to the cache base URL of the repository, keeping its comments', async () => {
@@ -318,6 +498,20 @@ describe('answerMirrorService', () => {
         body: `# repo = updates-released-f44 arch = x86_64 country = DE\n${CACHE}/${REPO}\n`,
       },
     });
+  });
+});
+
+describe('withoutCountme and repoArchOf', () => {
+  it('drops countme from the key, keeping the rest in order', () => {
+    expect(withoutCountme('repo=a&countme=2&arch=b')).toEqual({ key: 'repo=a&arch=b', countme: true });
+    expect(withoutCountme('repo=a&arch=b')).toEqual({ key: 'repo=a&arch=b', countme: false });
+    expect(withoutCountme(undefined)).toEqual({ key: '', countme: false });
+  });
+
+  it('reads repo and arch, refusing a query without either', () => {
+    expect(repoArchOf('repo=fedora-44&arch=x86_64&countme=1')).toEqual({ repo: 'fedora-44', arch: 'x86_64' });
+    expect(repoArchOf('repo=fedora-44')).toBeUndefined();
+    expect(repoArchOf(`repo=${'a'.repeat(201)}&arch=x86_64`)).toBeUndefined();
   });
 });
 

@@ -98,6 +98,8 @@ export class RpmCacheStack extends Stack {
     // RESCUE_URLS: the uploader records failed rescues under rescues/, the handler reads them.
     const rescuing = settings.lambdaEnvironment.RESCUE_URLS !== undefined;
     const rescuePrefixes = rescuing ? ['rescues/*'] : [];
+    // METALINK_URL: the handler keeps under metalink/ which repository each repo/arch mapped to (docs/metalink.md).
+    const metalinking = settings.lambdaEnvironment.METALINK_URL !== undefined;
 
     this.bucket = new s3.Bucket(this, 'CacheBucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -277,6 +279,18 @@ export class RpmCacheStack extends Stack {
       }),
     );
     handlerRole.addToPolicy(this.listWithin('ListCacheAndSnapshots', ['cache/*', 'snapshots/*', ...rescuePrefixes]));
+    if (metalinking) {
+      handlerRole.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'MetalinkMappings',
+          // Written when the mirror manager answers, read when it is down: metalink/<repo>/<arch>.json.
+          actions: ['s3:GetObject', 's3:PutObject'],
+          resources: [this.bucket.arnForObjects('metalink/*')],
+        }),
+      );
+      // So the GetObject of a repo/arch never mapped answers 404, not 403.
+      handlerRole.addToPolicy(this.listWithin('ListMetalinkMappings', ['metalink/*']));
+    }
     handlerRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'TriggerUpload',
@@ -284,7 +298,12 @@ export class RpmCacheStack extends Stack {
         resources: [this.uploader.functionArn],
       }),
     );
-    this.acknowledgeWildcards(handlerRole, handlerLogs, ['cache/*', 'snapshots/*', ...rescuePrefixes]);
+    this.acknowledgeWildcards(handlerRole, handlerLogs, [
+      'cache/*',
+      'snapshots/*',
+      ...rescuePrefixes,
+      ...(metalinking ? ['metalink/*'] : []),
+    ]);
     this.acknowledgeWildcards(uploaderRole, uploaderLogs, ['cache/*', 'snapshots/*', 'claims/*', ...rescuePrefixes]);
 
     /** Where clients send their requests, whichever the front door. */

@@ -131,6 +131,8 @@ export const SETTINGS_HELP = Object.freeze({
   rescueUrls: 'RESCUE_URLS, URL templates of archives tried for a file the origin lost (default: none)',
   metalinkUrl:
     'METALINK_URL, the mirror manager the handler asks for /metalink (and /mirrorlist beside it), e.g. https://mirrors.fedoraproject.org/metalink (default: none, those paths go to the origin)',
+  metalinkAnswerTtl:
+    "METALINK_ANSWER_TTL, seconds a handler container keeps the mirror manager's answers (default 60; 0: off; countme requests always ask it)",
 });
 
 export type ContextReader = (key: string) => unknown;
@@ -177,6 +179,7 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     ['deploymentEnvironment', 'CKI_DEPLOYMENT_ENVIRONMENT'],
     ['snapshotHistoryDays', 'SNAPSHOT_HISTORY_DAYS'],
     ['metalinkUrl', 'METALINK_URL'],
+    ['metalinkAnswerTtl', 'METALINK_ANSWER_TTL'],
   ] as const) {
     const value = text(read, key);
     if (value !== undefined) lambdaEnvironment[variable] = value;

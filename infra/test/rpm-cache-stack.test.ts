@@ -703,6 +703,7 @@ describe('settings from the context', () => {
     [{ alarmTopicArn: 'topic' }, /alarmTopicArn="topic" is invalid/],
     [{ originOfflinePeriod: '1.5' }, /ORIGIN_OFFLINE_PERIOD="1.5" is invalid/],
     [{ originLostTtl: '999999' }, /ORIGIN_LOST_TTL="999999" is invalid/],
+    [{ metalinkAnswerTtl: 'a minute' }, /METALINK_ANSWER_TTL="a minute" is invalid/],
     [{ snapshotExpirationDays: '0' }, /snapshotExpirationDays="0" is invalid/],
     [{ snapshotHistoryDays: '-1' }, /SNAPSHOT_HISTORY_DAYS="-1" is invalid/],
     [{ snapshotHistoryDays: '36501' }, /SNAPSHOT_HISTORY_DAYS="36501" is invalid/],
@@ -1307,6 +1308,38 @@ describe('the metalink service (metalinkUrl)', () => {
     assert.equal(functions.length, 2);
     for (const fn of functions) {
       assert.equal(fn.Properties.Environment.Variables.METALINK_URL, 'https://mirrors.fedoraproject.org/metalink');
+    }
+  });
+
+  it('lets the handler get/put the repo/arch mappings under metalink/ and list there, statement by statement; the uploader not', () => {
+    const { template } = synth({ metalinkUrl: 'https://mirrors.fedoraproject.org/metalink' });
+
+    assertStatements(
+      statementsOf(template, 'HandlerRole').filter((statement) => JSON.stringify(statement).includes('metalink/')),
+      [
+        {
+          Sid: 'MetalinkMappings',
+          Action: ['s3:GetObject', 's3:PutObject'],
+          Effect: 'Allow',
+          Resource: objectsUnder('metalink/*'),
+        },
+        {
+          Sid: 'ListMetalinkMappings',
+          Action: 's3:ListBucket',
+          Effect: 'Allow',
+          Resource: bucketArn,
+          Condition: { StringLike: { 's3:prefix': ['metalink/*'] } },
+        },
+      ],
+    );
+    assert.doesNotMatch(JSON.stringify(statementsOf(template, 'UploaderRole')), /metalink\//);
+    assert.doesNotMatch(JSON.stringify(defaults.template.toJSON()), /metalink\//);
+  });
+
+  it('gives the functions METALINK_ANSWER_TTL from metalinkAnswerTtl', () => {
+    const { template } = synth({ metalinkUrl: 'https://mirrors.fedoraproject.org/metalink', metalinkAnswerTtl: '0' });
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      assert.equal(fn.Properties.Environment.Variables.METALINK_ANSWER_TTL, '0');
     }
   });
 

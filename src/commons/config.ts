@@ -59,6 +59,8 @@ export interface HandlerConfig extends CacheConfig {
    * made `mirrorlist`, as mirrormanager serves both side by side; undefined when METALINK_URL does not end so.
    */
   readonly mirrorlistUrl: string | undefined;
+  /** `METALINK_ANSWER_TTL`: how long a container keeps the service's answers (handler/metalink/upstream-memo.ts); 0: never. */
+  readonly metalinkAnswerTtlMs: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -67,6 +69,8 @@ export const DEFAULT_ORIGIN_HOST = 'dl.fedoraproject.org';
 export const DEFAULT_CACHE_EXTENSIONS = '.rpm';
 export const DEFAULT_PRESIGNED_URL_EXPIRATION = 3600;
 export const DEFAULT_ORIGIN_HEAD_TIMEOUT = 5;
+/** Seconds a container keeps the mirror manager's answers (see handler/metalink/upstream-memo.ts for why a minute). */
+export const DEFAULT_METALINK_ANSWER_TTL = 60;
 /** Artifactory's default "assumed offline period"; recovery probes end it sooner (see origin-health). */
 export const DEFAULT_ORIGIN_OFFLINE_PERIOD = 300;
 /** A file the mirror dropped does not come back; an hour bounds what one container remembers. */
@@ -411,5 +415,6 @@ export const parseHandlerConfig = (env: Environment): HandlerConfig => {
     originLostTtlMs: memorySeconds(env, 'ORIGIN_LOST_TTL', DEFAULT_ORIGIN_LOST_TTL),
     metalinkUrl,
     mirrorlistUrl: metalinkUrl === undefined ? undefined : mirrorlistUrlOf(metalinkUrl),
+    metalinkAnswerTtlMs: memorySeconds(env, 'METALINK_ANSWER_TTL', DEFAULT_METALINK_ANSWER_TTL),
   });
 };

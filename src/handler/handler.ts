@@ -31,7 +31,10 @@ import { loadTracing } from '../commons/tracing.js';
 import { CACHE_PARAMETER, forwardedQuery } from './client-query.js';
 import { createLambdaClient } from './lambda-client.js';
 import { answerMirrorService, mirrorServiceOf } from './metalink/answer.js';
+import { LastRepositories } from './metalink/last-repository.js';
 import { publicBaseUrl } from './metalink/public-url.js';
+import { answerMirrorServiceAt, travelMirrorServiceOf } from './metalink/time-travel.js';
+import { UpstreamMemo } from './metalink/upstream-memo.js';
 import { originFallback } from './middlewares/origin-fallback.js';
 import { requestPath } from './middlewares/request-path.js';
 import { headOrigin } from './origin.js';
@@ -49,6 +52,8 @@ const lambda = createLambdaClient(HANDLER_CLIENT_SETTINGS, tracing.captureClient
 const memo = createRedirectMemo(Date.now, config.originLostTtlMs);
 const health = originHealthByName(config.originOfflinePeriodMs);
 const reportError = createErrorReporter(config);
+const lastRepositories = new LastRepositories(s3, config.bucketName);
+const upstreamMemo = new UpstreamMemo(Date.now, config.metalinkAnswerTtlMs);
 
 const probeOrigin = (url: string, timeoutMs: number) =>
   tracing.traced('### origin HEAD', () => headOrigin(url, timeoutMs));
@@ -62,12 +67,24 @@ const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePath
   if (mirrorService !== undefined) {
     const answer = await answerMirrorService(
       mirrorService,
-      { config, s3 },
+      { config, s3, lastRepositories, memo: upstreamMemo },
       { query: forwardedQuery(event.rawQueryString), publicUrl: publicBaseUrl(event) },
     );
     countMetalinkAnswer(mirrorService.service, answer.outcome);
     const durationMs = Math.round(performance.now() - started);
     logger.info('metalink', { outcome: answer.outcome, ...answer.facts, method, durationMs });
+    return answer.response;
+  }
+  const travelService = travelMirrorServiceOf(asked, config);
+  if (travelService !== undefined) {
+    const answer = await answerMirrorServiceAt(
+      travelService,
+      { config, s3, lastRepositories, memo: upstreamMemo },
+      { query: forwardedQuery(event.rawQueryString), publicUrl: publicBaseUrl(event) },
+    );
+    countMetalinkAnswer(travelService.service, answer.outcome);
+    const durationMs = Math.round(performance.now() - started);
+    logger.info('metalink', { outcome: answer.outcome, ...answer.facts, path: asked, method, durationMs });
     return answer.response;
   }
   const travel = travelPathOf(asked);

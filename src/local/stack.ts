@@ -230,6 +230,7 @@ const PASSED_ON = [
   'RESCUE_URLS',
   'MIRROR_REPOSITORIES',
   'METALINK_URL',
+  'METALINK_ANSWER_TTL',
 ];
 
 const regionOf = (env: Environment): string => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';

@@ -78,4 +78,24 @@ describe('originFallback middleware', () => {
     expect(failingCore).not.toHaveBeenCalled();
     expect(reportError).not.toHaveBeenCalled();
   });
+
+  it('answers 503, not a redirect to the service, when /@<T>/metalink fails: the service knows only now', async () => {
+    const withMetalink = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, CachePathContext>()
+      .use(httpErrorHandler({ logger: false }))
+      .use(
+        originFallback({
+          origins: { originBaseUrl: 'https://dl.fedoraproject.org', origins: [] },
+          reportError,
+          mirrorServices: { metalinkUrl: 'https://mirrors.example/metalink', mirrorlistUrl: undefined },
+        }),
+      )
+      .use(requestPath())
+      .handler(failingCore);
+
+    const response = await withMetalink(httpApiEvent('@20261125T000000Z/metalink'), lambdaContext());
+
+    expect(response).toMatchObject({ statusCode: 503, headers: { 'Retry-After': expect.any(String) } });
+    expect(logs.lines()[0]).toMatchObject({ message: 'metalink', outcome: 'unavailable', mirrorService: 'metalink' });
+    expect(reportError).toHaveBeenCalledTimes(1);
+  });
 });

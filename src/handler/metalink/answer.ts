@@ -17,6 +17,12 @@
  * and the repository's current snapshot's (one more alternate, by its
  * SHA-256, which is the snapshot's id). So a client that gets the snapshot
  * while the origin is down accepts it, and still refuses anything else.
+ *
+ * When the service fails (5xx, no answer in time, unreachable), the answer is
+ * written from the snapshot of the repository this `repo`/`arch` mapped to the
+ * last time the service answered (last-repository.ts); a `repo`/`arch` never
+ * mapped gets mirrormanager's own 404 for an unknown repository. The
+ * service's answers are kept for a minute per container (upstream-memo.ts).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -26,15 +32,24 @@ import { encodePathSegment } from '../../commons/paths.js';
 import { REPOMD } from '../../commons/repodata.js';
 import { readCurrentSnapshot } from '../../commons/snapshot-manifest.js';
 import { describeError } from '../origin.js';
+import { type LastRepositories, type RepoArch, repoArchOf } from './last-repository.js';
 import { MAX_METALINK_BYTES, parseMetalink, type RepomdMetalink, writeMetalink } from './metalink-xml.js';
 import { parseMirrorlist, writeMirrorlist } from './mirrorlist-text.js';
 import { askUpstream, type FetchUpstream, type UpstreamAnswer } from './upstream.js';
+import type { UpstreamMemo } from './upstream-memo.js';
 
 /** The services the cache answers in the mirror manager's place. */
 export type MirrorService = 'metalink' | 'mirrorlist';
 
 /** What an answer was, in the logs and the `MetalinkAnswers` metric. */
-export type MetalinkOutcome = 'rewritten' | 'passed-through' | 'upstream-failed';
+export type MetalinkOutcome =
+  | 'rewritten'
+  | 'written-from-snapshot'
+  | 'passed-through'
+  | 'unknown'
+  | 'upstream-failed'
+  /** Under `/@<time>/`: the snapshot current then, or time travel's own refusal (time-travel.ts). */
+  | 'time-travel';
 
 export interface MetalinkDependencies {
   readonly config: Pick<
@@ -42,6 +57,10 @@ export interface MetalinkDependencies {
     'metalinkUrl' | 'mirrorlistUrl' | 'originBaseUrl' | 'origins' | 'bucketName' | 'originHeadTimeoutMs'
   >;
   readonly s3: S3Client;
+  /** Which repository each `repo`/`arch` mapped to last (S3, remembered per container). */
+  readonly lastRepositories: LastRepositories;
+  /** The service's answers, kept for a minute per container. */
+  readonly memo: UpstreamMemo;
   readonly fetchUpstream?: FetchUpstream;
 }
 
@@ -75,11 +94,11 @@ export const mirrorServiceOf = (
 /** A snapshot lookup is one S3 GET: a client waits at most this long for it before the metalink goes without it. */
 const SNAPSHOT_DEADLINE_MS = 3000;
 
-const NO_STORE = { 'Cache-Control': 'no-store' };
-const METALINK_TYPE = 'application/metalink+xml';
-const MIRRORLIST_TYPE = 'text/plain; charset=utf-8';
+export const NO_STORE = { 'Cache-Control': 'no-store' };
+export const METALINK_TYPE = 'application/metalink+xml';
+export const MIRRORLIST_TYPE = 'text/plain; charset=utf-8';
 
-const passThrough = (
+export const passThrough = (
   answer: Extract<UpstreamAnswer, { kind: 'answered' }>,
   reason: string,
   facts: Record<string, string | number>,
@@ -102,7 +121,7 @@ const passThrough = (
  * listed URL (highest preference first, then in order) that lies under a
  * configured origin, or undefined.
  */
-const repositoryOf = (
+export const repositoryOf = (
   config: MetalinkDependencies['config'],
   urls: readonly { readonly url: string; readonly preference?: number }[],
 ): { readonly repoDir: string; readonly mirror: string } | undefined => {
@@ -116,8 +135,22 @@ const repositoryOf = (
   return undefined;
 };
 
+/** A mirror list's base URL as the metalink URL of its repomd.xml. */
+const mirrorlistEntry = (baseUrl: string) => ({ url: `${baseUrl.replace(/\/+$/, '')}/${REPOMD}` });
+
+/** The repository a service's 200 answer names (see repositoryOf), or undefined when it names none. */
+export const repositoryOfAnswer = async (
+  config: MetalinkDependencies['config'],
+  service: MirrorService,
+  body: string,
+): Promise<{ readonly repoDir: string; readonly mirror: string } | undefined> => {
+  if (service === 'mirrorlist') return repositoryOf(config, parseMirrorlist(body).urls.map(mirrorlistEntry));
+  const metalink = await parseMetalink(body);
+  return metalink === undefined ? undefined : repositoryOf(config, metalink.urls);
+};
+
 /** The cache's URL of a repository directory: each decoded segment encoded once, as the handler decodes it. */
-const cacheRepositoryUrl = (publicUrl: string, repoDir: string): string =>
+export const cacheRepositoryUrl = (publicUrl: string, repoDir: string): string =>
   `${publicUrl}/${repoDir.split('/').map(encodePathSegment).join('/')}`;
 
 /** The SHA-256 of the repository's current snapshot's repomd.xml, or why it is not known. */
@@ -203,10 +236,7 @@ const rewriteMirrorlist = (
   facts: Record<string, string | number>,
 ): MetalinkAnswer => {
   const list = parseMirrorlist(answer.body);
-  const repository = repositoryOf(
-    config,
-    list.urls.map((baseUrl) => ({ url: `${baseUrl.replace(/\/+$/, '')}/${REPOMD}` })),
-  );
+  const repository = repositoryOf(config, list.urls.map(mirrorlistEntry));
   if (answer.status !== 200 || repository === undefined) {
     return passThrough(answer, answer.status === 200 ? 'no listed mirror lies under a configured origin' : 'not 200', {
       ...facts,
@@ -225,7 +255,7 @@ const rewriteMirrorlist = (
 };
 
 /** The service failed: the client is told so, and why (librepo shows the status and the URL). */
-const upstreamFailed = (
+export const upstreamFailed = (
   service: MirrorService,
   upstream: string,
   reason: string,
@@ -240,22 +270,165 @@ const upstreamFailed = (
   facts: { ...facts, reason },
 });
 
-/** The answer to `/metalink` or `/mirrorlist` with `query`. */
-export const answerMirrorService = async (
+/** Text from the client or the service made safe for one line of an XML comment or a mirror list comment. */
+const commentText = (text: string): string => text.replace(/[\r\n]+/g, ' ').replace(/-{2,}/g, '-');
+
+/**
+ * The service failed and the cache has no repository for this `repo`/`arch`:
+ * 404 with mirrormanager's own error for an unknown repository (a metalink
+ * holding only a comment, or the mirror list's comment line). librepo shows
+ * the user the status and the URL ("Status code: 404 for ..."), as it would
+ * for the service's own answer.
+ */
+export const unknownRepository = (
+  service: MirrorService,
+  upstream: string,
+  reason: string,
+  repoArch: RepoArch | undefined,
+  facts: Record<string, string | number>,
+): MetalinkAnswer => {
+  const error =
+    repoArch === undefined
+      ? '# either repo= or arch= not specified'
+      : `# repo = ${commentText(repoArch.repo)} arch = ${commentText(repoArch.arch)} error: invalid repo or arch`;
+  const why = `# rpm-cache: the ${service} service ${commentText(upstream)} ${commentText(reason)}, and it has not answered for this repo and arch through this cache`;
+  const body =
+    service === 'metalink'
+      ? [
+          '<?xml version="1.0" encoding="utf-8"?>',
+          `<metalink version="3.0" xmlns="http://www.metalinker.org/" type="dynamic" pubdate="${new Date().toUTCString()}" generator="rpm-cache" xmlns:mm0="http://fedorahosted.org/mirrormanager">`,
+          `<!-- ${error}`,
+          why,
+          '-->',
+          '</metalink>',
+          '',
+        ].join('\n')
+      : `${error}\n${why}\n`;
+  return {
+    outcome: 'unknown',
+    response: {
+      statusCode: 404,
+      headers: {
+        'Content-Type': service === 'metalink' ? METALINK_TYPE : MIRRORLIST_TYPE,
+        ...NO_STORE,
+        'X-Cache-Metalink': 'unknown',
+      },
+      body,
+    },
+    facts: { ...facts, reason },
+  };
+};
+
+/**
+ * The service failed: the answer is written from the repository this
+ * `repo`/`arch` mapped to the last time the service answered. A metalink
+ * vouches only for that repository's current snapshot (hash: the snapshot's
+ * id; librepo checks neither size nor timestamp, so none is given) and lists
+ * only the cache; a mirror list lists the cache's base URL for it. Without a
+ * mapping the repository is unknown (404); without a snapshot, or with S3
+ * failing, the client is told the service failed (502).
+ */
+const writeFromSnapshot = async (
   { service, upstream }: { readonly service: MirrorService; readonly upstream: string },
   deps: MetalinkDependencies,
   { query, publicUrl }: MetalinkRequest,
+  reason: string,
+  facts: Record<string, string | number>,
 ): Promise<MetalinkAnswer> => {
-  const facts = { service, upstream, ...(query === undefined ? {} : { query }) };
-  const answer = await askUpstream(upstream, query, {
-    timeoutMs: deps.config.originHeadTimeoutMs,
-    maxBytes: MAX_METALINK_BYTES,
-    ...(deps.fetchUpstream === undefined ? {} : { fetchUpstream: deps.fetchUpstream }),
+  const repoArch = repoArchOf(query);
+  if (repoArch === undefined) return unknownRepository(service, upstream, reason, repoArch, facts);
+  let repository: string | undefined;
+  try {
+    repository = await deps.lastRepositories.read(repoArch);
+  } catch (error) {
+    return upstreamFailed(service, upstream, reason, { ...facts, mappingError: describeError(error) });
+  }
+  if (repository === undefined) return unknownRepository(service, upstream, reason, repoArch, facts);
+  if (publicUrl === undefined) {
+    return upstreamFailed(service, upstream, reason, { ...facts, repository, mappingError: 'no public URL' });
+  }
+  const base = cacheRepositoryUrl(publicUrl, repository);
+  const written = (body: string, type: string, more: Record<string, string | number>): MetalinkAnswer => ({
+    outcome: 'written-from-snapshot',
+    response: {
+      statusCode: 200,
+      headers: { 'Content-Type': type, ...NO_STORE, 'X-Cache-Metalink': 'written-from-snapshot' },
+      body,
+    },
+    facts: { ...facts, reason, repository, ...more },
   });
-  if (answer.kind === 'failed') return upstreamFailed(service, upstream, answer.reason, facts);
+  if (service === 'mirrorlist') {
+    const comment = `# repo = ${commentText(repoArch.repo)} arch = ${commentText(repoArch.arch)} (written by rpm-cache: the mirrorlist service ${commentText(reason)})`;
+    return written(writeMirrorlist({ comments: [comment], urls: [base] }), MIRRORLIST_TYPE, {});
+  }
+  const snapshot = await snapshotId(deps, repository);
+  if (snapshot === undefined || 'error' in snapshot) {
+    return upstreamFailed(service, upstream, reason, {
+      ...facts,
+      repository,
+      ...(snapshot === undefined ? { snapshot: 'none' } : { snapshot: 'unknown', snapshotError: snapshot.error }),
+    });
+  }
+  const url = `${base}${REPOMD}`;
+  const protocol = url.startsWith('https:') ? 'https' : 'http';
+  const metalink: RepomdMetalink = {
+    pubdate: new Date().toUTCString(),
+    generator: 'rpm-cache',
+    newest: { hashes: [{ type: 'sha256', value: snapshot.id }] },
+    alternates: [],
+    urls: [{ url, protocol, type: protocol, preference: 100 }],
+  };
+  return written(writeMetalink(metalink), METALINK_TYPE, { snapshot: snapshot.createdAt, snapshotId: snapshot.id });
+};
+
+/** Records the repository a rewritten answer named for its `repo`/`arch`; what happened, for the log line. */
+const recordRepository = async (
+  deps: MetalinkDependencies,
+  query: string | undefined,
+  answer: MetalinkAnswer,
+): Promise<Record<string, string>> => {
+  const repoArch = repoArchOf(query);
+  const repository = answer.facts.repository;
+  if (answer.outcome !== 'rewritten' || repoArch === undefined || typeof repository !== 'string') return {};
+  try {
+    return { mapping: await deps.lastRepositories.record(repoArch, repository) };
+  } catch (error) {
+    return { mapping: 'failed', mappingError: describeError(error) };
+  }
+};
+
+/** The answer to `/metalink` or `/mirrorlist` with `query`. */
+export const answerMirrorService = async (
+  named: { readonly service: MirrorService; readonly upstream: string },
+  deps: MetalinkDependencies,
+  request: MetalinkRequest,
+): Promise<MetalinkAnswer> => {
+  const { service, upstream } = named;
+  const { query, publicUrl } = request;
+  const kept = deps.memo.get(upstream, query);
+  const facts = {
+    mirrorService: service,
+    upstream,
+    ...(query === undefined ? {} : { query }),
+    ...(kept === undefined ? { upstreamAnswer: 'asked' } : { upstreamAnswer: 'kept', upstreamAgeMs: kept.ageMs }),
+  };
+  const answer =
+    kept?.answer ??
+    (await askUpstream(upstream, query, {
+      timeoutMs: deps.config.originHeadTimeoutMs,
+      maxBytes: MAX_METALINK_BYTES,
+      ...(deps.fetchUpstream === undefined ? {} : { fetchUpstream: deps.fetchUpstream }),
+    }));
+  if (answer.kind === 'failed') return writeFromSnapshot(named, deps, request, answer.reason, facts);
+  if (kept === undefined) deps.memo.set(upstream, query, answer);
   if (publicUrl === undefined)
     return passThrough(answer, 'the request names no host the cache could be reached at', facts);
-  if (service === 'mirrorlist') return rewriteMirrorlist(deps, answer, publicUrl, facts);
-  if (answer.status !== 200) return passThrough(answer, 'not 200', facts);
-  return rewriteMetalink(deps, answer, publicUrl, facts);
+  const result =
+    service === 'mirrorlist'
+      ? rewriteMirrorlist(deps, answer, publicUrl, facts)
+      : answer.status === 200
+        ? await rewriteMetalink(deps, answer, publicUrl, facts)
+        : passThrough(answer, 'not 200', facts);
+  const recorded = await recordRepository(deps, query, result);
+  return { ...result, facts: { ...result.facts, ...recorded } };
 };

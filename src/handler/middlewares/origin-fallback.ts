@@ -16,6 +16,7 @@ import { type OriginsConfig, originRoute } from '../../commons/origins.js';
 import { logger } from '../../commons/powertools.js';
 import { forwardedQuery } from '../client-query.js';
 import { mirrorServiceOf } from '../metalink/answer.js';
+import { travelMirrorServiceOf } from '../metalink/time-travel.js';
 import { withQuery } from '../request-steps.js';
 import { redirectResponse, unavailableResponse } from '../responses.js';
 import { travelPathOf } from '../time-travel/travel-path.js';
@@ -56,11 +57,32 @@ export const originFallback = ({ origins, reportError, mirrorServices }: OriginF
     const mirrorService = mirrorServices === undefined ? undefined : mirrorServiceOf(path, mirrorServices);
     if (mirrorService !== undefined) {
       // The client then gets the upstream's own answer, as if the cache were not there.
-      logger.error('metalink', { outcome: 'fallback', service: mirrorService.service, error, ...awsErrorFacts(error) });
+      logger.error('metalink', {
+        outcome: 'fallback',
+        mirrorService: mirrorService.service,
+        error,
+        ...awsErrorFacts(error),
+      });
       countMetalinkAnswer(mirrorService.service, 'fallback');
       countFallback(error);
       await reportSafely(reportError, error, { path });
       request.response = redirectResponse(withQuery(mirrorService.upstream, query), 'fallback');
+      return;
+    }
+    const travelService = mirrorServices === undefined ? undefined : travelMirrorServiceOf(path, mirrorServices);
+    if (travelService !== undefined) {
+      // The service knows the repository only as it is now: no answer is better than a wrong one.
+      logger.error('metalink', {
+        outcome: 'unavailable',
+        mirrorService: travelService.service,
+        path,
+        error,
+        ...awsErrorFacts(error),
+      });
+      countMetalinkAnswer(travelService.service, 'unavailable');
+      countFallback(error);
+      await reportSafely(reportError, error, { path });
+      request.response = unavailableResponse();
       return;
     }
     const travel = travelPathOf(path);

@@ -11,7 +11,7 @@ import type { CacheConfig } from '../../commons/config.js';
 import { type RepodataPath, repomdPath } from '../../commons/repodata.js';
 import { type ClientMethod, presignedUrl } from '../presign.js';
 import { listingHtml, listingJson, listSnapshots } from './listing.js';
-import { findSnapshotAt } from './snapshot-at.js';
+import { findSnapshotAt, type HistoricSnapshot } from './snapshot-at.js';
 import type { TravelPath } from './travel-path.js';
 
 /** What a time-travel answer was, in the logs and the `TimeTravelAnswers` metric. */
@@ -77,24 +77,29 @@ export const malformedAnswer = (reason: string): TimeTravelAnswer => ({
   facts: { reason },
 });
 
-/** The answer for repository metadata (`repodata`, the path without the time) at `time`. */
-export const answerAt = async (
-  { time, at, repodata }: { time: string; at: Date; repodata: RepodataPath },
+/**
+ * The snapshot of the repository in `repoDir` current at `time`, or the
+ * answer that says why there is none: `time` in the future (or the last
+ * seconds), before the history, or no history at all. The metalink under
+ * `/@<time>/` (metalink/time-travel.ts) answers with these too.
+ */
+export const snapshotAtOrRefusal = async (
+  { time, at, repoDir }: { time: string; at: Date; repoDir: string },
   { config, s3, now = Date.now }: TimeTravelDependencies,
-  { method }: TimeTravelRequest,
-): Promise<TimeTravelAnswer> => {
-  const { repoDir, file } = repodata;
-  const facts = { repository: repoDir, time, file };
+  facts: Record<string, string | number>,
+): Promise<{ readonly snapshot: HistoricSnapshot } | { readonly refusal: TimeTravelAnswer }> => {
   // A snapshot's time is taken just before its manifest is written (and clocks differ a little): the last seconds
   // could still change, as the future could.
   if (at.getTime() > now() - SETTLING_MS) {
     return {
-      outcome: 'future',
-      response: text(
-        404,
-        `Not Found: ${time} is in the future or the last ${SETTLING_MS / 1000} s, and what the repository is then could still change.`,
-      ),
-      facts,
+      refusal: {
+        outcome: 'future',
+        response: text(
+          404,
+          `Not Found: ${time} is in the future or the last ${SETTLING_MS / 1000} s, and what the repository is then could still change.`,
+        ),
+        facts,
+      },
     };
   }
   const found = await findSnapshotAt(
@@ -105,48 +110,63 @@ export const answerAt = async (
   );
   switch (found.kind) {
     case 'no-history':
-      return { outcome: 'no-history', response: noHistory(repoDir), facts };
+      return { refusal: { outcome: 'no-history', response: noHistory(repoDir), facts } };
     case 'before-history':
       return {
-        outcome: 'before-history',
-        response: text(
-          404,
-          `Not Found: ${time} is before the first snapshot of ${repoDir || 'this repository'} the cache holds, ` +
-            `${found.first}: ask for /@${found.first}/${repoDir} or later.`,
-        ),
-        facts: { ...facts, first: found.first },
-      };
-    case 'found': {
-      const { snapshot } = found;
-      const shown = { ...facts, snapshot: snapshot.time, snapshotId: snapshot.id };
-      const stored = snapshot.files[file];
-      const headers = { 'X-Cache-Snapshot': snapshot.time };
-      if (stored === undefined) {
-        const why = snapshot.absent.includes(file)
-          ? 'the origin did not have this file when the snapshot was taken'
-          : 'the snapshot does not hold this file';
-        return {
-          outcome: 'not-in-snapshot',
-          response: text(404, `Not Found: ${why} (snapshot ${snapshot.time}).`, headers),
-          facts: shown,
-        };
-      }
-      const location = await presignedUrl(
-        s3,
-        { bucket: config.bucketName, key: stored.key, method },
-        config.presignedUrlExpirationSeconds,
-      );
-      return {
-        outcome: 'served',
-        response: {
-          statusCode: 302,
-          headers: { Location: location, 'X-Cache': 'hit', ...headers, ...NO_STORE },
-          body: '',
+        refusal: {
+          outcome: 'before-history',
+          response: text(
+            404,
+            `Not Found: ${time} is before the first snapshot of ${repoDir || 'this repository'} the cache holds, ` +
+              `${found.first}: ask for /@${found.first}/${repoDir} or later.`,
+          ),
+          facts: { ...facts, first: found.first },
         },
-        facts: shown,
       };
-    }
+    case 'found':
+      return { snapshot: found.snapshot };
   }
+};
+
+/** The answer for repository metadata (`repodata`, the path without the time) at `time`. */
+export const answerAt = async (
+  { time, at, repodata }: { time: string; at: Date; repodata: RepodataPath },
+  deps: TimeTravelDependencies,
+  { method }: TimeTravelRequest,
+): Promise<TimeTravelAnswer> => {
+  const { config, s3 } = deps;
+  const { repoDir, file } = repodata;
+  const facts = { repository: repoDir, time, file };
+  const found = await snapshotAtOrRefusal({ time, at, repoDir }, deps, facts);
+  if ('refusal' in found) return found.refusal;
+  const { snapshot } = found;
+  const shown = { ...facts, snapshot: snapshot.time, snapshotId: snapshot.id };
+  const stored = snapshot.files[file];
+  const headers = { 'X-Cache-Snapshot': snapshot.time };
+  if (stored === undefined) {
+    const why = snapshot.absent.includes(file)
+      ? 'the origin did not have this file when the snapshot was taken'
+      : 'the snapshot does not hold this file';
+    return {
+      outcome: 'not-in-snapshot',
+      response: text(404, `Not Found: ${why} (snapshot ${snapshot.time}).`, headers),
+      facts: shown,
+    };
+  }
+  const location = await presignedUrl(
+    s3,
+    { bucket: config.bucketName, key: stored.key, method },
+    config.presignedUrlExpirationSeconds,
+  );
+  return {
+    outcome: 'served',
+    response: {
+      statusCode: 302,
+      headers: { Location: location, 'X-Cache': 'hit', ...headers, ...NO_STORE },
+      body: '',
+    },
+    facts: shown,
+  };
 };
 
 /** Whether the client asked for JSON. */

@@ -1,0 +1,118 @@
+/**
+ * Which repository each `repo`/`arch` mapped to the last time the mirror
+ * manager answered through this cache, kept in S3 at
+ * `metalink/<repo>/<arch>.json` (each encoded as one key segment), so that
+ * when the service is down the cache can still write the metalink itself
+ * (docs/metalink.md, "The service down too").
+ *
+ * Written when a rewritten answer names a repository other than the one this
+ * container last wrote or read for that `repo`/`arch`: a burst of clients
+ * writes nothing after the first, and a new container writes each mapping
+ * once. Only answers the service gave are recorded, so a made-up `repo` never
+ * reaches S3.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isS3NotFound } from '../../commons/aws-errors.js';
+
+/** Where the mappings live in the bucket (the handler role may read and write only there). */
+export const LAST_REPOSITORY_PREFIX = 'metalink/';
+
+/** `repo` and `arch` as the client's query names them. */
+export interface RepoArch {
+  readonly repo: string;
+  readonly arch: string;
+}
+
+/** Longer values are no repository mirrormanager knows (its names are a few dozen characters). */
+const MAX_NAME_LENGTH = 200;
+
+/** The `repo` and `arch` of a query, or undefined when either is missing, empty or absurdly long. */
+export const repoArchOf = (query: string | undefined): RepoArch | undefined => {
+  const params = new URLSearchParams(query ?? '');
+  const repo = params.get('repo');
+  const arch = params.get('arch');
+  const fits = (value: string | null): value is string =>
+    value !== null && value !== '' && value.length <= MAX_NAME_LENGTH;
+  return fits(repo) && fits(arch) ? { repo, arch } : undefined;
+};
+
+/** The S3 key of a `repo`/`arch`'s mapping. */
+export const lastRepositoryKey = ({ repo, arch }: RepoArch): string =>
+  `${LAST_REPOSITORY_PREFIX}${encodeURIComponent(repo)}/${encodeURIComponent(arch)}.json`;
+
+/** What is stored: the repository directory (`pub/.../x86_64/`) and when it was recorded. */
+interface StoredMapping {
+  readonly repository: string;
+  readonly recordedAt: string;
+}
+
+const parseMapping = (text: string): string | undefined => {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { repository } = value as Partial<StoredMapping>;
+    return typeof repository === 'string' && repository.endsWith('/') && repository.length > 1 ? repository : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Each request to S3 gets this long: a client is waiting. */
+const S3_DEADLINE_MS = 3000;
+
+/** The mappings one container knows, read or written; a bound keeps a container's memory small. */
+export class LastRepositories {
+  private readonly known = new Map<string, string>();
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly maxEntries = 1000,
+  ) {}
+
+  /**
+   * Records that `repoArch` maps to `repository`: written to S3 unless this
+   * container already wrote or read that. What happened, for the log line.
+   */
+  async record(repoArch: RepoArch, repository: string): Promise<'written' | 'unchanged'> {
+    const key = lastRepositoryKey(repoArch);
+    if (this.known.get(key) === repository) return 'unchanged';
+    const body: StoredMapping = { repository, recordedAt: new Date().toISOString() };
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: JSON.stringify(body),
+        ContentType: 'application/json',
+      }),
+      { abortSignal: AbortSignal.timeout(S3_DEADLINE_MS) },
+    );
+    this.remember(key, repository);
+    return 'written';
+  }
+
+  /** The repository `repoArch` mapped to last, or undefined when none is recorded. S3 errors throw. */
+  async read(repoArch: RepoArch): Promise<string | undefined> {
+    const key = lastRepositoryKey(repoArch);
+    try {
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+        abortSignal: AbortSignal.timeout(S3_DEADLINE_MS),
+      });
+      const repository = parseMapping((await object.Body?.transformToString()) ?? '');
+      if (repository !== undefined) this.remember(key, repository);
+      return repository;
+    } catch (error) {
+      if (isS3NotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private remember(key: string, repository: string): void {
+    this.known.delete(key);
+    this.known.set(key, repository);
+    if (this.known.size > this.maxEntries) {
+      const oldest = this.known.keys().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
+    }
+  }
+}
