@@ -4,7 +4,7 @@
  * origin, so what it lists is what one consistent repodata said.
  */
 import { pipeline, Readable, type Transform } from 'node:stream';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { REPOMD } from '../commons/repodata.js';
 import type { SnapshotFiles } from '../commons/snapshot-manifest.js';
@@ -20,8 +20,11 @@ export class SnapshotPrimaryError extends Error {
 
 /** Decompressors for how createrepo_c compresses primary.xml; Node has no xz or bzip2. */
 const DECOMPRESSORS: Readonly<Record<string, () => Transform>> = {
-  '.gz': createGunzip,
-  '.zst': createZstdDecompress,
+  '.gz': zlib.createGunzip,
+  // Looked up, not imported by name: the local stack's bundle still loads on Node 20 (Lambda runs 24).
+  ...((zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress === undefined
+    ? {}
+    : { '.zst': (zlib as { createZstdDecompress: () => Transform }).createZstdDecompress }),
 };
 
 const compressionOf = (href: string): string | undefined => /\.[a-z0-9]+$/.exec(href)?.[0];

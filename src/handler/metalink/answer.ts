@@ -125,14 +125,18 @@ export const repositoryOf = (
   config: MetalinkDependencies['config'],
   urls: readonly { readonly url: string; readonly preference?: number }[],
 ): { readonly repoDir: string; readonly mirror: string } | undefined => {
-  const ordered = urls
-    .map((entry, index) => ({ ...entry, index }))
-    .sort((a, b) => (b.preference ?? 0) - (a.preference ?? 0) || a.index - b.index);
-  for (const { url } of ordered) {
-    const path = cachePathOfUrl(config, url);
-    if (path?.endsWith(`/${REPOMD}`)) return { repoDir: path.slice(0, -REPOMD.length), mirror: url };
-  }
-  return undefined;
+  // The configured origins' order decides, then the service's preference: the service leaves out mirrors that
+  // have not synced lately, and the same repository must not move between two cache paths (two snapshots).
+  const rankOf = (path: string) => {
+    const rank = config.origins.findIndex(({ name }) => path.startsWith(`${name}/`));
+    return rank < 0 ? config.origins.length : rank;
+  };
+  const candidates = urls
+    .map((entry, index) => ({ ...entry, index, path: cachePathOfUrl(config, entry.url) }))
+    .filter((entry): entry is typeof entry & { path: string } => entry.path?.endsWith(`/${REPOMD}`) === true)
+    .sort((a, b) => rankOf(a.path) - rankOf(b.path) || (b.preference ?? 0) - (a.preference ?? 0) || a.index - b.index);
+  const [chosen] = candidates;
+  return chosen === undefined ? undefined : { repoDir: chosen.path.slice(0, -REPOMD.length), mirror: chosen.url };
 };
 
 /** A mirror list's base URL as the metalink URL of its repomd.xml. */

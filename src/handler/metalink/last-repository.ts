@@ -8,8 +8,11 @@
  * Written when a rewritten answer names a repository other than the one this
  * container last wrote or read for that `repo`/`arch`: a burst of clients
  * writes nothing after the first, and a new container writes each mapping
- * once. Only answers the service gave are recorded, so a made-up `repo` never
- * reaches S3.
+ * once. Only answers the service gave are recorded, and only for a query
+ * naming `repo` and `arch` once each, in mirrormanager's characters: a query
+ * repeating one could make the service answer for another repository than
+ * the key says (it may read the last value, the key the first), and so
+ * record one client's choice for everyone's outage.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isS3NotFound } from '../../commons/aws-errors.js';
@@ -26,13 +29,20 @@ export interface RepoArch {
 /** Longer values are no repository mirrormanager knows (its names are a few dozen characters). */
 const MAX_NAME_LENGTH = 200;
 
-/** The `repo` and `arch` of a query, or undefined when either is missing, empty or absurdly long. */
+/** The characters of mirrormanager's repository and architecture names (`updates-released-f44`, `x86_64`). */
+const NAME = /^[A-Za-z0-9._+-]+$/;
+
+/**
+ * The `repo` and `arch` of a query, or undefined when either is missing,
+ * given twice, empty, absurdly long or made of other characters.
+ */
 export const repoArchOf = (query: string | undefined): RepoArch | undefined => {
   const params = new URLSearchParams(query ?? '');
-  const repo = params.get('repo');
-  const arch = params.get('arch');
-  const fits = (value: string | null): value is string =>
-    value !== null && value !== '' && value.length <= MAX_NAME_LENGTH;
+  const repos = params.getAll('repo');
+  const arches = params.getAll('arch');
+  if (repos.length !== 1 || arches.length !== 1) return undefined;
+  const [repo = '', arch = ''] = [repos[0], arches[0]];
+  const fits = (value: string) => value.length <= MAX_NAME_LENGTH && NAME.test(value);
   return fits(repo) && fits(arch) ? { repo, arch } : undefined;
 };
 

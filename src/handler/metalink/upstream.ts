@@ -7,7 +7,12 @@
 import { describeError } from '../origin.js';
 import { withQuery } from '../request-steps.js';
 
-/** What the service said: any answer below 500 is its word; 5xx, a timeout or no connection is a failure. */
+/**
+ * What the service said: any answer below 500 is its word, but for 408 and
+ * 429 (every client reaches it from the cache's few addresses: rate limiting
+ * is the cache's trouble, not the client's answer); those, 5xx, a timeout or
+ * no connection are a failure.
+ */
 export type UpstreamAnswer =
   | {
       readonly kind: 'answered';
@@ -52,7 +57,7 @@ export const askUpstream = async (
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     const response = await fetchUpstream(withQuery(serviceUrl, query), { signal });
-    if (response.status >= 500) {
+    if (response.status >= 500 || response.status === 408 || response.status === 429) {
       await response.body?.cancel();
       return { kind: 'failed', reason: `answered ${response.status}` };
     }
