@@ -11,7 +11,6 @@ import type { Expectation } from '../commons/rescue-request.js';
 import { ListingGuard, type RepositoryCheck } from './listing-guard.js';
 import { type OriginAnswer, openOrigin } from './origin-get.js';
 import { repositoryListing } from './repository-listing.js';
-import { rescueFromArchives } from './rescue/rescue.js';
 import type { RpmVerificationError } from './rpm-verifier.js';
 import { DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, isRpm, storeServed } from './store-served.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
@@ -116,6 +115,8 @@ export const listingOf = (expected: Expectation, listedBy: string) =>
 const downloadOrRescue = async (path: string, deps: UploadDependencies): Promise<UploadResult> => {
   const downloaded = await download(path, deps);
   if (downloaded.outcome !== 'origin-missing' || deps.config.rescueTemplates.length === 0) return downloaded;
+  // Loaded when first needed: rare, and kept off every cold start.
+  const { rescueFromArchives } = await import('./rescue/rescue.js');
   const rescued = await rescueFromArchives(path, deps.expected, deps);
   if (rescued.outcome === 'not-rescued') return { ...downloaded, reason: `not rescued: ${rescued.reason}` };
   // The origin's status, not the archive's: the log line says the origin lost it.
