@@ -1,8 +1,9 @@
 /**
- * The S3 side of the cache: whether a copy exists. (How a client reaches it,
- * the presigned URL, is the handler's alone: presign.ts.)
+ * The S3 side of the cache: whether a copy exists, and the text of a small
+ * object (a manifest, a record). (How a client reaches a copy, the presigned
+ * URL, is the handler's alone: presign.ts.)
  */
-import { HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
 import { isS3NotFound } from './aws-errors.js';
 
 /**
@@ -24,6 +25,25 @@ export const isCached = async (
     return true;
   } catch (error) {
     if (error instanceof NotFound || isS3NotFound(error)) return false;
+    throw error;
+  }
+};
+
+/** An object's text, or undefined when there is none (never written, or deleted by the lifecycle meanwhile). */
+export const readObjectText = async (
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  abortSignal: AbortSignal | undefined,
+): Promise<string | undefined> => {
+  try {
+    const object = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key }),
+      abortSignal === undefined ? {} : { abortSignal },
+    );
+    return (await object.Body?.transformToString()) ?? '';
+  } catch (error) {
+    if (isS3NotFound(error)) return undefined;
     throw error;
   }
 };

@@ -7,6 +7,8 @@
  * again with every request.
  */
 import { createHash } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { readObjectText } from './cache-store.js';
 import { MAX_KEY_BYTES } from './paths.js';
 
 /** The headers a client sends; their names in lower case, as both front doors give them. */
@@ -112,6 +114,15 @@ export interface RescueRecord {
   /** One line, for the `X-Cache-Rescue-Reason` header and `warm`'s report. */
   readonly reason: string;
 }
+
+/** The record of a failed rescue of `path`, if there is one (whether it still answers is `recordStillAnswers`'). */
+export const readRescueRecord = async (
+  s3: S3Client,
+  { bucket, path, abortSignal }: { bucket: string; path: string; abortSignal?: AbortSignal },
+): Promise<RescueRecord | undefined> => {
+  const text = await readObjectText(s3, bucket, rescueRecordKey(path), abortSignal);
+  return text === undefined ? undefined : parseRescueRecord(text);
+};
 
 export const parseRescueRecord = (text: string): RescueRecord | undefined => {
   let value: unknown;

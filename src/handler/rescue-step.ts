@@ -2,18 +2,10 @@
  * A file the origin lost and the cache does not hold, with RESCUE_URLS set:
  * the uploader is asked to rescue it from an archive (it does so only when
  * it knows the file's checksum), unless a rescue of the same bytes failed
- * within the hour: then the answer says so, with the reason, and nobody
- * tries again until the record is an hour old.
+ * lately: then the answer says so, with the reason, and nobody tries
+ * again until the record allows it (an hour; minutes after archive trouble).
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { isS3NotFound } from '../commons/aws-errors.js';
-import {
-  parseRescueRecord,
-  type RescueRecord,
-  recordStillAnswers,
-  rescueRecordKey,
-  retryAfterMs,
-} from '../commons/rescue-request.js';
+import { type RescueRecord, readRescueRecord, recordStillAnswers, retryAfterMs } from '../commons/rescue-request.js';
 import type { RedirectDecision } from './redirect.js';
 import { type Asked, trigger, triggerFacts } from './request-steps.js';
 
@@ -22,17 +14,8 @@ export type RescueState = 'trying' | 'failed';
 
 /** The record of a failed rescue of the request's file that still answers for it, if any. */
 const failedRescue = async ({ path, deps, deadline, expected }: Asked) => {
-  try {
-    const object = await deps.s3.send(
-      new GetObjectCommand({ Bucket: deps.config.bucketName, Key: rescueRecordKey(path) }),
-      { abortSignal: deadline },
-    );
-    const record = parseRescueRecord((await object.Body?.transformToString()) ?? '');
-    return recordStillAnswers(record, expected, Date.now()) ? record : undefined;
-  } catch (error) {
-    if (isS3NotFound(error)) return undefined;
-    throw error;
-  }
+  const record = await readRescueRecord(deps.s3, { bucket: deps.config.bucketName, path, abortSignal: deadline });
+  return recordStillAnswers(record, expected, Date.now()) ? record : undefined;
 };
 
 /** Why a failure on record answers this request: a snapshot's other bytes are said first, or the request's own look lost. */

@@ -14,8 +14,9 @@
  * the key says (it may read the last value, the key the first), and so
  * record one client's choice for everyone's outage.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isS3NotFound } from '../../commons/aws-errors.js';
+
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { readObjectText } from '../../commons/cache-store.js';
 
 /** Where the mappings live in the bucket (the handler role may read and write only there). */
 export const LAST_REPOSITORY_PREFIX = 'metalink/';
@@ -104,17 +105,10 @@ export class LastRepositories {
   /** The repository `repoArch` mapped to last, or undefined when none is recorded. S3 errors throw. */
   async read(repoArch: RepoArch): Promise<string | undefined> {
     const key = lastRepositoryKey(repoArch);
-    try {
-      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-        abortSignal: AbortSignal.timeout(S3_DEADLINE_MS),
-      });
-      const repository = parseMapping((await object.Body?.transformToString()) ?? '');
-      if (repository !== undefined) this.remember(key, repository);
-      return repository;
-    } catch (error) {
-      if (isS3NotFound(error)) return undefined;
-      throw error;
-    }
+    const text = await readObjectText(this.s3, this.bucket, key, AbortSignal.timeout(S3_DEADLINE_MS));
+    const repository = text === undefined ? undefined : parseMapping(text);
+    if (repository !== undefined) this.remember(key, repository);
+    return repository;
   }
 
   private remember(key: string, repository: string): void {

@@ -5,7 +5,9 @@
  * (a ListObjectsV2 page per 1,000 snapshots), the current manifest, the last
  * check, and the oldest entry (for the snapshot it superseded).
  */
+
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { readObjectText } from '../../commons/cache-store.js';
 import { encodePathSegment } from '../../commons/paths.js';
 import {
   checkKey,
@@ -20,7 +22,7 @@ import {
   snapshotTimeOf,
 } from '../../commons/snapshot-history.js';
 import { parseManifest, readCurrentSnapshot, type SnapshotManifest } from '../../commons/snapshot-manifest.js';
-import { type HistoryWindow, readObjectText, stillInHistory } from './snapshot-at.js';
+import { type HistoryWindow, stillInHistory } from './snapshot-at.js';
 
 /** One snapshot as the listing shows it. */
 export interface ListedSnapshot {

@@ -5,8 +5,8 @@
  * time (ListObjectsV2, `StartAfter`, one key), whose superseded snapshot is
  * the answer, or, when no entry is newer, the current manifest.
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { isS3NotFound } from '../../commons/aws-errors.js';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { readObjectText } from '../../commons/cache-store.js';
 import { historyPrefix, historyStartAfter, parseHistoryKey, snapshotTimeOf } from '../../commons/snapshot-history.js';
 import {
   parseManifest,
@@ -48,25 +48,6 @@ const DAY_MS = 86_400_000;
  */
 export const stillInHistory = (supersededAt: number | undefined, { historyDays, now }: HistoryWindow): boolean =>
   supersededAt === undefined || historyDays === 0 || supersededAt + historyDays * DAY_MS > now;
-
-/** An object's text, or undefined when there is none (never written, or deleted by the lifecycle meanwhile). */
-export const readObjectText = async (
-  s3: S3Client,
-  bucket: string,
-  key: string,
-  abortSignal: AbortSignal | undefined,
-): Promise<string | undefined> => {
-  try {
-    const object = await s3.send(
-      new GetObjectCommand({ Bucket: bucket, Key: key }),
-      abortSignal === undefined ? {} : { abortSignal },
-    );
-    return (await object.Body?.transformToString()) ?? '';
-  } catch (error) {
-    if (isS3NotFound(error)) return undefined;
-    throw error;
-  }
-};
 
 const readEntry = async (
   s3: S3Client,

@@ -7,9 +7,10 @@
  * before it (a crash, an SQS error) is finished by the next check of the
  * repository, which finds the snapshot current and no marker.
  */
-import { HeadObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+
+import { PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { isS3NotFound } from '../../commons/aws-errors.js';
+import { isCached } from '../../commons/cache-store.js';
 import type { CacheConfig } from '../../commons/config.js';
 import { cacheKey, cacheKeyProblem, checkPath, isCacheable } from '../../commons/paths.js';
 import { type PrimaryPackage, primaryPackages } from '../../commons/primary-packages.js';
@@ -41,17 +42,6 @@ export interface MirrorResult {
 /** The marker of a snapshot whose uploads were all queued. */
 export const mirroredKey = (repoDir: string, snapshotId: string): string =>
   `${SNAPSHOT_KEY_PREFIX}mirrored/${repoDir}repodata/${snapshotId}.json`;
-
-/** Whether the marker exists: a HEAD, whose answer has no body to read (an unread GetObject body keeps its socket). */
-const isMarked = async (s3: S3Client, bucket: string, key: string): Promise<boolean> => {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch (error) {
-    if (isS3NotFound(error)) return false;
-    throw error;
-  }
-};
 
 /** Every key the cache holds under `repoDir` (a ListObjectsV2 page per 1,000). */
 const storedKeys = async (s3: S3Client, bucket: string, repoDir: string): Promise<Set<string>> => {
@@ -165,7 +155,8 @@ export const mirrorSnapshot = async (
 ): Promise<MirrorResult> => {
   const bucket = config.bucketName;
   const marker = mirroredKey(repoDir, snapshotId);
-  if (await isMarked(s3, bucket, marker)) return { outcome: 'already-queued' };
+  // A HEAD (isCached): its answer has no body to read (an unread GetObject body keeps its socket).
+  if (await isCached(s3, bucket, marker)) return { outcome: 'already-queued' };
   const current = await readCurrentSnapshot(s3, bucket, repoDir);
   // A newer snapshot is current: its own run mirrors it.
   if (current?.manifest.id !== snapshotId) return { outcome: 'superseded' };

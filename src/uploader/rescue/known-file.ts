@@ -4,8 +4,10 @@
  * its repository listed, or else the one the request carried. A snapshot
  * wins over the request: the cache verified that snapshot itself.
  */
-import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+
+import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { isS3NotFound } from '../../commons/aws-errors.js';
+import { readObjectText } from '../../commons/cache-store.js';
 import { type PrimaryPackage, primaryPackageAt, sourceRpmIdentity } from '../../commons/primary-packages.js';
 import { REPOMD } from '../../commons/repodata.js';
 import type { Expectation } from '../../commons/rescue-request.js';
@@ -59,16 +61,9 @@ const historyFiles = async function* (
   }
   // Keys sort by time: the newest last.
   for (const key of keys.reverse()) {
-    let text: string;
-    try {
-      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-      text = (await object.Body?.transformToString()) ?? '';
-    } catch (error) {
-      // Expired since the listing: one snapshot fewer to search, not a failed rescue.
-      if (isS3NotFound(error)) continue;
-      throw error;
-    }
-    const manifest = parseManifest(text);
+    const text = await readObjectText(s3, bucket, key, signal);
+    // Undefined: expired since the listing, one snapshot fewer to search, not a failed rescue.
+    const manifest = text === undefined ? undefined : parseManifest(text);
     if (manifest !== undefined) yield manifest.files;
   }
 };

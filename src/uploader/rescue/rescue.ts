@@ -7,12 +7,11 @@
  * recorded (rescue-request.ts), so the handler says so and the next hour's
  * requests do not repeat it.
  */
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { isS3NotFound } from '../../commons/aws-errors.js';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   type Expectation,
-  parseRescueRecord,
   type RescueRecord,
+  readRescueRecord,
   recordStillAnswers,
   rescueRecordKey,
 } from '../../commons/rescue-request.js';
@@ -33,19 +32,6 @@ export interface RescueAttempt {
 export type RescueResult =
   | (UploadResult & { readonly outcome: 'stored' | 'lost-race'; readonly knownFrom: string })
   | { readonly outcome: 'not-rescued'; readonly reason: string; readonly attempts: readonly RescueAttempt[] };
-
-/** The recorded failure of an earlier rescue of `path`, if any (whether it still answers is the caller's question). */
-const recordedFailure = async (path: string, deps: UploadDependencies): Promise<RescueRecord | undefined> => {
-  try {
-    const object = await deps.s3.send(
-      new GetObjectCommand({ Bucket: deps.config.bucketName, Key: rescueRecordKey(path) }),
-    );
-    return parseRescueRecord((await object.Body?.transformToString()) ?? '');
-  } catch (error) {
-    if (isS3NotFound(error)) return undefined;
-    throw error;
-  }
-};
 
 const triedAlready = (earlier: RescueRecord): RescueResult => ({
   outcome: 'not-rescued',
@@ -127,7 +113,7 @@ export const rescueFromArchives = async (
   expected: Expectation | undefined,
   deps: UploadDependencies,
 ): Promise<RescueResult> => {
-  const earlier = await recordedFailure(path, deps);
+  const earlier = await readRescueRecord(deps.s3, { bucket: deps.config.bucketName, path });
   // The request's bytes were looked for within the hour: no snapshot need be read to say so.
   if (recordStillAnswers(earlier, expected, Date.now())) return triedAlready(earlier);
   const known = await knownFile(path, expected, {
