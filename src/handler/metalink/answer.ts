@@ -33,7 +33,13 @@ import { REPOMD } from '../../commons/repodata.js';
 import { readCurrentSnapshot } from '../../commons/snapshot-manifest.js';
 import { describeError } from '../origin.js';
 import { type LastRepositories, type RepoArch, repoArchOf } from './last-repository.js';
-import { MAX_METALINK_BYTES, parseMetalink, type RepomdMetalink, writeMetalink } from './metalink-xml.js';
+import {
+  MAX_METALINK_BYTES,
+  type MetalinkUrl,
+  parseMetalink,
+  type RepomdMetalink,
+  writeMetalink,
+} from './metalink-xml.js';
 import { parseMirrorlist, writeMirrorlist } from './mirrorlist-text.js';
 import { askUpstream, type FetchUpstream, type UpstreamAnswer } from './upstream.js';
 import type { UpstreamMemo } from './upstream-memo.js';
@@ -96,7 +102,42 @@ const SNAPSHOT_DEADLINE_MS = 3000;
 
 export const NO_STORE = { 'Cache-Control': 'no-store' };
 export const METALINK_TYPE = 'application/metalink+xml';
-export const MIRRORLIST_TYPE = 'text/plain; charset=utf-8';
+export const PLAIN_TEXT = 'text/plain; charset=utf-8';
+export const MIRRORLIST_TYPE = PLAIN_TEXT;
+
+/** An answer the cache gives itself: its type, never stored by a client, and what it is (`X-Cache-Metalink`). */
+export const ownAnswer = (
+  statusCode: number,
+  contentType: string,
+  label: string,
+  body: string,
+  headers: Record<string, string> = {},
+): MetalinkAnswer['response'] => ({
+  statusCode,
+  headers: { 'Content-Type': contentType, ...NO_STORE, 'X-Cache-Metalink': label, ...headers },
+  body,
+});
+
+/** The content type of a service's answers. */
+export const serviceType = (service: MirrorService): string =>
+  service === 'metalink' ? METALINK_TYPE : MIRRORLIST_TYPE;
+
+/** The cache as a repository's only mirror: its repomd.xml under `base` (the repository's cache URL). */
+const cacheMirror = (base: string): MetalinkUrl => {
+  const url = `${base}${REPOMD}`;
+  const protocol = url.startsWith('https:') ? 'https' : 'http';
+  return { url, protocol, type: protocol, preference: 100 };
+};
+
+/** A metalink the cache writes itself: it vouches for one snapshot's repomd.xml (`id`) and lists only the cache. */
+export const snapshotMetalink = (base: string, id: string): string =>
+  writeMetalink({
+    pubdate: new Date().toUTCString(),
+    generator: 'rpm-cache',
+    newest: { hashes: [{ type: 'sha256', value: id }] },
+    alternates: [],
+    urls: [cacheMirror(base)],
+  });
 
 export const passThrough = (
   answer: Extract<UpstreamAnswer, { kind: 'answered' }>,
@@ -199,22 +240,16 @@ const rewriteMetalink = async (
   const { repoDir, mirror } = repository;
   const snapshot = await snapshotId(deps, repoDir);
   const addSnapshot = snapshot !== undefined && 'id' in snapshot && !vouchesFor(metalink, snapshot.id);
-  const url = `${cacheRepositoryUrl(publicUrl, repoDir)}${REPOMD}`;
-  const protocol = url.startsWith('https:') ? 'https' : 'http';
   const rewritten: RepomdMetalink = {
     ...metalink,
     alternates: addSnapshot
       ? [...metalink.alternates, { hashes: [{ type: 'sha256', value: snapshot.id }] }]
       : metalink.alternates,
-    urls: [{ url, protocol, type: protocol, preference: 100 }],
+    urls: [cacheMirror(cacheRepositoryUrl(publicUrl, repoDir))],
   };
   return {
     outcome: 'rewritten',
-    response: {
-      statusCode: 200,
-      headers: { 'Content-Type': METALINK_TYPE, ...NO_STORE, 'X-Cache-Metalink': 'rewritten' },
-      body: writeMetalink(rewritten),
-    },
+    response: ownAnswer(200, METALINK_TYPE, 'rewritten', writeMetalink(rewritten)),
     facts: {
       ...facts,
       repository: repoDir,
@@ -247,13 +282,10 @@ const rewriteMirrorlist = (
       mirrors: list.urls.length,
     });
   }
+  const body = writeMirrorlist({ comments: list.comments, urls: [cacheRepositoryUrl(publicUrl, repository.repoDir)] });
   return {
     outcome: 'rewritten',
-    response: {
-      statusCode: 200,
-      headers: { 'Content-Type': MIRRORLIST_TYPE, ...NO_STORE, 'X-Cache-Metalink': 'rewritten' },
-      body: writeMirrorlist({ comments: list.comments, urls: [cacheRepositoryUrl(publicUrl, repository.repoDir)] }),
-    },
+    response: ownAnswer(200, MIRRORLIST_TYPE, 'rewritten', body),
     facts: { ...facts, repository: repository.repoDir, mirror: repository.mirror },
   };
 };
@@ -266,11 +298,12 @@ export const upstreamFailed = (
   facts: Record<string, string | number>,
 ) => ({
   outcome: 'upstream-failed' as const,
-  response: {
-    statusCode: 502,
-    headers: { 'Content-Type': 'text/plain; charset=utf-8', ...NO_STORE, 'X-Cache-Metalink': 'upstream-failed' },
-    body: `Bad Gateway: the ${service} service ${upstream} ${reason}\n`,
-  },
+  response: ownAnswer(
+    502,
+    PLAIN_TEXT,
+    'upstream-failed',
+    `Bad Gateway: the ${service} service ${upstream} ${reason}\n`,
+  ),
   facts: { ...facts, reason },
 });
 
@@ -310,15 +343,7 @@ export const unknownRepository = (
       : `${error}\n${why}\n`;
   return {
     outcome: 'unknown',
-    response: {
-      statusCode: 404,
-      headers: {
-        'Content-Type': service === 'metalink' ? METALINK_TYPE : MIRRORLIST_TYPE,
-        ...NO_STORE,
-        'X-Cache-Metalink': 'unknown',
-      },
-      body,
-    },
+    response: ownAnswer(404, serviceType(service), 'unknown', body),
     facts: { ...facts, reason },
   };
 };
@@ -354,11 +379,7 @@ const writeFromSnapshot = async (
   const base = cacheRepositoryUrl(publicUrl, repository);
   const written = (body: string, type: string, more: Record<string, string | number>): MetalinkAnswer => ({
     outcome: 'written-from-snapshot',
-    response: {
-      statusCode: 200,
-      headers: { 'Content-Type': type, ...NO_STORE, 'X-Cache-Metalink': 'written-from-snapshot' },
-      body,
-    },
+    response: ownAnswer(200, type, 'written-from-snapshot', body),
     facts: { ...facts, reason, repository, ...more },
   });
   if (service === 'mirrorlist') {
@@ -373,16 +394,10 @@ const writeFromSnapshot = async (
       ...(snapshot === undefined ? { snapshot: 'none' } : { snapshot: 'unknown', snapshotError: snapshot.error }),
     });
   }
-  const url = `${base}${REPOMD}`;
-  const protocol = url.startsWith('https:') ? 'https' : 'http';
-  const metalink: RepomdMetalink = {
-    pubdate: new Date().toUTCString(),
-    generator: 'rpm-cache',
-    newest: { hashes: [{ type: 'sha256', value: snapshot.id }] },
-    alternates: [],
-    urls: [{ url, protocol, type: protocol, preference: 100 }],
-  };
-  return written(writeMetalink(metalink), METALINK_TYPE, { snapshot: snapshot.createdAt, snapshotId: snapshot.id });
+  return written(snapshotMetalink(base, snapshot.id), METALINK_TYPE, {
+    snapshot: snapshot.createdAt,
+    snapshotId: snapshot.id,
+  });
 };
 
 /** Records the repository a rewritten answer named for its `repo`/`arch`; what happened, for the log line. */

@@ -17,28 +17,29 @@
  * (time-travel/answer.ts), its outcome in the facts (`timeTravel`).
  */
 import type { HandlerConfig } from '../../commons/config.js';
-import { REPOMD } from '../../commons/repodata.js';
 import { parseSnapshotTime } from '../../commons/snapshot-history.js';
 import { describeError } from '../origin.js';
 import { malformedAnswer, snapshotAtOrRefusal, type TimeTravelAnswer } from '../time-travel/answer.js';
 import { TIME_TRAVEL_MARK, type TravelPath, travelPathOf } from '../time-travel/travel-path.js';
 import {
   cacheRepositoryUrl,
-  METALINK_TYPE,
   type MetalinkAnswer,
   type MetalinkDependencies,
   type MetalinkRequest,
-  MIRRORLIST_TYPE,
   type MirrorService,
   mirrorServiceOf,
   NO_STORE,
+  ownAnswer,
+  PLAIN_TEXT,
   passThrough,
   repositoryOfAnswer,
+  serviceType,
+  snapshotMetalink,
   unknownRepository,
   upstreamFailed,
 } from './answer.js';
 import { repoArchOf } from './last-repository.js';
-import { MAX_METALINK_BYTES, writeMetalink } from './metalink-xml.js';
+import { MAX_METALINK_BYTES } from './metalink-xml.js';
 import { writeMirrorlist } from './mirrorlist-text.js';
 import { askUpstream } from './upstream.js';
 
@@ -160,7 +161,7 @@ export const answerMirrorServiceAt = async (
       outcome: 'time-travel',
       response: {
         statusCode: 502,
-        headers: { 'Content-Type': 'text/plain; charset=utf-8', ...NO_STORE },
+        headers: { 'Content-Type': PLAIN_TEXT, ...NO_STORE },
         body: 'Bad Gateway: the request names no host the cache could be reached at, so no answer can name it\n',
       },
       facts: { ...found.facts, repository, timeTravel: 'no-public-url' },
@@ -168,33 +169,16 @@ export const answerMirrorServiceAt = async (
   }
   const { id, time: snapshotTime } = snapshot.snapshot;
   const base = cacheRepositoryUrl(`${publicUrl}/${TIME_TRAVEL_MARK}${time}`, repository);
-  const url = `${base}${REPOMD}`;
-  const protocol = url.startsWith('https:') ? 'https' : 'http';
   const body =
     service === 'metalink'
-      ? writeMetalink({
-          pubdate: new Date().toUTCString(),
-          generator: 'rpm-cache',
-          newest: { hashes: [{ type: 'sha256', value: id }] },
-          alternates: [],
-          urls: [{ url, protocol, type: protocol, preference: 100 }],
-        })
+      ? snapshotMetalink(base, id)
       : writeMirrorlist({
           comments: [`# rpm-cache: the repository as it was at ${time} (snapshot ${snapshotTime})`],
           urls: [base],
         });
   return {
     outcome: 'time-travel',
-    response: {
-      statusCode: 200,
-      headers: {
-        'Content-Type': service === 'metalink' ? METALINK_TYPE : MIRRORLIST_TYPE,
-        ...NO_STORE,
-        'X-Cache-Metalink': 'time-travel',
-        'X-Cache-Snapshot': snapshotTime,
-      },
-      body,
-    },
+    response: ownAnswer(200, serviceType(service), 'time-travel', body, { 'X-Cache-Snapshot': snapshotTime }),
     facts: { ...found.facts, repository, timeTravel: 'served', snapshot: snapshotTime, snapshotId: id },
   };
 };
