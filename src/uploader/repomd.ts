@@ -2,7 +2,7 @@
  * Reads repomd.xml: the files a repository's metadata consists of, each with
  * the size and checksum a client (librepo, zypper) will check it against.
  */
-import type { XMLParser } from 'fast-xml-parser';
+import { lazyXmlParser } from '../commons/lazy-xml-parser.js';
 import { cacheKeyProblem } from '../commons/paths.js';
 import { repodataPath } from '../commons/repodata.js';
 
@@ -49,21 +49,8 @@ const HEX_LENGTH: Readonly<Record<string, number>> = {
 /** More listed files than any createrepo output has: beyond it, the file is not a repomd.xml. */
 export const MAX_LISTED_FILES = 64;
 
-let parser: XMLParser | undefined;
-
-/** The XML parser, loaded with the first snapshot: most uploader runs cache an RPM and never need it. */
-const loadParser = async (): Promise<XMLParser> => {
-  if (parser !== undefined) return parser;
-  const { XMLParser } = await import('fast-xml-parser');
-  parser = new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@_',
-    removeNSPrefix: true,
-    parseTagValue: false,
-    isArray: (name) => name === 'data',
-  });
-  return parser;
-};
+/** Loaded with the first snapshot: most uploader runs cache an RPM and never need it. */
+const loadParser = lazyXmlParser(['data']);
 
 type XmlNode = Record<string, unknown>;
 

@@ -12,7 +12,7 @@
  * expected size): a repomd.xml is accepted when its hash is the file's or one
  * of the alternates' (the best type each of them gives, sha512 over sha256).
  */
-import type { XMLParser } from 'fast-xml-parser';
+import { lazyXmlParser } from '../../commons/lazy-xml-parser.js';
 
 /** One `<hash type="...">`. */
 export interface MetalinkHash {
@@ -52,22 +52,8 @@ export interface RepomdMetalink {
 /** Far more than a metalink's few dozen KB: beyond it the answer is not read as one. */
 export const MAX_METALINK_BYTES = 1024 * 1024;
 
-let parser: XMLParser | undefined;
-
-/** The XML parser, loaded with the first metalink: most handler containers never answer one. */
-const loadParser = async (): Promise<XMLParser> => {
-  if (parser !== undefined) return parser;
-  const { XMLParser } = await import('fast-xml-parser');
-  parser = new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@_',
-    removeNSPrefix: true,
-    parseTagValue: false,
-    parseAttributeValue: false,
-    isArray: (name) => ['file', 'hash', 'alternate', 'url'].includes(name),
-  });
-  return parser;
-};
+/** Loaded with the first metalink: most handler containers never answer one. */
+const loadParser = lazyXmlParser(['file', 'hash', 'alternate', 'url']);
 
 type XmlNode = Record<string, unknown>;
 
