@@ -17,7 +17,7 @@ import { countUpload, metrics } from '../../commons/metrics.js';
 import { logger } from '../../commons/powertools.js';
 import { isSnapshotRequest } from '../../commons/repodata.js';
 import type { UploaderBefore, UploaderContext, UploaderMiddleware, UploaderResponse } from './chain.js';
-import { eventExpectation, eventPath, rejectionReason } from './uploader-event.js';
+import { eventExpectation, eventPath, eventTrigger, rejectionReason } from './uploader-event.js';
 
 export interface MirrorQueueOptions {
   readonly cacheExtensions: readonly string[];
@@ -36,17 +36,6 @@ const isSqsEvent = (event: unknown): event is { Records: SQSRecord[] } =>
     (record: unknown) =>
       typeof record === 'object' && record !== null && 'eventSource' in record && record.eventSource === 'aws:sqs',
   );
-
-/**
- * Who queued the record (fan-out's `mirror:<snapshot id>`), when it is a
- * plausible label: the record's lines carry it as `triggeredBy`, as an async
- * event's do (the same check as uploader-event.ts's).
- */
-const recordTrigger = (event: unknown): string | undefined => {
-  if (typeof event !== 'object' || event === null || !('triggeredBy' in event)) return undefined;
-  const { triggeredBy } = event;
-  return typeof triggeredBy === 'string' && /^[\w.:-]{1,128}$/.test(triggeredBy) ? triggeredBy : undefined;
-};
 
 const parseBody = (body: string): unknown => {
   try {
@@ -77,7 +66,7 @@ const deliverAgain = async (
   }
   const path = String(eventPath(event));
   const expected = eventExpectation(event);
-  const triggeredBy = recordTrigger(event);
+  const triggeredBy = eventTrigger(event);
   logger.appendKeys({
     messageId,
     receiveCount: record.attributes.ApproximateReceiveCount,

@@ -24,7 +24,7 @@ export const eventPath = (event: unknown): unknown =>
   typeof event === 'object' && event !== null && !Array.isArray(event) && 'path' in event ? event.path : undefined;
 
 /** The handler's request id, when the event carries a plausible one (it only labels log lines). */
-const eventTrigger = (event: unknown): string | undefined => {
+export const eventTrigger = (event: unknown): string | undefined => {
   if (typeof event !== 'object' || event === null || !('triggeredBy' in event)) return undefined;
   const { triggeredBy } = event;
   return typeof triggeredBy === 'string' && /^[\w.:-]{1,128}$/.test(triggeredBy) ? triggeredBy : undefined;

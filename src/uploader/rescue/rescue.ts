@@ -18,7 +18,7 @@ import {
 import { ListingGuard } from '../listing-guard.js';
 import { openOrigin } from '../origin-get.js';
 import { DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, storeServed } from '../store-served.js';
-import type { UploadDependencies, UploadResult } from '../upload.js';
+import { listingOf, type UploadDependencies, type UploadResult } from '../upload.js';
 import { IncompleteDownloadError, OriginUnavailableError } from '../upload-errors.js';
 import { type KnownFile, knownFile } from './known-file.js';
 import { missingPlaceholders, rescueUrl } from './templates.js';
@@ -83,14 +83,7 @@ const tryArchive = async (
       transient: false,
     };
   }
-  const entry = {
-    algorithm: 'sha256',
-    checksum: known.sha256,
-    ...(known.size === undefined ? {} : { size: known.size }),
-  };
-  const listingGuard = new ListingGuard(
-    Promise.resolve({ result: 'listed', repository: '', snapshot: '', entry, listedBy: known.knownFrom } as const),
-  );
+  const listingGuard = new ListingGuard(Promise.resolve(listingOf(known, known.knownFrom)));
   const fileName = path.slice(path.lastIndexOf('/') + 1);
   let stored: UploadResult;
   try {
