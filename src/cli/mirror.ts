@@ -7,7 +7,7 @@
  * for, verified against the listing's size and SHA-256.
  */
 import { Readable } from 'node:stream';
-import * as zlib from 'node:zlib';
+import { decompressorOf, HAS_ZSTD } from '../commons/metadata-compression.js';
 import { type PrimaryPackage, primaryPackages } from '../commons/primary-packages.js';
 import { REPOMD } from '../commons/repodata.js';
 import { parseRepomd, RepomdError } from '../uploader/repomd.js';
@@ -23,22 +23,14 @@ export class MirrorSourceError extends Error {
   }
 }
 
-/**
- * Node's zstd decompressor, where this Node has one (22.15 and 23.8 on): looked up, not imported by name, so the
- * CLI still starts on Node 20, where only a .zst repository is out of reach.
- */
-const zstdDecompress = (zlib as { createZstdDecompress?: () => import('node:stream').Transform }).createZstdDecompress;
-
-/** The decompressor for a metadata file, by its name. */
+/** The decompressor for a metadata file, by its name; undefined for plain XML. */
 const decompressorFor = (href: string) => {
-  if (href.endsWith('.gz')) return zlib.createGunzip();
-  if (href.endsWith('.zst')) {
-    if (zstdDecompress === undefined) {
-      throw new MirrorSourceError(`${href}: zstd needs Node 22.15 or newer (this is Node ${process.versions.node})`);
-    }
-    return zstdDecompress();
+  const decompressor = decompressorOf(href);
+  if (decompressor === 'plain') return undefined;
+  if (decompressor !== undefined) return decompressor();
+  if (href.endsWith('.zst') && !HAS_ZSTD) {
+    throw new MirrorSourceError(`${href}: zstd needs Node 22.15 or newer (this is Node ${process.versions.node})`);
   }
-  if (href.endsWith('.xml')) return undefined;
   throw new MirrorSourceError(
     `${href}: compressed in a way this command cannot read (it reads .gz, .zst and plain .xml)`,
   );

@@ -3,9 +3,9 @@
  * from the snapshot's own files (the manifest names them), never from the
  * origin, so what it lists is what one consistent repodata said.
  */
-import { pipeline, Readable, type Transform } from 'node:stream';
-import * as zlib from 'node:zlib';
+import { pipeline, Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { decompressorOf } from '../commons/metadata-compression.js';
 import { REPOMD } from '../commons/repodata.js';
 import type { SnapshotFiles } from '../commons/snapshot-manifest.js';
 import { parseRepomd } from './repomd.js';
@@ -17,17 +17,6 @@ export class SnapshotPrimaryError extends Error {
     this.name = 'SnapshotPrimaryError';
   }
 }
-
-/** Decompressors for how createrepo_c compresses primary.xml; Node has no xz or bzip2. */
-const DECOMPRESSORS: Readonly<Record<string, () => Transform>> = {
-  '.gz': zlib.createGunzip,
-  // Looked up, not imported by name: the local stack's bundle still loads on Node 20 (Lambda runs 24).
-  ...((zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress === undefined
-    ? {}
-    : { '.zst': (zlib as { createZstdDecompress: () => Transform }).createZstdDecompress }),
-};
-
-const compressionOf = (href: string): string | undefined => /\.[a-z0-9]+$/.exec(href)?.[0];
 
 const readObject = async (s3: S3Client, bucket: string, key: string, abortSignal: AbortSignal) => {
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
@@ -53,13 +42,12 @@ export const openSnapshotPrimary = async (
   if (primary === undefined) throw new SnapshotPrimaryError('repomd.xml lists no primary');
   const primaryKey = files[primary.href]?.key;
   if (primaryKey === undefined) throw new SnapshotPrimaryError(`the snapshot does not hold ${primary.href}`);
-  const compression = compressionOf(primary.href);
-  const decompressor = compression === '.xml' ? undefined : DECOMPRESSORS[compression ?? ''];
-  if (compression !== '.xml' && decompressor === undefined) {
+  const decompressor = decompressorOf(primary.href);
+  if (decompressor === undefined) {
     throw new SnapshotPrimaryError(`${primary.href} is compressed in a format Node cannot read`);
   }
   const body = Readable.fromWeb((await readObject(s3, bucket, primaryKey, signal)).transformToWebStream());
-  if (decompressor === undefined) return body;
+  if (decompressor === 'plain') return body;
   const text = pipeline(body, decompressor(), () => {});
   // Whoever stops reading destroys what it holds: the S3 body goes with it.
   text.once('close', () => body.destroy());
