@@ -12,12 +12,13 @@ import { PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { isCached } from '../../commons/cache-store.js';
 import type { CacheConfig } from '../../commons/config.js';
-import { cacheKey, cacheKeyProblem, checkPath, isCacheable } from '../../commons/paths.js';
+import { cacheKey, isCacheable } from '../../commons/paths.js';
 import { type PrimaryPackage, primaryPackages } from '../../commons/primary-packages.js';
 import { SNAPSHOT_KEY_PREFIX } from '../../commons/repodata.js';
 import { SOURCE_RPM } from '../../commons/rescue-request.js';
 import { readCurrentSnapshot, type SnapshotFiles } from '../../commons/snapshot-manifest.js';
 import type { UploaderEvent } from '../../handler/uploader-trigger.js';
+import { rejectionReason } from '../middlewares/uploader-event.js';
 import { openSnapshotPrimary, SnapshotPrimaryError } from '../snapshot-primary.js';
 
 export interface MirrorDependencies {
@@ -58,9 +59,6 @@ const uploadOf = (repoDir: string, listed: PrimaryPackage, config: CacheConfig, 
   if (listed.elsewhere === true) return undefined;
   if (listed.href.startsWith('/') || listed.href.split('/').includes('..')) return undefined;
   const path = `${repoDir}${listed.href}`;
-  if (!checkPath(path).valid || !isCacheable(path, config.cacheExtensions) || cacheKeyProblem(path) !== undefined) {
-    return undefined;
-  }
   const event: UploaderEvent = {
     path,
     triggeredBy,
@@ -77,7 +75,10 @@ const uploadOf = (repoDir: string, listed: PrimaryPackage, config: CacheConfig, 
         }
       : {}),
   };
-  return event;
+  // Only what the queue's consumer takes: its own check (uploader-event), a file and not a repodata/repomd.xml.
+  return isCacheable(path, config.cacheExtensions) && rejectionReason(event, config.cacheExtensions) === undefined
+    ? event
+    : undefined;
 };
 
 /** SQS takes ten messages a batch. */
