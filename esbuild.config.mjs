@@ -76,10 +76,27 @@ const lambdaBundlesExternal = {
   },
 };
 
+/**
+ * The uploader's SQS sender is a bundle of its own (dist/uploader-sqs.mjs),
+ * loaded at the first mirrored snapshot: in the uploader's graph the SQS
+ * client's protocol code lands in chunks loaded at init, since the
+ * @smithy/core barrel that S3 imports re-exports it (bench, cold start).
+ */
+const sqsSenderExternal = {
+  name: 'sqs-sender-external',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^\.\/mirror\/sqs-sender\.js$/ }, () => ({
+      path: './uploader-sqs.mjs',
+      external: true,
+    }));
+  },
+};
+
 // One after the other: builds may write the same chunk (same content, same name).
 const lambdas = [
   await lambdaBuild({ handler: 'src/handler/handler.ts' }),
-  await lambdaBuild({ uploader: 'src/uploader/uploader.ts' }),
+  await lambdaBuild({ uploader: 'src/uploader/uploader.ts' }, [sqsSenderExternal]),
+  await lambdaBuild({ 'uploader-sqs': 'src/uploader/mirror/sqs-sender.ts' }),
   await lambdaBuild({ index: 'src/index.ts' }, [lambdaBundlesExternal]),
 ];
 const metafile = {

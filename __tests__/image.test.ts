@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { SQSEvent } from 'aws-lambda';
 import { DockerfileParser } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { FUNCTION_SIZES } from '../infra/lib/function-sizes.js';
+import { LocalSqsService } from '../src/local/sqs-service.js';
 import { httpApiEvent } from './helpers/events.js';
 import { LAMBDA_BOOTSTRAP, lambdaStartEnvironment } from './helpers/lambda-start.js';
 import { OriginServer } from './helpers/origin-server.js';
@@ -134,6 +136,12 @@ describe('container image', () => {
       expect(loads('dist/handler.mjs', 'rpm-verifier')).toBe(false);
       expect(loads('dist/uploader.mjs', 's3-request-presigner')).toBe(false);
       expect(loads('dist/uploader.mjs', 'client-lambda')).toBe(false);
+      // The SQS sender is a bundle of its own (dist/uploader-sqs.mjs), loaded at the first mirrored snapshot.
+      expect(loads('dist/uploader.mjs', 'client-sqs')).toBe(false);
+      expect(loads('dist/uploader.mjs', 'protocols/json/AwsJson1_0Protocol')).toBe(false);
+      expect(outputs['dist/uploader.mjs']?.imports).toContainEqual(
+        expect.objectContaining({ path: './uploader-sqs.mjs', kind: 'dynamic-import' }),
+      );
       // ...while each does load what it needs.
       expect(loads('dist/handler.mjs', 's3-request-presigner')).toBe(true);
       expect(loads('dist/uploader.mjs', 'lib-storage')).toBe(true);
@@ -151,8 +159,45 @@ describe('container image', () => {
       expect(httpImports.filter((entry) => !entry.endsWith('require-call'))).toEqual([]);
     });
 
+    it("sends a mirrored snapshot's uploads from dist/uploader-sqs.mjs, the bundle the uploader loads for them", async () => {
+      const received: unknown[] = [];
+      const queue = new LocalSqsService({
+        functions: {
+          uploader: async (event) => {
+            for (const record of (event as SQSEvent).Records) received.push(JSON.parse(record.body));
+          },
+        },
+        functionName: 'uploader',
+        maxConcurrency: 1,
+        region: 'eu-west-1',
+      });
+      const endpoint = await queue.listen();
+      try {
+        const { stdout } = await nodeModule(
+          `
+          const { createSqsSender } = await import('./dist/uploader-sqs.mjs');
+          const send = createSqsSender({ connectionTimeoutMs: 1000, requestTimeoutMs: 5000 });
+          const answer = await send({
+            QueueUrl: ${JSON.stringify(queue.queueUrl)},
+            Entries: [{ Id: '0', MessageBody: JSON.stringify({ path: 'pub/a.rpm' }) }],
+          });
+          process.stdout.write('RESULT ' + JSON.stringify({ failed: answer.Failed ?? [] }) + '\\n');
+          `,
+          { AWS_ENDPOINT_URL_SQS: endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+        );
+
+        expect(resultOf(stdout)).toEqual({ failed: [] });
+        for (let waited = 0; received.length === 0 && waited < 5000; waited += 50) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(received).toEqual([{ path: 'pub/a.rpm' }]);
+      } finally {
+        await queue.close(1000);
+      }
+    });
+
     it('exists beside dist/handler.mjs and dist/uploader.mjs', () => {
-      for (const bundle of ['index', 'handler', 'uploader']) {
+      for (const bundle of ['index', 'handler', 'uploader', 'uploader-sqs']) {
         expect(existsSync(`dist/${bundle}.mjs`)).toBe(true);
       }
     });

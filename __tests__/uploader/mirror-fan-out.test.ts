@@ -27,6 +27,7 @@ import { LocalSqsService } from '../../src/local/sqs-service.js';
 import { startEmbeddedS3 } from '../../src/local/stack.js';
 import { rejectionReason } from '../../src/uploader/middlewares/uploader-event.js';
 import { type MirrorDependencies, mirroredKey, mirrorSnapshot } from '../../src/uploader/mirror/fan-out.js';
+import { sqsSender } from '../../src/uploader/mirror/sqs-sender.js';
 import { takeSnapshot } from '../../src/uploader/snapshot/take.js';
 import { OriginServer } from '../helpers/origin-server.js';
 import { primaryXml } from '../helpers/primary-xml.js';
@@ -79,7 +80,7 @@ describe('mirrorSnapshot', () => {
   const deps = (client: SQSClient = sqs): MirrorDependencies => ({
     config,
     s3,
-    sqs: client,
+    sendMessageBatch: sqsSender(client),
     queueUrl: queue.queueUrl,
   });
 

@@ -31,9 +31,10 @@ import { loadTracing } from '../commons/tracing.js';
 import { mirrorQueue } from './middlewares/mirror-queue.js';
 import { uploadFailure } from './middlewares/upload-failure.js';
 import { type UploaderContext, type UploaderResponse, uploaderEvent } from './middlewares/uploader-event.js';
+import type { MirrorResult } from './mirror/fan-out.js';
 import { parseMirrorConfig } from './mirror/mirror-config.js';
 import { RpmVerificationError } from './rpm-verifier.js';
-import { type SnapshotResult, takeSnapshot } from './snapshot/take.js';
+import type { SnapshotResult } from './snapshot/take.js';
 import { cacheFromOrigin } from './upload.js';
 
 const config = parseCacheConfig(process.env);
@@ -41,18 +42,36 @@ const tracing = await loadTracing(process.env);
 const s3 = createS3Client(process.env, UPLOADER_CLIENT_SETTINGS, tracing.captureClient);
 const reportError = createErrorReporter(config);
 const mirror = parseMirrorConfig(process.env);
-/** The fan-out and its SQS client, loaded only where mirroring is on: the SQS SDK costs every cold start ~20 ms. */
+/**
+ * The fan-out and its SQS sender, loaded at the first snapshot to mirror
+ * (once per snapshot; most invocations are uploads): the SQS SDK costs a
+ * cold start ~25 ms, and the build makes the sender a bundle of its own.
+ */
+/** Queues a mirrored repository's snapshot. */
+type MirrorRun = (repoDir: string, snapshotId: string) => Promise<MirrorResult>;
+
 const fanOut =
   mirror.queueUrl === undefined
     ? undefined
-    : await (async (queueUrl: string) => {
-        const [{ createSqsClient }, { mirrorSnapshot }] = await Promise.all([
-          import('./mirror/sqs-client.js'),
-          import('./mirror/fan-out.js'),
-        ]);
-        const sqs = createSqsClient(UPLOADER_CLIENT_SETTINGS, tracing.captureClient);
-        return (repoDir: string, snapshotId: string) =>
-          mirrorSnapshot(repoDir, snapshotId, { config, s3, sqs, queueUrl });
+    : ((queueUrl: string) => {
+        let loading: Promise<MirrorRun> | undefined;
+        const load = async (): Promise<MirrorRun> => {
+          const [{ createSqsSender }, { mirrorSnapshot }] = await Promise.all([
+            import('./mirror/sqs-sender.js'),
+            import('./mirror/fan-out.js'),
+          ]);
+          const sendMessageBatch = createSqsSender(UPLOADER_CLIENT_SETTINGS, tracing.captureClient);
+          return (repoDir: string, snapshotId: string) =>
+            mirrorSnapshot(repoDir, snapshotId, { config, s3, sendMessageBatch, queueUrl });
+        };
+        return async (repoDir: string, snapshotId: string) => {
+          // A failed load is tried again by the next snapshot rather than kept.
+          loading ??= load().catch((error: unknown) => {
+            loading = undefined;
+            throw error;
+          });
+          return (await loading)(repoDir, snapshotId);
+        };
       })(mirror.queueUrl);
 // The heap the runtime really gave (the image's NODE_OPTIONS, unless a changed bootstrap's flags win again).
 logger.info('init', { heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20) });
@@ -71,6 +90,8 @@ const SNAPSHOT_WARNINGS: ReadonlySet<string> = new Set(['incomplete', 'corrupt',
 /** A repository snapshot. */
 const snapshotRequest = async (path: string, context: CachePathContext): Promise<SnapshotResult> => {
   const started = performance.now();
+  // Loaded at the first snapshot: a repository's push makes one, its RPMs make the other cold starts (~20 KiB, ~5 ms).
+  const { takeSnapshot } = await import('./snapshot/take.js');
   const result = await takeSnapshot(path, { config, s3, claim: claimFor(context) });
   countSnapshot(result.outcome);
   const line = {

@@ -9,7 +9,6 @@
  */
 
 import { PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { isCached } from '../../commons/cache-store.js';
 import type { CacheConfig } from '../../commons/config.js';
 import { cacheKey, isCacheable } from '../../commons/paths.js';
@@ -20,11 +19,12 @@ import { readCurrentSnapshot, type SnapshotFiles } from '../../commons/snapshot-
 import type { UploaderEvent } from '../../handler/uploader-trigger.js';
 import { rejectionReason } from '../middlewares/uploader-event.js';
 import { openSnapshotPrimary, SnapshotPrimaryError } from '../snapshot-primary.js';
+import type { SendMessageBatch } from './sqs-sender.js';
 
 export interface MirrorDependencies {
   readonly config: CacheConfig;
   readonly s3: S3Client;
-  readonly sqs: SQSClient;
+  readonly sendMessageBatch: SendMessageBatch;
   readonly queueUrl: string;
 }
 
@@ -89,10 +89,10 @@ const BATCHES_AT_ONCE = 8;
 const SEND_ATTEMPTS = 3;
 
 /** Sends one batch; entries that fail are sent again, and still failing, throw (Lambda's retry finishes the run). */
-const sendBatch = async (sqs: SQSClient, queueUrl: string, events: readonly UploaderEvent[]) => {
+const sendBatch = async (sendMessageBatch: SendMessageBatch, queueUrl: string, events: readonly UploaderEvent[]) => {
   let pending = events.map((event, index) => ({ Id: String(index), MessageBody: JSON.stringify(event) }));
   for (let attempt = 1; pending.length > 0; attempt += 1) {
-    const answer = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
+    const answer = await sendMessageBatch({ QueueUrl: queueUrl, Entries: pending });
     const failed = new Set((answer.Failed ?? []).map(({ Id }) => Id));
     if (failed.size > 0 && attempt >= SEND_ATTEMPTS) {
       const first = answer.Failed?.[0];
@@ -104,13 +104,13 @@ const sendBatch = async (sqs: SQSClient, queueUrl: string, events: readonly Uplo
   }
 };
 
-const sendAll = async (sqs: SQSClient, queueUrl: string, events: readonly UploaderEvent[]) => {
+const sendAll = async (sendMessageBatch: SendMessageBatch, queueUrl: string, events: readonly UploaderEvent[]) => {
   const batches: UploaderEvent[][] = [];
   for (let at = 0; at < events.length; at += BATCH) batches.push(events.slice(at, at + BATCH));
   let next = 0;
   const worker = async () => {
     for (let batch = batches[next++]; batch !== undefined; batch = batches[next++]) {
-      await sendBatch(sqs, queueUrl, batch);
+      await sendBatch(sendMessageBatch, queueUrl, batch);
     }
   };
   await Promise.all(Array.from({ length: Math.min(BATCHES_AT_ONCE, batches.length) }, worker));
@@ -152,7 +152,7 @@ const listedUploads = async (
 export const mirrorSnapshot = async (
   repoDir: string,
   snapshotId: string,
-  { config, s3, sqs, queueUrl }: MirrorDependencies,
+  { config, s3, sendMessageBatch, queueUrl }: MirrorDependencies,
 ): Promise<MirrorResult> => {
   const bucket = config.bucketName;
   const marker = mirroredKey(repoDir, snapshotId);
@@ -179,7 +179,7 @@ export const mirrorSnapshot = async (
   }
   const { listed, unfit, uploads } = listing;
   const missing = uploads.filter(({ path }) => !held.has(cacheKey(path)));
-  await sendAll(sqs, queueUrl, missing);
+  await sendAll(sendMessageBatch, queueUrl, missing);
   const result = {
     outcome: 'queued',
     listed,
