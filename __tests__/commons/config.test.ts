@@ -16,6 +16,7 @@ describe('parseCacheConfig', () => {
       sentryDsn: undefined,
       deploymentEnvironment: undefined,
       snapshotHistoryDays: 90,
+      uploadRefusalTtlMs: 86_400_000,
       rescueTemplates: [],
     });
   });
@@ -37,6 +38,7 @@ describe('parseCacheConfig', () => {
       SENTRY_DSN: 'https://key@sentry.example/1',
       CKI_DEPLOYMENT_ENVIRONMENT: 'production',
       SNAPSHOT_HISTORY_DAYS: '30',
+      UPLOAD_REFUSAL_TTL: '3600',
       RESCUE_URLS:
         'https://archive.example/{first}/{file}  https://koji.example/{source_name}/{version}/{release}/{arch}/{file}',
     });
@@ -51,6 +53,7 @@ describe('parseCacheConfig', () => {
       sentryDsn: 'https://key@sentry.example/1',
       deploymentEnvironment: 'production',
       snapshotHistoryDays: 30,
+      uploadRefusalTtlMs: 3_600_000,
       rescueTemplates: [
         'https://archive.example/{first}/{file}',
         'https://koji.example/{source_name}/{version}/{release}/{arch}/{file}',
@@ -221,6 +224,8 @@ describe('parseHandlerConfig', () => {
     ['METALINK_ANSWER_TTL', '300', 'metalinkAnswerTtlMs', 300_000],
     ['SNAPSHOT_HISTORY_DAYS', '0', 'snapshotHistoryDays', 0],
     ['SNAPSHOT_HISTORY_DAYS', '365', 'snapshotHistoryDays', 365],
+    ['UPLOAD_REFUSAL_TTL', '0', 'uploadRefusalTtlMs', 0],
+    ['UPLOAD_REFUSAL_TTL', '604800', 'uploadRefusalTtlMs', 604_800_000],
   ] as const)('reads %s=%s (0 turns it off)', (variable, value, field, expected) => {
     expect(parseHandlerConfig({ ...minimal, UPLOADER_LAMBDA_ARN: 'u', [variable]: value })[field]).toBe(expected);
   });
@@ -234,6 +239,8 @@ describe('parseHandlerConfig', () => {
     ['SNAPSHOT_HISTORY_DAYS', '-1', 'expected a whole number of days, 0 (for ever) to 36500'],
     ['SNAPSHOT_HISTORY_DAYS', '36501', 'expected a whole number of days, 0 (for ever) to 36500'],
     ['SNAPSHOT_HISTORY_DAYS', 'a quarter', 'expected a whole number of days, 0 (for ever) to 36500'],
+    ['UPLOAD_REFUSAL_TTL', '604801', 'must be 0 (off) or greater, and at most 604800'],
+    ['UPLOAD_REFUSAL_TTL', 'a day', 'expected a whole number of seconds'],
   ])('refuses %s=%s, naming it', (variable, value, why) => {
     expect(() => parseHandlerConfig({ ...minimal, UPLOADER_LAMBDA_ARN: 'u', [variable]: value })).toThrow(
       new ConfigError(`${variable}=${JSON.stringify(value)} is invalid: ${why}`),

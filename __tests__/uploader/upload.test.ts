@@ -36,9 +36,12 @@ describe('cacheFromOrigin', () => {
     originIdleTimeoutMs: 300,
   });
 
-  /** Nothing was committed: no object written, no multipart upload completed. */
+  /** Nothing was committed: no object written into the cache (a refusal's record may be), no multipart upload completed. */
   const expectNothingCommitted = () => {
-    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+    const cachePuts = s3Mock
+      .commandCalls(PutObjectCommand)
+      .filter((call) => !String(call.args[0].input.Key).startsWith('refusals/'));
+    expect(cachePuts).toHaveLength(0);
     expect(s3Mock.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
   };
 
@@ -167,6 +170,91 @@ describe('cacheFromOrigin', () => {
 
       expect(result).toMatchObject({ outcome: 'corrupt', reason: expect.stringContaining('Content-Encoding: gzip') });
       expectNothingCommitted();
+    });
+  });
+
+  describe('a refused copy', () => {
+    const refusalRecords = () =>
+      s3Mock
+        .commandCalls(PutObjectCommand)
+        .map((call) => call.args[0].input)
+        .filter((input) => String(input.Key).startsWith('refusals/'));
+
+    it("is recorded under refusals/<path>.json with the reason, the origin's validators and the record's end", async () => {
+      origin.files.set(PACKAGE, Buffer.from('<html>mirror maintenance</html>'.repeat(40)));
+      const before = Date.now();
+
+      const result = await cacheFromOrigin(PACKAGE, deps());
+
+      expect(result.outcome).toBe('corrupt');
+      const [put, ...more] = refusalRecords();
+      expect(more).toEqual([]);
+      expect(put?.Key).toBe(`refusals/${PACKAGE}.json`);
+      const record = JSON.parse(String(put?.Body)) as Record<string, unknown>;
+      expect(record).toEqual({
+        outcome: 'refused',
+        at: expect.any(String),
+        until: expect.any(String),
+        reason: result.reason,
+        validators: { etag: expect.stringMatching(/^"[0-9a-f]{16}"$/), contentLength: 31 * 40 },
+      });
+      const at = Date.parse(String(record.at));
+      expect(at).toBeGreaterThanOrEqual(before - 1000);
+      expect(Date.parse(String(record.until)) - at).toBe(86_400_000);
+      expect(result.refusedCopy).toEqual(record.validators);
+    });
+
+    it('is recorded for an origin that compresses anyway, with its validators', async () => {
+      origin.behaviours.set(PACKAGE, {
+        kind: 'custom',
+        respond: (_request, response) => {
+          const body = gzipSync(syntheticRpmFor(PACKAGE, { payloadBytes: 2000 }));
+          response.writeHead(200, {
+            'content-length': String(body.length),
+            'content-encoding': 'gzip',
+            'last-modified': 'Tue, 01 Dec 2026 10:00:00 GMT',
+          });
+          response.end(body);
+        },
+      });
+
+      await cacheFromOrigin(PACKAGE, deps());
+
+      const [put] = refusalRecords();
+      expect(JSON.parse(String(put?.Body))).toMatchObject({
+        validators: { lastModified: 'Tue, 01 Dec 2026 10:00:00 GMT', contentLength: expect.any(Number) },
+        reason: expect.stringContaining('Content-Encoding: gzip'),
+      });
+    });
+
+    it('is not recorded with UPLOAD_REFUSAL_TTL=0', async () => {
+      origin.files.set(PACKAGE, Buffer.from('not an rpm at all, just text'.repeat(10)));
+      const config = parseCacheConfig({
+        S3_BUCKET_NAME: 'rpm-cache-bucket',
+        ORIGIN_HOST: origin.baseUrl,
+        UPLOAD_REFUSAL_TTL: '0',
+      });
+
+      expect((await cacheFromOrigin(PACKAGE, { ...deps(), config })).outcome).toBe('corrupt');
+      expect(refusalRecords()).toEqual([]);
+    });
+
+    it('still ends as a refusal when S3 cannot take the record, and says so (a retry would download it again)', async () => {
+      origin.files.set(PACKAGE, Buffer.from('not an rpm at all, just text'.repeat(10)));
+      s3Mock.on(PutObjectCommand, { Key: `refusals/${PACKAGE}.json` }).rejects(s3Error('InternalError', 500));
+
+      const result = await cacheFromOrigin(PACKAGE, deps());
+
+      expect(result).toMatchObject({ outcome: 'corrupt', refusalNotRecorded: expect.any(String) });
+    });
+
+    it('is not recorded when the download breaks off (a transient failure, retried)', async () => {
+      const rpm = syntheticRpmFor(PACKAGE, { payloadBytes: 50_000 });
+      origin.behaviours.set(PACKAGE, { kind: 'truncate', bytes: 10_000 });
+      origin.files.set(PACKAGE, rpm);
+
+      await expect(cacheFromOrigin(PACKAGE, deps())).rejects.toThrow();
+      expect(refusalRecords()).toEqual([]);
     });
   });
 

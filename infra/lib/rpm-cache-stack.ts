@@ -98,6 +98,9 @@ export class RpmCacheStack extends Stack {
     // RESCUE_URLS: the uploader records failed rescues under rescues/, the handler reads them.
     const rescuing = settings.lambdaEnvironment.RESCUE_URLS !== undefined;
     const rescuePrefixes = rescuing ? ['rescues/*'] : [];
+    // UPLOAD_REFUSAL_TTL above 0: the uploader records refused origin copies under refusals/, the handler reads them.
+    const refusing = settings.uploadRefusalTtlSeconds > 0;
+    const refusalPrefixes = refusing ? ['refusals/*'] : [];
     // METALINK_URL: the handler keeps under metalink/ which repository each repo/arch mapped to (docs/metalink.md).
     const metalinking = settings.lambdaEnvironment.METALINK_URL !== undefined;
 
@@ -115,6 +118,16 @@ export class RpmCacheStack extends Stack {
         { id: 'expire-claims', prefix: 'claims/', expiration: Duration.days(1) },
         // A failed rescue's record answers for an hour; a day keeps it for whoever looks into it.
         ...(rescuing ? [{ id: 'expire-rescue-records', prefix: 'rescues/', expiration: Duration.days(1) }] : []),
+        // A refusal answers until its own end (UPLOAD_REFUSAL_TTL); a day more keeps it for whoever looks into it.
+        ...(refusing
+          ? [
+              {
+                id: 'expire-refusal-records',
+                prefix: 'refusals/',
+                expiration: Duration.days(Math.ceil(settings.uploadRefusalTtlSeconds / 86_400) + 1),
+              },
+            ]
+          : []),
         // Files a snapshot run stored that never became part of a snapshot (it lost, failed or ended incomplete).
         {
           id: 'expire-superseded-snapshots',
@@ -244,6 +257,16 @@ export class RpmCacheStack extends Stack {
         }),
       );
     }
+    if (refusing) {
+      uploaderRole.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'RefusalRecords',
+          // Written when a download is refused; the uploader never reads them (the handler does).
+          actions: ['s3:PutObject'],
+          resources: [this.bucket.arnForObjects('refusals/*')],
+        }),
+      );
+    }
     // Without it S3 answers 403 instead of 404 for a missing key: "not cached
     // yet" and "no claim" would look like errors and every upload would fail.
     uploaderRole.addToPolicy(
@@ -275,10 +298,13 @@ export class RpmCacheStack extends Stack {
           this.bucket.arnForObjects('cache/*'),
           this.bucket.arnForObjects('snapshots/*'),
           ...(rescuing ? [this.bucket.arnForObjects('rescues/*')] : []),
+          ...(refusing ? [this.bucket.arnForObjects('refusals/*')] : []),
         ],
       }),
     );
-    handlerRole.addToPolicy(this.listWithin('ListCacheAndSnapshots', ['cache/*', 'snapshots/*', ...rescuePrefixes]));
+    handlerRole.addToPolicy(
+      this.listWithin('ListCacheAndSnapshots', ['cache/*', 'snapshots/*', ...rescuePrefixes, ...refusalPrefixes]),
+    );
     if (metalinking) {
       handlerRole.addToPolicy(
         new iam.PolicyStatement({
@@ -302,9 +328,16 @@ export class RpmCacheStack extends Stack {
       'cache/*',
       'snapshots/*',
       ...rescuePrefixes,
+      ...refusalPrefixes,
       ...(metalinking ? ['metalink/*'] : []),
     ]);
-    this.acknowledgeWildcards(uploaderRole, uploaderLogs, ['cache/*', 'snapshots/*', 'claims/*', ...rescuePrefixes]);
+    this.acknowledgeWildcards(uploaderRole, uploaderLogs, [
+      'cache/*',
+      'snapshots/*',
+      'claims/*',
+      ...rescuePrefixes,
+      ...refusalPrefixes,
+    ]);
 
     /** Where clients send their requests, whichever the front door. */
     let frontDoorUrl: string;

@@ -44,6 +44,8 @@ export interface DeploymentSettings {
   readonly snapshotExpirationDays: number;
   /** SNAPSHOT_HISTORY_DAYS: days a superseded snapshot stays servable at /@<time>/; 0 keeps it for ever. */
   readonly snapshotHistoryDays: number;
+  /** UPLOAD_REFUSAL_TTL in seconds: how long a refused origin copy is not downloaded again; 0: refusals not recorded. */
+  readonly uploadRefusalTtlSeconds: number;
   /** Repositories (paths of the directories that hold repodata/) checked on a schedule. */
   readonly snapshotRepositories: readonly string[];
   /** Minutes between those checks. */
@@ -133,6 +135,8 @@ export const SETTINGS_HELP = Object.freeze({
     'METALINK_URL, the mirror manager the handler asks for /metalink (and /mirrorlist beside it), e.g. https://mirrors.fedoraproject.org/metalink (default: none, those paths go to the origin)',
   metalinkAnswerTtl:
     "METALINK_ANSWER_TTL, seconds a handler container keeps the mirror manager's answers (default 60; 0: off; countme requests always ask it)",
+  uploadRefusalTtl:
+    "UPLOAD_REFUSAL_TTL, seconds the uploader's refusal of an origin copy (corrupt, not an RPM) stops its download while the origin serves that copy (default 86400; 0: off)",
 });
 
 export type ContextReader = (key: string) => unknown;
@@ -180,6 +184,7 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     ['snapshotHistoryDays', 'SNAPSHOT_HISTORY_DAYS'],
     ['metalinkUrl', 'METALINK_URL'],
     ['metalinkAnswerTtl', 'METALINK_ANSWER_TTL'],
+    ['uploadRefusalTtl', 'UPLOAD_REFUSAL_TTL'],
   ] as const) {
     const value = text(read, key);
     if (value !== undefined) lambdaEnvironment[variable] = value;
@@ -194,8 +199,9 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     }
   }
   let snapshotHistoryDays: number;
+  let uploadRefusalTtlMs: number;
   try {
-    ({ snapshotHistoryDays } = parseHandlerConfig({
+    ({ snapshotHistoryDays, uploadRefusalTtlMs } = parseHandlerConfig({
       ...lambdaEnvironment,
       S3_BUCKET_NAME: 'checked-at-synth',
       UPLOADER_LAMBDA_ARN: 'checked-at-synth',
@@ -330,6 +336,7 @@ export const parseSettings = (read: ContextReader): DeploymentSettings => {
     // A month: clients with metadata cached before a snapshot was superseded keep finding its files.
     snapshotExpirationDays: wholeNumber(read, 'snapshotExpirationDays', 1, 36_500) ?? 30,
     snapshotHistoryDays,
+    uploadRefusalTtlSeconds: uploadRefusalTtlMs / 1000,
     snapshotRepositories,
     snapshotEveryMinutes: snapshotEveryMinutes ?? DEFAULT_SNAPSHOT_EVERY_MINUTES,
     // Longer than a mirror's usual hiccup, short enough to act the same shift.

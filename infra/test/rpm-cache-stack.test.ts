@@ -81,11 +81,13 @@ describe('the cache bucket', () => {
     });
   });
 
-  it('aborts incomplete multipart uploads after a day, expires claims and superseded snapshots, keeps cached files by default', () => {
+  it('aborts incomplete multipart uploads after a day, expires claims, refusal records and superseded snapshots, keeps cached files by default', () => {
     const [bucket] = Object.values(defaults.template.findResources('AWS::S3::Bucket'));
     assert.deepEqual(bucket?.Properties.LifecycleConfiguration.Rules, [
       { Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' },
       { Id: 'expire-claims', Prefix: 'claims/', ExpirationInDays: 1, Status: 'Enabled' },
+      // UPLOAD_REFUSAL_TTL's default day, and a day more.
+      { Id: 'expire-refusal-records', Prefix: 'refusals/', ExpirationInDays: 2, Status: 'Enabled' },
       {
         Id: 'expire-superseded-snapshots',
         Prefix: 'snapshots/',
@@ -412,7 +414,7 @@ const logsOf = (prefix: string) => ({
 });
 
 describe('least privilege', () => {
-  it('lets the handler read cache/* and snapshots/*, list only under them, invoke only the uploader, write its logs', () => {
+  it('lets the handler read cache/*, snapshots/* and refusals/*, list only under them, invoke only the uploader, write its logs', () => {
     assertStatements(statementsOf(defaults.template, 'HandlerRole'), [
       logsOf('HandlerLogs'),
       XRAY,
@@ -420,14 +422,14 @@ describe('least privilege', () => {
         Sid: 'CacheRead',
         Action: 's3:GetObject',
         Effect: 'Allow',
-        Resource: [objectsUnder('cache/*'), objectsUnder('snapshots/*')],
+        Resource: [objectsUnder('cache/*'), objectsUnder('refusals/*'), objectsUnder('snapshots/*')],
       },
       {
         Sid: 'ListCacheAndSnapshots',
         Action: 's3:ListBucket',
         Effect: 'Allow',
         Resource: bucketArn,
-        Condition: { StringLike: { 's3:prefix': ['cache/*', 'snapshots/*'] } },
+        Condition: { StringLike: { 's3:prefix': ['cache/*', 'snapshots/*', 'refusals/*'] } },
       },
       {
         Sid: 'TriggerUpload',
@@ -438,7 +440,7 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('lets the uploader get/put/abort on cache/*, also tag on snapshots/*, get/put/delete on claims/*, list those prefixes, send failures to its queue', () => {
+  it('lets the uploader get/put/abort on cache/*, also tag on snapshots/*, get/put/delete on claims/*, put on refusals/*, list those prefixes, send failures to its queue', () => {
     assertStatements(statementsOf(defaults.template, 'UploaderRole'), [
       logsOf('UploaderLogs'),
       XRAY,
@@ -465,6 +467,7 @@ describe('least privilege', () => {
         Effect: 'Allow',
         Resource: objectsUnder('claims/*'),
       },
+      { Sid: 'RefusalRecords', Action: 's3:PutObject', Effect: 'Allow', Resource: objectsUnder('refusals/*') },
       {
         Sid: 'ListCacheSnapshotsAndClaims',
         Action: 's3:ListBucket',
@@ -694,6 +697,7 @@ describe('settings from the context', () => {
     [{ cacheExtensions: 'rpm' }, /CACHE_EXTENSIONS/],
     [{ presignedUrlExpiration: '999999999' }, /PRESIGNED_URL_EXPIRATION/],
     [{ originHeadTimeout: '60' }, /ORIGIN_HEAD_TIMEOUT/],
+    [{ uploadRefusalTtl: '604801' }, /UPLOAD_REFUSAL_TTL="604801" is invalid/],
     [{ metalinkUrl: 'https://user:secret@mirrors.example/metalink' }, /METALINK_URL="https:\/\/\*\*\*@mirrors/],
     [{ metalinkUrl: 'ftp://mirrors.example/metalink' }, /METALINK_URL=.* is invalid: only http and https/],
     [{ architecture: 'sparc' }, /architecture="sparc" is invalid: expected arm64 or x86_64/],
@@ -1174,6 +1178,7 @@ describe('mirroring (mirrorRepositories)', () => {
         Effect: 'Allow',
         Resource: objectsUnder('claims/*'),
       },
+      { Sid: 'RefusalRecords', Action: 's3:PutObject', Effect: 'Allow', Resource: objectsUnder('refusals/*') },
       {
         Sid: 'ListCacheSnapshotsAndClaims',
         Action: 's3:ListBucket',
@@ -1233,6 +1238,30 @@ describe('mirroring (mirrorRepositories)', () => {
   });
 });
 
+describe('refusal records (uploadRefusalTtl)', () => {
+  const refusalRule = (template: Template) => {
+    const [bucket] = Object.values(template.findResources('AWS::S3::Bucket'));
+    const rules = bucket?.Properties.LifecycleConfiguration.Rules as { Id: string; ExpirationInDays?: number }[];
+    return rules.find((rule) => rule.Id === 'expire-refusal-records')?.ExpirationInDays;
+  };
+
+  it('gives both functions UPLOAD_REFUSAL_TTL, and keeps the records a day longer than they answer', () => {
+    const { template } = synth({ uploadRefusalTtl: '604800' });
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      assert.equal(fn.Properties.Environment.Variables.UPLOAD_REFUSAL_TTL, '604800');
+    }
+    assert.equal(refusalRule(template), 8);
+    assert.equal(refusalRule(synth({ uploadRefusalTtl: '3600' }).template), 2);
+  });
+
+  it('with 0, has no refusal records: no rule, no statement naming refusals/', () => {
+    const { template } = synth({ uploadRefusalTtl: '0' });
+    assert.equal(refusalRule(template), undefined);
+    assert.doesNotMatch(JSON.stringify(statementsOf(template, 'UploaderRole')), /refusals/);
+    assert.doesNotMatch(JSON.stringify(statementsOf(template, 'HandlerRole')), /refusals/);
+  });
+});
+
 describe('rescue templates (rescueUrls)', () => {
   it('gives both functions RESCUE_URLS, space-separated', () => {
     const { template } = synth({ rescueUrls: RESCUE.replace(' ', '\n  ') });
@@ -1268,14 +1297,19 @@ describe('rescue templates (rescueUrls)', () => {
           Sid: 'CacheRead',
           Action: 's3:GetObject',
           Effect: 'Allow',
-          Resource: [objectsUnder('cache/*'), objectsUnder('rescues/*'), objectsUnder('snapshots/*')],
+          Resource: [
+            objectsUnder('cache/*'),
+            objectsUnder('refusals/*'),
+            objectsUnder('rescues/*'),
+            objectsUnder('snapshots/*'),
+          ],
         },
         {
           Sid: 'ListCacheAndSnapshots',
           Action: 's3:ListBucket',
           Effect: 'Allow',
           Resource: bucketArn,
-          Condition: { StringLike: { 's3:prefix': ['cache/*', 'snapshots/*', 'rescues/*'] } },
+          Condition: { StringLike: { 's3:prefix': ['cache/*', 'snapshots/*', 'rescues/*', 'refusals/*'] } },
         },
       ],
     );

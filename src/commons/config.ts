@@ -40,6 +40,11 @@ export interface CacheConfig {
   readonly snapshotHistoryDays: number;
   /** `RESCUE_URLS`: archive URL templates tried, in order, for a file the origin lost whose checksum the cache knows. */
   readonly rescueTemplates: readonly string[];
+  /**
+   * `UPLOAD_REFUSAL_TTL`: how long the uploader's refusal of an origin copy answers for that same copy
+   * (commons/upload-refusal.ts); 0: refusals are not recorded.
+   */
+  readonly uploadRefusalTtlMs: number;
 }
 
 export interface HandlerConfig extends CacheConfig {
@@ -75,6 +80,10 @@ export const DEFAULT_METALINK_ANSWER_TTL = 60;
 export const DEFAULT_ORIGIN_OFFLINE_PERIOD = 300;
 /** A file the mirror dropped does not come back; an hour bounds what one container remembers. */
 export const DEFAULT_ORIGIN_LOST_TTL = 3600;
+/** A day: a mirror that fixes a corrupt copy usually changes it (a new ETag ends the refusal sooner). */
+export const DEFAULT_UPLOAD_REFUSAL_TTL = 86_400;
+/** A week: beyond it, a copy refused once would stay refused through a repository's whole update cycle. */
+export const MAX_UPLOAD_REFUSAL_TTL = 604_800;
 /** A day: longer is a cache, not an outage. */
 export const MAX_MEMORY_SECONDS = 86_400;
 /**
@@ -326,8 +335,15 @@ export const parseCacheConfig = (env: Environment): CacheConfig => {
     deploymentEnvironment: optional(env, 'CKI_DEPLOYMENT_ENVIRONMENT'),
     snapshotHistoryDays: parseHistoryDays(optional(env, 'SNAPSHOT_HISTORY_DAYS')),
     rescueTemplates: parseRescueTemplates(optional(env, 'RESCUE_URLS')),
+    uploadRefusalTtlMs: 1000 * parseUploadRefusalTtl(optional(env, 'UPLOAD_REFUSAL_TTL')),
   });
 };
+
+/** `UPLOAD_REFUSAL_TTL` in seconds: a whole number up to a week, 0 for off. */
+const parseUploadRefusalTtl = (value: string | undefined): number =>
+  value === undefined
+    ? DEFAULT_UPLOAD_REFUSAL_TTL
+    : parseNumber('UPLOAD_REFUSAL_TTL', value, { integer: true, max: MAX_UPLOAD_REFUSAL_TTL, zeroAllowed: true });
 
 /**
  * `RESCUE_URLS`: URL templates of archives that may still hold a file the

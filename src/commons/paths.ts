@@ -7,10 +7,26 @@
  * the real file name (`libstdc++`, `1.0^20260101git`, `2.0~rc1`); it is never
  * decoded again here, and it is encoded exactly once when an URL is built.
  */
+import { createHash } from 'node:crypto';
 
 /** S3 object keys are at most 1024 bytes of UTF-8. */
 export const MAX_KEY_BYTES = 1024;
 export const CACHE_KEY_PREFIX = 'cache/';
+
+/**
+ * Where a record about `path` is kept beside the cache (`rescues`,
+ * `refusals`): `<folder>/<path>.json`, or for a path whose cache key fits
+ * S3's 1,024 bytes but whose record key would not,
+ * `<folder>/long/<SHA-256 of the path>.json` (no cacheable path is
+ * `long/<hex>`: its name would end with a CACHE_EXTENSIONS suffix, which
+ * starts with a dot).
+ */
+export const recordKey = (folder: string, path: string): string => {
+  const key = `${folder}/${path}.json`;
+  return Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES
+    ? key
+    : `${folder}/long/${createHash('sha256').update(path, 'utf8').digest('hex')}.json`;
+};
 
 export type PathCheck =
   | { readonly valid: true; readonly path: string }

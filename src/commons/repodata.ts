@@ -64,7 +64,8 @@ export interface OriginValidators {
   readonly contentLength?: number;
 }
 
-const strongEtag = (etag: string): string => etag.replace(/^W\//, '');
+/** An ETag without its weak marker: a weak and a strong ETag of one file compare equal. */
+export const strongEtag = (etag: string): string => etag.replace(/^W\//, '');
 
 /**
  * Whether what the origin serves now (its HEAD's validators) is the snapshot's

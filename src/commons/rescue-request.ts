@@ -6,10 +6,9 @@
  * behind when a rescue fails, so the handler can say so instead of trying
  * again with every request.
  */
-import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readObjectText } from './cache-store.js';
-import { MAX_KEY_BYTES } from './paths.js';
+import { recordKey } from './paths.js';
 
 /** The headers a client sends; their names in lower case, as both front doors give them. */
 export const EXPECT_HEADERS = Object.freeze({
@@ -74,18 +73,8 @@ export const expectationFromHeaders = (
   return typeof parsed === 'string' ? undefined : parsed;
 };
 
-/**
- * Where a failed rescue of `path` is recorded: `rescues/<path>.json`, or for a
- * path whose cache key fits S3's 1,024 bytes but whose record key would not,
- * `rescues/long/<SHA-256 of the path>.json` (no cacheable path is `long/<hex>`:
- * its name would end with a CACHE_EXTENSIONS suffix, which starts with a dot).
- */
-export const rescueRecordKey = (path: string): string => {
-  const key = `rescues/${path}.json`;
-  return Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES
-    ? key
-    : `rescues/long/${createHash('sha256').update(path, 'utf8').digest('hex')}.json`;
-};
+/** Where a failed rescue of `path` is recorded: `rescues/<path>.json` (long paths: {@link recordKey}). */
+export const rescueRecordKey = (path: string): string => recordKey('rescues', path);
 
 /**
  * A failed rescue is not tried again for the same file for this long: every

@@ -135,13 +135,11 @@ const redirectRequest = async (event: APIGatewayProxyEventV2, context: CachePath
       decision.originStatus,
     );
   }
-  const { rescue, rescueReason } = decision;
-  return redirectResponse(
-    decision.location,
-    decision.outcome,
-    decision.originStatus,
-    rescue === undefined ? undefined : { state: rescue, reason: rescueReason },
-  );
+  const { rescue, rescueReason, uploadRefused } = decision;
+  return redirectResponse(decision.location, decision.outcome, decision.originStatus, {
+    rescue: rescue === undefined ? undefined : { state: rescue, reason: rescueReason },
+    uploadRefused,
+  });
 };
 
 // The presigned Location of a hit carries credentials: never in the debug log.

@@ -8,6 +8,7 @@ import type { HandlerConfig } from '../commons/config.js';
 import type { StaleReason } from '../commons/metrics.js';
 import { type OriginRoute, originRoute } from '../commons/origins.js';
 import type { Expectation } from '../commons/rescue-request.js';
+import { readRefusalRecord, refusalAnswers, refusalReason } from '../commons/upload-refusal.js';
 import { headOrigin, type OriginHeadResult } from './origin.js';
 import type { OriginHealth } from './origin-health.js';
 import type { RedirectMemo } from './recent-keys.js';
@@ -73,6 +74,11 @@ export interface RedirectDecision {
   /** Which mirror the client was sent to (1: the origin's second URL), when the first could not serve the file. */
   readonly mirror?: number;
   readonly mirrorHeadMs?: number;
+  /**
+   * The uploader refused the copy the origin serves now (when, until when, why): not invoked again for it.
+   * Sent as `X-Cache-Upload: refused` and `X-Cache-Upload-Reason`.
+   */
+  readonly uploadRefused?: string;
   /** A file the origin lost, with RESCUE_URLS: the uploader asked to rescue it, or a rescue failed lately (why). */
   readonly rescue?: RescueState;
   readonly rescueReason?: string;
@@ -158,6 +164,9 @@ const askOrigin = async (
   const signed = lookedUp.then((lookup) => (lookup.copy.kind === 'stored' ? sign(asked, lookup.copy.key) : undefined));
   // Awaited only when the stored copy is served, where a signing failure is thrown.
   signed.catch(() => undefined);
+  // Read beside the origin HEAD, only for a file the cache does not hold: no cost to a stored file's answer.
+  const refused = lookedUp.then((lookup) => (lookup.copy.kind === 'stored' ? undefined : readRefusal(asked)));
+  refused.catch(() => undefined);
   const [head, lookup] = await Promise.all([probed, lookedUp]);
   health?.noteProbe(head.result);
   const probe: ProbeFacts = probeFacts(head, lookup.copy.kind === 'stored');
@@ -166,7 +175,20 @@ const askOrigin = async (
     if (lookup.copy.kind === 'stored' && lookup.isCurrent(head.result.validators)) {
       return { outcome: 'stored', location: toOrigin(asked), uploadTriggered: false, ...probe };
     }
-    const triggered = await trigger(asked, target.memoKey);
+    const refusal = await refused.catch(() => undefined);
+    if (refusalAnswers(refusal, head.result.validators, Date.now())) {
+      // The uploader would download the same copy only to refuse it again.
+      return {
+        outcome: 'miss',
+        location: toOrigin(asked),
+        uploadTriggered: false,
+        uploadRefused: refusalReason(refusal),
+        ...probe,
+      };
+    }
+    // After a refusal, a changed copy is tried at once (once per copy), not when this container's memo forgets the path.
+    const version = refusal === undefined ? undefined : (head.result.validators ?? {});
+    const triggered = await trigger(asked, target.memoKey, version);
     return { outcome: 'miss', location: toOrigin(asked), ...triggerFacts(triggered), ...probe };
   }
   return (
@@ -182,6 +204,14 @@ const askOrigin = async (
     }
   );
 };
+
+/**
+ * The uploader's refusal of this file's origin copy, if one is recorded. A
+ * record that cannot be read counts as none: the upload is triggered as
+ * without records, and the cache stays out of the way.
+ */
+const readRefusal = ({ deps, path, deadline }: Asked) =>
+  readRefusalRecord(deps.s3, { bucket: deps.config.bucketName, path, abortSignal: deadline });
 
 const isLost = (head: OriginHeadResult): boolean => head.status === 404 || head.status === 410;
 

@@ -23,7 +23,14 @@ export const redirectResponse = (
   location: string,
   outcome: CacheOutcome,
   originStatus?: OriginStatus,
-  rescue?: { readonly state: RescueState; readonly reason?: string | undefined },
+  {
+    rescue,
+    uploadRefused,
+  }: {
+    readonly rescue?: { readonly state: RescueState; readonly reason?: string | undefined } | undefined;
+    /** Why the uploader refused the origin's copy (`X-Cache-Upload: refused`). */
+    readonly uploadRefused?: string | undefined;
+  } = {},
 ): APIGatewayProxyStructuredResultV2 => ({
   statusCode: 302,
   headers: {
@@ -31,6 +38,9 @@ export const redirectResponse = (
     ...labels(outcome, originStatus),
     ...(rescue === undefined ? {} : { 'X-Cache-Rescue': rescue.state }),
     ...(rescue?.reason === undefined ? {} : { 'X-Cache-Rescue-Reason': headerText(rescue.reason) }),
+    ...(uploadRefused === undefined
+      ? {}
+      : { 'X-Cache-Upload': 'refused', 'X-Cache-Upload-Reason': headerText(uploadRefused) }),
   },
   body: '',
 });

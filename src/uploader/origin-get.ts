@@ -4,6 +4,7 @@
 import { pipeline, Readable, type Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { fetchFromOrigin, type OriginFetchResult } from '../commons/origin-fetch.js';
+import { type OriginValidators, validatorsOf } from '../commons/repodata.js';
 import { LengthGuard, parseContentLength } from './length-guard.js';
 import { OriginUnavailableError } from './upload-errors.js';
 
@@ -13,7 +14,13 @@ import { OriginUnavailableError } from './upload-errors.js';
  */
 export type OriginAnswer =
   | { readonly kind: 'missing'; readonly status: number }
-  | { readonly kind: 'encoded'; readonly status: number; readonly encoding: string }
+  | {
+      readonly kind: 'encoded';
+      readonly status: number;
+      readonly encoding: string;
+      /** Which copy it was: a refusal is recorded for this one (commons/upload-refusal.ts). */
+      readonly validators: OriginValidators;
+    }
   | {
       readonly kind: 'body';
       readonly response: Response & { body: WebReadableStream<Uint8Array> };
@@ -68,7 +75,7 @@ export const openOrigin = async (
     // Asked for identity and sent something else: what fetch would decode is not
     // the file a client downloads (nor what Content-Length counts).
     await response.body.cancel();
-    return { kind: 'encoded', status: response.status, encoding };
+    return { kind: 'encoded', status: response.status, encoding, validators: validatorsOf(response.headers) };
   }
   return {
     kind: 'body',

@@ -5,6 +5,7 @@
  * rescue's (rescue/).
  */
 import { cacheKey } from '../commons/paths.js';
+import { validatorsOf } from '../commons/repodata.js';
 import type { ListingGuard } from './listing-guard.js';
 import { checkedBody, type OriginAnswer } from './origin-get.js';
 import { RpmVerificationError, RpmVerifier } from './rpm-verifier.js';
@@ -68,7 +69,14 @@ export const storeServed = async (
   } catch (error) {
     stop();
     if (error instanceof RpmVerificationError) {
-      return { outcome: 'corrupt', reason: error.message, verificationError: error, originStatus, bytes: guard.bytes };
+      return {
+        outcome: 'corrupt',
+        reason: error.message,
+        verificationError: error,
+        originStatus,
+        bytes: guard.bytes,
+        refusedCopy: validatorsOf(origin.response.headers),
+      };
     }
     if (originFailure() !== undefined && !(error instanceof IncompleteDownloadError)) {
       throw new IncompleteDownloadError(`origin body failed after ${guard.bytes} bytes`, { cause: originFailure() });

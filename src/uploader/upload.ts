@@ -7,6 +7,7 @@ import { isCached } from '../commons/cache-store.js';
 import type { CacheConfig } from '../commons/config.js';
 import { originRoute } from '../commons/origins.js';
 import { cacheKey } from '../commons/paths.js';
+import type { OriginValidators } from '../commons/repodata.js';
 import type { Expectation } from '../commons/rescue-request.js';
 import { ListingGuard, type RepositoryCheck } from './listing-guard.js';
 import { type OriginAnswer, openOrigin } from './origin-get.js';
@@ -15,6 +16,7 @@ import type { RpmVerificationError } from './rpm-verifier.js';
 import { DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, isRpm, storeServed } from './store-served.js';
 import { type ClaimOptions, claimDownload } from './upload-claim.js';
 import { IncompleteDownloadError, OriginUnavailableError } from './upload-errors.js';
+import { recordRefusal } from './upload-refusal.js';
 
 export { DEFAULT_ORIGIN_IDLE_TIMEOUT_MS, IncompleteDownloadError, isRpm, OriginUnavailableError };
 
@@ -39,6 +41,10 @@ export interface UploadResult {
   readonly repositoryCheck?: RepositoryCheck;
   /** Who vouched for a `rescued` file's checksum (a snapshot of its repository, or the request). */
   readonly knownFrom?: string;
+  /** The validators of the origin answer a `corrupt` file came in (its refusal is recorded for that copy). */
+  readonly refusedCopy?: OriginValidators;
+  /** Why a refusal could not be recorded (S3 failed): the next request may trigger the same download again. */
+  readonly refusalNotRecorded?: string;
   /** The verifier's own error for a `corrupt` RPM, with its stack, for reporting (not part of the Lambda's answer). */
   readonly verificationError?: RpmVerificationError;
 }
@@ -158,11 +164,12 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
   );
   if (origin.kind === 'missing') return { outcome: 'origin-missing', originStatus: origin.status };
   if (origin.kind === 'encoded') {
-    return {
+    return recordedRefusal(path, deps, {
       outcome: 'corrupt',
       originStatus: origin.status,
       reason: `origin sent Content-Encoding: ${origin.encoding} though asked for identity: not the file clients download`,
-    };
+      refusedCopy: origin.validators,
+    });
   }
 
   const fileName = path.slice(path.lastIndexOf('/') + 1);
@@ -174,5 +181,31 @@ const download = async (path: string, deps: UploadDependencies): Promise<UploadR
     : listed !== undefined
       ? new ListingGuard(Promise.resolve(listingOf(listed, 'the snapshot that queued it')))
       : new ListingGuard(repositoryListing(s3, config.bucketName, path, listingRequest.signal));
-  return storeServed(path, { origin, originRequest, listingGuard, listingRequest, fileName }, deps);
+  const stored = await storeServed(path, { origin, originRequest, listingGuard, listingRequest, fileName }, deps);
+  return stored.outcome === 'corrupt' ? recordedRefusal(path, deps, stored) : stored;
+};
+
+/**
+ * A refused origin copy, recorded so the handler stops triggering its
+ * download while the origin serves it (commons/upload-refusal.ts). Best
+ * effort: a failed write is said in the result, not thrown, since Lambda's
+ * retry would download the same copy again only to refuse it again.
+ */
+const recordedRefusal = async (
+  path: string,
+  deps: UploadDependencies,
+  refused: UploadResult,
+): Promise<UploadResult> => {
+  const { config, s3 } = deps;
+  if (config.uploadRefusalTtlMs === 0 || refused.refusedCopy === undefined) return refused;
+  try {
+    await recordRefusal(s3, config.bucketName, path, {
+      reason: refused.reason ?? 'corrupt download',
+      validators: refused.refusedCopy,
+      ttlMs: config.uploadRefusalTtlMs,
+    });
+    return refused;
+  } catch (error) {
+    return { ...refused, refusalNotRecorded: error instanceof Error ? error.message : String(error) };
+  }
 };
