@@ -53,11 +53,14 @@ const CACHED = 'origin 200, cached';
 const MISS = 'origin 200, not cached (upload triggered)';
 const STALE = 'origin 404, cached (presigned)';
 
-/** One handler request at `memoryMb` through `frontDoor`: Lambda, the front door, one S3 HEAD, the billed duration. */
-const handlerCost = (durationMs: number, memoryMb: number, frontDoorPerRequest: number) =>
+/**
+ * One handler request at `memoryMb` through `frontDoor`: Lambda, the front door, its S3 reads (the HEAD; a miss
+ * also reads the refusal record), the billed duration.
+ */
+const handlerCost = (durationMs: number, memoryMb: number, frontDoorPerRequest: number, s3Reads = 1) =>
   PRICES.lambdaPerRequest +
   frontDoorPerRequest +
-  PRICES.s3GetClassPerRequest +
+  s3Reads * PRICES.s3GetClassPerRequest +
   (Math.ceil(durationMs) / 1000) * (memoryMb / 1024) * PRICES.lambdaArmPerGbSecond;
 
 /** One upload: the invoke, HeadObject, claim PUT and DELETE, CreateMultipartUpload, 2 parts, Complete, and its duration. */
@@ -177,8 +180,8 @@ export const costRows = (handler: HandlerFigures, uploader: ReadonlyMap<number, 
       },
       {
         section: 'cost',
-        figure: `${name}: per million misses of 10 MiB RPMs: the request, plus one upload each`,
-        value: dollars((handlerCost(duration(MISS), memoryMb, perRequest) + upload) * 1e6),
+        figure: `${name}: per million misses of 10 MiB RPMs: the request (S3 HEAD and the refusal record's GET), plus one upload each`,
+        value: dollars((handlerCost(duration(MISS), memoryMb, perRequest, 2) + upload) * 1e6),
         goal: 'shown, no goal',
         holds: undefined,
       },
