@@ -11,6 +11,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { cacheKeyProblem, checkPath, isCacheable } from '../../src/commons/paths.js';
+import { refusalRecordKey } from '../../src/commons/upload-refusal.js';
 import { notFound } from '../helpers/aws.js';
 import { httpApiEvent } from '../helpers/events.js';
 import { FaultServer } from '../helpers/fault-server.js';
@@ -133,9 +134,9 @@ describe('hostile input', () => {
             if (location.host === origin.host) expect(location.search).toBe('');
           }
           for (const key of s3Keys()) {
-            expect(key.startsWith('cache/')).toBe(true);
+            // The cached copy, or the uploader's refusal of the origin's copy (read for a file not cached).
+            expect([`cache/${path}`, refusalRecordKey(String(path))]).toContain(key);
             expect(key.split('/')).not.toContain('..');
-            expect(key).toBe(`cache/${path}`);
             expect(cacheKeyProblem(String(path))).toBeUndefined();
           }
           for (const invoke of lambdaMock.commandCalls(InvokeCommand)) {
@@ -148,7 +149,7 @@ describe('hostile input', () => {
     );
   });
 
-  it('the handler answers every path under /@ with a time-travel answer, reading only its snapshots and cache/', async () => {
+  it('the handler answers every path under /@ with a time-travel answer, reading only its snapshots, cache/ and refusals/', async () => {
     const time = fc.oneof(
       fc.constantFrom('20261101T000000Z', '20261301T000000Z', '', 'latest', '99991231T235959Z'),
       fc.string({ maxLength: 18 }).filter((text) => !text.includes('/')),
@@ -174,7 +175,7 @@ describe('hostile input', () => {
         }
         for (const call of s3Mock.calls()) {
           const { Key, Prefix } = call.args[0].input as { Key?: string; Prefix?: string };
-          expect(Key ?? Prefix).toMatch(/^(cache|snapshots\/(current|history|checks))\//);
+          expect(Key ?? Prefix).toMatch(/^(cache|refusals|snapshots\/(current|history|checks))\//);
         }
       }),
       { seed: SEED, numRuns: 300 },
