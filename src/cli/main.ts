@@ -436,7 +436,7 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
       [
         '',
         'Exit status: 0 every package stored; 1 any lost or failed, or the snapshot could not be read;',
-        '2 bad usage; 130 interrupted (Ctrl-C).',
+        '2 bad usage, a cache out of reach, or every package skipped; 130 interrupted (Ctrl-C).',
       ].join('\n'),
     )
     .action(async (repository: string, flags: MirrorFlags) => {
