@@ -56,7 +56,12 @@ describe('lockfile', () => {
     ['{ not yaml: [', /^bad\.yaml: not YAML: /],
     ['- a\n- b\n', /^bad\.yaml: not an rpms\.lock\.yaml lockfile/],
     ['lockfileVersion: 7\narches: []\n', /^bad\.yaml: lockfileVersion 7 is not supported \(supported: 1\)$/],
-    ['arches: []\n', /^bad\.yaml: lockfileVersion null is not supported/],
+    ['arches: []\n', /^bad\.yaml: not an rpms\.lock\.yaml \(no lockfileVersion\); its top-level keys: arches$/],
+    [
+      'services:\n  web:\n    image: nginx\nvolumes: {}\n',
+      /^bad\.yaml: not an rpms\.lock\.yaml \(no lockfileVersion\); its top-level keys: services, volumes$/,
+    ],
+    ['lockfileVersion:\narches: []\n', /^bad\.yaml: lockfileVersion is empty \(supported: 1\)$/],
     ['lockfileVersion: 1\n', /^bad\.yaml: arches is missing or not a list$/],
     ['lockfileVersion: 1\narches:\n  - packages: 3\n', /^bad\.yaml: arches\[0\]\.packages is not a list$/],
     [
@@ -83,6 +88,42 @@ describe('lockfile', () => {
   ])('refuses %j naming the file and the entry', (text, message) => {
     expect(() => parseLockfile(text, 'bad.yaml')).toThrow(LockfileError);
     expect(() => parseLockfile(text, 'bad.yaml')).toThrow(message);
+  });
+
+  it.each([
+    // Found at the end of the input: the parser says "line 5" of this 4-line file.
+    [
+      'lockfileVersion: 1\narches:\n  - arch: "x86_64\n    packages: []\n',
+      'Missing closing "quote at the end of the file (after line 4)',
+    ],
+    [
+      'lockfileVersion: 1\narches: [\n',
+      'Flow sequence in block collection must be sufficiently indented and end with a ] at the end of the file (after line 2)',
+    ],
+    [
+      'lockfileVersion: 1\narches: {',
+      'Flow map in block collection must be sufficiently indented and end with a } at the end of the file (after line 2)',
+    ],
+    // Found inside the file: its own line, CRLF or not.
+    [
+      'lockfileVersion: 1\narches:\n  - arch: x86_64\n   packages: []\n',
+      'Sequence item without - indicator at line 4, column 1',
+    ],
+    [
+      'lockfileVersion: 1\r\narches:\r\n  - arch: x86_64\r\n   packages: []\r\n',
+      'Sequence item without - indicator at line 4, column 1',
+    ],
+    ['lockfileVersion: 1\nlockfileVersion: 1\n', 'Map keys must be unique at line 2, column 1'],
+  ])('places a YAML error on a line the file has: %j', (text, where) => {
+    let thrown: unknown;
+    try {
+      parseLockfile(text, 'bad.yaml');
+    } catch (error) {
+      thrown = error;
+    }
+
+    expect(thrown).toBeInstanceOf(LockfileError);
+    expect((thrown as LockfileError).message).toBe(`bad.yaml: not YAML: ${where}`);
   });
 
   describe('several files', () => {

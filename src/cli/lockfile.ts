@@ -4,7 +4,7 @@
  * where it applies, the entry; nothing is returned unless every file parsed.
  */
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
 
 export class LockfileError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -88,6 +88,25 @@ const parseEntry = (entry: unknown, where: string): LockedPackage => {
   };
 };
 
+/**
+ * A YAML error as one line, placed by the file's own line numbers. The parser places an error it finds
+ * at the end of the input (an unclosed quote, bracket or brace) on the line after the last newline, a
+ * line the file does not have (a 4-line file gets "line 5"): such an error is placed at the end of the
+ * file, with the number of its last line.
+ */
+export const yamlErrorLine = (error: unknown, text: string): string => {
+  const message = error instanceof Error ? error.message : String(error);
+  // The parser's first line ends with its own "at line L, column C:"; the snippet after it is multi-line.
+  const what = (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+  if (!(error instanceof YAMLError) || error.linePos === undefined) return what;
+  const lines = text.split(/\r\n|\r|\n/);
+  // A final newline ends the last line; it starts none.
+  const lastLine = lines.at(-1) === '' ? lines.length - 1 : lines.length;
+  const [{ line, col }] = error.linePos;
+  if (error.pos[0] >= text.length || line > lastLine) return `${what} at the end of the file (after line ${lastLine})`;
+  return `${what} at line ${line}, column ${col}`;
+};
+
 /** Something about a lockfile worth saying that is not an error (module metadata not warmed). */
 export type LockfileNote = (note: string) => void;
 
@@ -97,16 +116,27 @@ export const parseLockfile = (text: string, file: string, onNote: LockfileNote =
   try {
     document = parseYaml(text);
   } catch (error) {
-    throw new LockfileError(`${file}: not YAML: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+    throw new LockfileError(`${file}: not YAML: ${yamlErrorLine(error, text)}`, { cause: error });
   }
   if (!isRecord(document)) {
     throw new LockfileError(
       `${file}: not an rpms.lock.yaml lockfile: expected a mapping with lockfileVersion and arches`,
     );
   }
+  if (document.lockfileVersion === null) {
+    throw new LockfileError(`${file}: lockfileVersion is empty (supported: ${SUPPORTED_LOCKFILE_VERSIONS.join(', ')})`);
+  }
+  if (document.lockfileVersion === undefined) {
+    // Some other YAML file (a compose file, a CI workflow): say what it is not, and what it holds.
+    const keys = Object.keys(document);
+    const shown = keys.length > 5 ? `${keys.slice(0, 5).join(', ')}, ...` : keys.join(', ');
+    throw new LockfileError(
+      `${file}: not an rpms.lock.yaml (no lockfileVersion)${keys.length === 0 ? '' : `; its top-level keys: ${shown}`}`,
+    );
+  }
   if (!SUPPORTED_LOCKFILE_VERSIONS.includes(document.lockfileVersion)) {
     throw new LockfileError(
-      `${file}: lockfileVersion ${JSON.stringify(document.lockfileVersion ?? null)} is not supported (supported: ${SUPPORTED_LOCKFILE_VERSIONS.join(', ')})`,
+      `${file}: lockfileVersion ${JSON.stringify(document.lockfileVersion)} is not supported (supported: ${SUPPORTED_LOCKFILE_VERSIONS.join(', ')})`,
     );
   }
   const { arches } = document;

@@ -8,6 +8,7 @@ import { parseSnapshotTime } from '../commons/snapshot-history.js';
 import { type LockedPackage, LockfileError, readLockfiles, readLockfileText } from './lockfile.js';
 import { MirrorSourceError, mirrorPackages } from './mirror.js';
 import { OriginOptionError, originMatcher } from './origin-match.js';
+import { type OriginOptions, verdictOf } from './outcome.js';
 import { CacheUnreachableError, checkCache } from './preflight.js';
 import {
   jsonReport,
@@ -73,19 +74,50 @@ class UsageError extends Error {
   }
 }
 
+/** Ctrl-C before the run had anything to report (the cache's first answer): exit 130, not the aborted request's error. */
+class InterruptedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InterruptedError';
+  }
+}
+
+/**
+ * The URL a cache address without a scheme was probably meant as (`127.0.0.1:18080`, `localhost:8080`,
+ * `abc.execute-api...amazonaws.com/prod`): http for a local name or an IP address, https otherwise;
+ * undefined when the value has a scheme or would not be a URL either way.
+ */
+const withSchemeGuess = (value: string): string | undefined => {
+  // `localhost:8080` parses as a URL of scheme `localhost:`, so a parse failure is no test of a missing scheme.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^https?:/i.test(value)) return undefined;
+  try {
+    const host = new URL(`http://${value}`).hostname;
+    const local = host === 'localhost' || /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.startsWith('[');
+    return `${local ? 'http' : 'https'}://${value}`;
+  } catch {
+    return undefined;
+  }
+};
+
 const cacheBaseUrl = (flag: string | undefined, env: CliIo['env']): string => {
   const value = flag ?? env.RPM_CACHE_URL?.trim();
   if (value === undefined || value === '') {
     throw new UsageError('no cache URL: pass --cache URL or set RPM_CACHE_URL');
   }
+  // Named as the user gave it: an address from the environment is no --cache.
+  const source = flag === undefined ? 'RPM_CACHE_URL' : '--cache';
+  const guess = withSchemeGuess(value);
+  if (guess !== undefined) {
+    throw new UsageError(`${source} ${JSON.stringify(value)} has no scheme: did you mean ${guess}?`);
+  }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`--cache ${JSON.stringify(value)} is not a URL`);
+    throw new UsageError(`${source} ${JSON.stringify(value)} is not a URL`);
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
-    throw new UsageError(`--cache ${JSON.stringify(value)} must be an http(s) base URL without query or fragment`);
+    throw new UsageError(`${source} ${JSON.stringify(value)} must be an http(s) base URL without query or fragment`);
   }
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 };
@@ -95,24 +127,46 @@ const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promis
   // Every lockfile parses before the first request.
   const origins = originMatcher(flags.origins, flags.originHost);
   const packages: LockedPackage[] = await readLockfiles(lockfiles, (note) => io.stderr.write(`rpm-cache: ${note}\n`));
-  return warmAndReport(packages, { cacheUrl, origins }, flags, io);
+  const originOptions: OriginOptions | undefined =
+    origins === undefined
+      ? undefined
+      : {
+          ...(flags.origins === undefined ? {} : { origins: flags.origins }),
+          ...(flags.originHost === undefined ? {} : { originHost: flags.originHost }),
+        };
+  return warmAndReport(
+    packages,
+    { cacheUrl, origins, ...(originOptions === undefined ? {} : { originOptions }) },
+    flags,
+    io,
+  );
 };
 
 /** Warms `packages` (checking the cache answers first), with progress and the summary; the exit status. */
 const warmAndReport = async (
   packages: readonly LockedPackage[],
-  { cacheUrl, origins }: { cacheUrl: string; origins: ReturnType<typeof originMatcher> },
+  {
+    cacheUrl,
+    origins,
+    originOptions,
+  }: { cacheUrl: string; origins: ReturnType<typeof originMatcher>; originOptions?: OriginOptions },
   flags: Omit<WarmFlags, 'cache' | 'origins' | 'originHost'>,
   io: CliIo,
 ): Promise<number> => {
   const firstPackage = packages.find((pkg) => cacheUrlOf(cacheUrl, pkg, origins) !== undefined);
   const first = firstPackage === undefined ? undefined : cacheUrlOf(cacheUrl, firstPackage, origins);
   if (firstPackage !== undefined && first !== undefined) {
-    // Asked as warm will ask it (the question may start its upload, or its rescue: with what the lockfile pins).
-    await checkCache(first, {
-      headers: expectationHeaders(firstPackage),
-      ...(io.signal === undefined ? {} : { signal: io.signal }),
-    });
+    try {
+      // Asked as warm will ask it (the question may start its upload, or its rescue: with what the lockfile pins).
+      await checkCache(first, {
+        headers: expectationHeaders(firstPackage),
+        ...(io.signal === undefined ? {} : { signal: io.signal }),
+      });
+    } catch (error) {
+      // Ctrl-C aborts the question: the cache is not unreachable for that.
+      if (io.signal?.aborted === true) throw new InterruptedError('interrupted before the cache answered');
+      throw error;
+    }
   }
   const progress: ProgressReporter = flags.json
     ? silentProgress()
@@ -134,9 +188,17 @@ const warmAndReport = async (
     progress.stop();
   }
   const interrupted = io.signal?.aborted === true;
-  io.stdout.write(flags.json ? jsonReport(results) : summaryText(results, interrupted));
-  if (interrupted) return EXIT.interrupted;
-  return results.every((result) => result.state !== 'lost' && result.state !== 'failed') ? EXIT.ok : EXIT.notAllCached;
+  if (interrupted) {
+    io.stdout.write(flags.json ? jsonReport(results, { interrupted }) : summaryText(results, interrupted));
+    io.stderr.write(
+      'rpm-cache: interrupted: stopped before every package had finished (the summary is the run so far)\n',
+    );
+    return EXIT.interrupted;
+  }
+  const { status, hint } = verdictOf(results, { cacheUrl, ...(originOptions === undefined ? {} : { originOptions }) });
+  io.stdout.write(flags.json ? jsonReport(results, hint === undefined ? {} : { hint }) : summaryText(results, false));
+  if (hint !== undefined) io.stderr.write(`rpm-cache: ${hint}\n`);
+  return status === 'ok' ? EXIT.ok : status === 'nothingWarmed' ? EXIT.usage : EXIT.notAllCached;
 };
 
 interface MirrorFlags {
@@ -165,6 +227,8 @@ const runMirror = async (argument: string, flags: MirrorFlags, io: CliIo): Promi
     });
   } catch (error) {
     if (!(error instanceof MirrorSourceError || error instanceof CacheUnreachableError)) throw error;
+    // Ctrl-C aborts the listing's requests: that is no unreachable cache nor unreadable snapshot.
+    if (io.signal?.aborted === true) throw new InterruptedError('interrupted before the snapshot was read');
     if (flags.json) io.stdout.write(`${JSON.stringify({ error: error.message }, null, 2)}\n`);
     io.stderr.write(`rpm-cache: ${error.message}\n`);
     // As warm: a cache out of reach is the command's problem (2), a snapshot that cannot be read the cache's (1).
@@ -255,6 +319,10 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
   root
     .command('warm')
     .showHelpAfterError('(rpm-cache warm --help shows every option)')
+    .usage(
+      '--cache <url> [--origins <entries>] [--origin-host <url>] [--concurrency <n>] [--deadline <seconds>] ' +
+        '[--verify] [--json] <lockfile...>',
+    )
     .description(
       'Make sure every RPM that rpms.lock.yaml lockfiles pin is cached: ask the cache for each package, ' +
         'wait for the ones it is fetching, report each as cached, newly-cached, rescued, lost, failed or skipped.',
@@ -272,7 +340,11 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
       "download each cached package through the cache and check the lockfile's size and sha256",
       false,
     )
-    .option('--json', 'print one JSON document at the end and nothing else on stdout', false)
+    .option(
+      '--json',
+      'print one JSON document at the end and nothing else on stdout (on an error: {"error": ...})',
+      false,
+    )
     .option(
       '--origins <entries>',
       "the deployment's ORIGINS ('name=url[,mirror...] ...'): a URL under one of an origin's URLs is asked as <name>/<rest>",
@@ -286,7 +358,8 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
       [
         '',
         'Exit status: 0 every package cached, newly-cached, rescued or skipped; 1 any lost or failed;',
-        '2 bad usage or a bad lockfile (nothing is sent then); 130 interrupted (Ctrl-C).',
+        '2 bad usage or a bad lockfile (nothing is sent then), a cache out of reach, or every package skipped',
+        "(nothing warmed: --origins/--origin-host name none of the lockfiles' hosts); 130 interrupted (Ctrl-C).",
         "Each package's sha256, size and sourcerpm go with its request (X-Cache-Expect-Sha256, X-Cache-Expect-Size,",
         'X-Cache-Source-Rpm): a cache with RESCUE_URLS may then fetch one the origin lost from an archive, if the bytes match.',
         '',
@@ -300,6 +373,8 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
   root
     .command('rewrite')
     .showHelpAfterError('(rpm-cache rewrite --help shows every option)')
+    // One of --origins and --origin-host is required (or both): commander's own line would show both optional.
+    .usage('--cache <url> (--origins <entries> | --origin-host <url> | both) [--in-place | --check] <lockfile...>')
     .description(
       "Print rpms.lock.yaml lockfiles with every package and source URL under one of the deployment's origins " +
         'turned into a cache URL, everything else unchanged (for tools with no proxy setting, such as hermeto).',
@@ -308,9 +383,13 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
     .option('--cache <url>', 'rpm-cache base URL the URLs should point at (default: $RPM_CACHE_URL)')
     .option(
       '--origins <entries>',
-      "the deployment's ORIGINS ('name=url[,mirror...] ...'): a URL under one of an origin's URLs becomes <cache>/<name>/<rest>",
+      "the deployment's ORIGINS ('name=url[,mirror...] ...'): a URL under one of an origin's URLs becomes " +
+        '<cache>/<name>/<rest> (this, --origin-host or both is required)',
     )
-    .option('--origin-host <url>', "the deployment's ORIGIN_HOST: a URL under it becomes <cache>/<rest>")
+    .option(
+      '--origin-host <url>',
+      "the deployment's ORIGIN_HOST: a URL under it becomes <cache>/<rest> (this, --origins or both is required)",
+    )
     .option('--in-place', 'write each lockfile back instead of printing it', false)
     .option('--check', 'print nothing; exit 1 when a lockfile has URLs not rewritten yet (for CI)', false)
     .addHelpText(
@@ -332,6 +411,7 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
   root
     .command('mirror')
     .showHelpAfterError('(rpm-cache mirror --help shows every option)')
+    .usage('--cache <url> [--at <time>] [--concurrency <n>] [--deadline <seconds>] [--json] <repository>')
     .description(
       "Make sure every RPM a repository's snapshot lists is stored in the cache, verified against the " +
         "listing's size and SHA-256: the current snapshot, or the one current at --at. Resumable: a second run " +
@@ -346,13 +426,17 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
         .argParser(deadlineSeconds)
         .default(3600),
     )
-    .option('--json', 'print one JSON document at the end and nothing else on stdout', false)
+    .option(
+      '--json',
+      'print one JSON document at the end and nothing else on stdout (on an error: {"error": ...})',
+      false,
+    )
     .addHelpText(
       'after',
       [
         '',
         'Exit status: 0 every package stored; 1 any lost or failed, or the snapshot could not be read;',
-        '2 bad usage; 130 interrupted (Ctrl-C).',
+        '2 bad usage, a cache out of reach, or every package skipped; 130 interrupted (Ctrl-C).',
       ].join('\n'),
     )
     .action(async (repository: string, flags: MirrorFlags) => {
@@ -361,6 +445,7 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
   root
     .command('snapshots')
     .showHelpAfterError('(rpm-cache snapshots --help shows every option)')
+    .usage('--cache <url> [--json] <repository>')
     .description(
       'List the snapshots of one repository the cache serves at /@<time>/ (time travel), newest first, ' +
         'each with the baseurl that gives the repository as it was then.',
@@ -389,8 +474,27 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
   return root;
 };
 
+/** The commands whose `--json` makes stdout one JSON document. */
+const JSON_COMMANDS: ReadonlySet<string> = new Set(['warm', 'mirror', 'snapshots']);
+
+/**
+ * Whether `argv` asks for JSON output, read from the arguments themselves: an error may come before
+ * (or while) the options are parsed, and stdout must be one JSON document then too.
+ */
+const wantsJson = (argv: readonly string[]): boolean => {
+  const end = argv.indexOf('--');
+  const words = end === -1 ? argv : argv.slice(0, end);
+  const command = words.find((word) => !word.startsWith('-'));
+  return command !== undefined && JSON_COMMANDS.has(command) && words.includes('--json');
+};
+
 /** Runs `rpm-cache <argv>`; resolves to the exit status. */
 export const runCli = async (argv: readonly string[], io: CliIo): Promise<number> => {
+  const json = wantsJson(argv);
+  /** With --json, a fatal error is the JSON document: `{"error": ...}`; stderr has it as a line either way. */
+  const jsonError = (message: string) => {
+    if (json) io.stdout.write(`${JSON.stringify({ error: message }, null, 2)}\n`);
+  };
   let exitCode: number = EXIT.ok;
   try {
     await program(io, (code) => {
@@ -399,8 +503,15 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version end here too, with exit code 0.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      // --help and --version end here too, with exit code 0. Commander wrote its message on stderr already.
+      if (error.exitCode === 0) return EXIT.ok;
+      jsonError(error.message.replace(/^error: /, ''));
+      return EXIT.usage;
+    }
+    if (error instanceof InterruptedError) {
+      jsonError(error.message);
+      io.stderr.write(`rpm-cache: ${error.message}\n`);
+      return EXIT.interrupted;
     }
     if (
       error instanceof LockfileError ||
@@ -409,9 +520,12 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
       error instanceof OriginOptionError ||
       error instanceof RepositoryArgumentError
     ) {
+      jsonError(error.message);
       io.stderr.write(`rpm-cache: ${error.message}\n`);
       return EXIT.usage;
     }
+    // A bug: still one JSON document, and the error goes on (its stack on stderr, the same exit status).
+    jsonError(`internal error: ${error instanceof Error ? error.message : String(error)}`);
     throw error;
   }
 };

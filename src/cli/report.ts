@@ -121,10 +121,19 @@ export const summaryText = (results: readonly WarmResult[], interrupted: boolean
   return `${lines.join('\n')}\n`;
 };
 
-export const jsonReport = (results: readonly WarmResult[]): string =>
+/**
+ * The whole run as one JSON document; `hint` is the line printed on stderr when every package was skipped
+ * or lost, `interrupted` says the run was stopped (Ctrl-C) and the summary is the run so far.
+ */
+export const jsonReport = (
+  results: readonly WarmResult[],
+  { hint, interrupted = false }: { readonly hint?: string; readonly interrupted?: boolean } = {},
+): string =>
   `${JSON.stringify(
     {
       summary: { ...countStates(results), total: results.length },
+      ...(interrupted ? { interrupted } : {}),
+      ...(hint === undefined ? {} : { hint }),
       packages: results.map(({ package: pkg, state, reason }) => ({
         url: pkg.url,
         path: pkg.path,

@@ -3,7 +3,6 @@
  * is cached, lost, skipped or failed. Knows nothing of the terminal: it
  * reports each finished package through `onFinished`.
  */
-import { setTimeout as wait } from 'node:timers/promises';
 import type { LockedPackage } from './lockfile.js';
 import { cachePathFor, type OriginMatcher } from './origin-match.js';
 import { networkReason } from './preflight.js';
@@ -14,7 +13,8 @@ import { verifyDownload } from './verify.js';
  * - `newly-cached`: became `stored` or `hit` during this run;
  * - `rescued`: the origin had lost it; the cache found it in an archive (RESCUE_URLS) with the lockfile's checksum;
  * - `lost`: the origin answered 404/410 and the cache has no copy (nor could an archive supply the right bytes);
- * - `failed`: the deadline passed, the cache refused it, or `--verify` found a mismatch;
+ * - `failed`: the deadline passed, the cache refused the path or the origin's copy (`X-Cache-Upload: refused`),
+ *   or `--verify` found a mismatch;
  * - `skipped`: not a cacheable file by the cache's rules (`X-Cache: bypass`).
  */
 export type WarmState = 'cached' | 'newly-cached' | 'rescued' | 'lost' | 'failed' | 'skipped';
@@ -80,6 +80,30 @@ type Answer =
       readonly rescuing?: boolean;
     };
 
+/** Longest refusal reason kept: the header is the server's, and a report line should stay a line. */
+const MAX_REASON_LENGTH = 300;
+
+/** A header value as one printable-ASCII line of bounded length (anything else would garble a terminal or a log). */
+const printableLine = (value: string): string => {
+  const line = value.replace(/[^\x20-\x7e]/g, '?').trim();
+  return line.length > MAX_REASON_LENGTH ? `${line.slice(0, MAX_REASON_LENGTH)}...` : line;
+};
+
+/**
+ * The uploader refused the copy the origin serves (corrupt, an impostor, not an RPM, ...) and the origin still
+ * serves that copy: no upload will come, however long warm waits, so the package fails now, with the cache's reason.
+ */
+const refusedAnswer = (response: Response): Answer => {
+  const reason = response.headers.get('x-cache-upload-reason');
+  return {
+    kind: 'done',
+    state: 'failed',
+    reason: `the cache refused the origin's copy (X-Cache-Upload: refused): ${
+      reason === null || reason.trim() === '' ? 'no reason given' : printableLine(reason)
+    }`,
+  };
+};
+
 const readAnswer = (response: Response): Answer => {
   const xCache = response.headers.get('x-cache');
   const originStatus = response.headers.get('x-cache-origin-status');
@@ -91,6 +115,7 @@ const readAnswer = (response: Response): Answer => {
       case 'bypass':
         return { kind: 'done', state: 'skipped', reason: 'not a cacheable file for this cache (X-Cache: bypass)' };
       case 'miss':
+        if (response.headers.get('x-cache-upload') === 'refused') return refusedAnswer(response);
         if (originStatus === '404' || originStatus === '410') return lostAnswer(response, originStatus);
         if (originStatus !== null && /^2\d\d$/.test(originStatus)) {
           return { kind: 'again', why: 'the cache was still fetching it from origin', uploading: true };
@@ -160,17 +185,43 @@ const requestSlots = (limit: number) => {
   };
 };
 
-/** Waits `ms`, or less when `signal` aborts (Node's own abortable timer; the abort is not an error here). */
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  wait(ms, undefined, { signal }).catch(() => undefined);
+/**
+ * The pauses between asks, all cut short when `signal` aborts, through one abort listener for the whole
+ * run. (An abortable timer per package, `timers/promises` with `{ signal }`, adds a listener per waiting
+ * package to the one signal: past 10, Node prints MaxListenersExceededWarning.)
+ */
+const sleeper = (signal: AbortSignal) => {
+  const sleeping = new Set<() => void>();
+  const wakeAll = () => {
+    for (const wake of sleeping) wake();
+  };
+  signal.addEventListener('abort', wakeAll, { once: true });
+  return {
+    sleep: (ms: number): Promise<void> =>
+      new Promise<void>((resolve) => {
+        if (signal.aborted) {
+          resolve();
+          return;
+        }
+        const wake = () => {
+          clearTimeout(timer);
+          sleeping.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, ms);
+        sleeping.add(wake);
+      }),
+    close: () => signal.removeEventListener('abort', wakeAll),
+  };
+};
 
-/** One HEAD to the cache about `url`; no answer is "ask again". */
+/** One HEAD to the cache about `url`; no answer is "ask again"; undefined when the run stopped meanwhile. */
 const askCache = async (
   fetchImpl: typeof fetch,
   url: string,
   headers: Record<string, string>,
   stop: AbortSignal,
-): Promise<Answer> => {
+): Promise<Answer | undefined> => {
   try {
     const response = await fetchImpl(url, {
       method: 'HEAD',
@@ -181,6 +232,8 @@ const askCache = async (
     await response.body?.cancel();
     return readAnswer(response);
   } catch (error) {
+    // Cut short by the deadline or Ctrl-C: that is no news about the cache, and must not become the reason.
+    if (stop.aborted) return undefined;
     return {
       kind: 'again',
       why: `no answer from the cache (${networkReason(error, ASK_TIMEOUT_MS)})`,
@@ -198,6 +251,7 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
   const silenced = new AbortController();
   const stop = AbortSignal.any([deadline, silenced.signal, ...(options.signal === undefined ? [] : [options.signal])]);
   const slot = requestSlots(options.concurrency);
+  const { sleep, close: closeSleeper } = sleeper(stop);
   const silenceLimitMs = options.silenceLimitMs ?? DEFAULT_SILENCE_LIMIT_MS;
   // The run starts right after the cache answered the preflight question.
   let lastHttpAnswerAt = Date.now();
@@ -210,6 +264,14 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
         `the cache stopped answering: no HTTP answer for ${Math.round(silenceLimitMs / 1000)} s, last ${answer.why}`,
       );
     }
+  };
+
+  /** Why a package not finished when the run stopped failed: Ctrl-C, a silent cache or the deadline. */
+  const stoppedReason = (last: string): string => {
+    const interrupted = options.signal?.aborted === true && !deadline.aborted;
+    if (interrupted) return `interrupted before it finished (${last === '' ? 'no answer yet' : `last: ${last}`})`;
+    if (silenced.signal.aborted) return String(silenced.signal.reason);
+    return `deadline passed: ${last === '' ? 'no answer yet' : last}`;
   };
 
   /** The result of a package the cache is done with; a cached one is downloaded again with --verify. */
@@ -226,8 +288,13 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
     // A rescued copy is checked against the lockfile even without --verify: the cache rescues the bytes its
     // snapshot lists when it has one, and those may not be the ones the lockfile pins.
     if (!verify && !(state === 'rescued' && pkg.sha256 !== undefined)) return { package: pkg, state };
-    const mismatch = await slot(() => verifyDownload(url, pkg, stop, fetchImpl));
-    return mismatch === undefined ? { package: pkg, state } : { package: pkg, state: 'failed', reason: mismatch };
+    // A signal of its own that follows `stop`: fetch listens on the signal it is given, and many downloads
+    // listening on `stop` itself would pile up its listeners.
+    const mismatch = await slot(() => verifyDownload(url, pkg, AbortSignal.any([stop]), fetchImpl));
+    if (mismatch === undefined) return { package: pkg, state };
+    // A download cut short by the stop says nothing about the copy: the stop is the reason.
+    const reason = stop.aborted ? stoppedReason(`checking the ${state} copy (--verify)`) : mismatch;
+    return { package: pkg, state: 'failed', reason };
   };
 
   const warmOne = async (locked: LockedPackage): Promise<WarmResult> => {
@@ -239,7 +306,7 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
     let first = true;
     let rescuing = false;
     let delayMs = poll.firstMs;
-    let last = 'never asked';
+    let last = '';
     const headers = expectationHeaders(pkg);
     while (!stop.aborted) {
       const answer = await slot(() =>
@@ -251,23 +318,21 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
       first = false;
       rescuing ||= answer.rescuing === true;
       last = answer.why;
-      await sleep(delayMs, stop);
+      await sleep(delayMs);
       delayMs = Math.min(delayMs * poll.factor, poll.maxMs);
     }
-    const interrupted = options.signal?.aborted === true && !deadline.aborted;
-    const reason = interrupted
-      ? `interrupted before it finished (${first ? 'not asked yet' : `last: ${last}`})`
-      : silenced.signal.aborted
-        ? String(silenced.signal.reason)
-        : `deadline passed: ${last}`;
-    return { package: pkg, state: 'failed', reason };
+    return { package: pkg, state: 'failed', reason: stoppedReason(last) };
   };
 
-  return Promise.all(
-    packages.map(async (pkg) => {
-      const result = await warmOne(pkg);
-      onFinished?.(result);
-      return result;
-    }),
-  );
+  try {
+    return await Promise.all(
+      packages.map(async (pkg) => {
+        const result = await warmOne(pkg);
+        onFinished?.(result);
+        return result;
+      }),
+    );
+  } finally {
+    closeSleeper();
+  }
 };
