@@ -85,14 +85,24 @@ export const sameOriginCopy = (refused: OriginValidators, now: OriginValidators)
   return refused.contentLength === now.contentLength;
 };
 
+/**
+ * When `record` stops answering: its own end, but never later than `ttlMs`
+ * (UPLOAD_REFUSAL_TTL as configured now) after the refusal, so a record written
+ * under a longer setting, or naming an end far away, cannot outlast the
+ * operator's choice.
+ */
+export const refusalEnd = (record: RefusalRecord, ttlMs = Number.POSITIVE_INFINITY): number =>
+  Math.min(Date.parse(record.until), Date.parse(record.at) + ttlMs);
+
 /** Whether `record` answers for the origin's copy now (`validators`, from its HEAD): not ended, and the same copy. */
 export const refusalAnswers = (
   record: RefusalRecord | undefined,
   validators: OriginValidators | undefined,
   now: number,
-): record is RefusalRecord =>
-  record !== undefined && now < Date.parse(record.until) && sameOriginCopy(record.validators, validators ?? {});
+  ttlMs?: number,
+): boolean =>
+  record !== undefined && now < refusalEnd(record, ttlMs) && sameOriginCopy(record.validators, validators ?? {});
 
 /** The record as `X-Cache-Upload-Reason` says it: when, until when, why. */
-export const refusalReason = (record: RefusalRecord): string =>
-  `refused at ${record.at}, tried again after ${record.until} or once the origin's copy changes: ${record.reason}`;
+export const refusalReason = (record: RefusalRecord, ttlMs?: number): string =>
+  `refused at ${record.at}, tried again after ${new Date(refusalEnd(record, ttlMs)).toISOString()} or once the origin's copy changes: ${record.reason}`;

@@ -7,8 +7,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { HandlerConfig } from '../commons/config.js';
 import type { StaleReason } from '../commons/metrics.js';
 import { type OriginRoute, originRoute } from '../commons/origins.js';
+import type { OriginValidators } from '../commons/repodata.js';
 import type { Expectation } from '../commons/rescue-request.js';
-import { readRefusalRecord, refusalAnswers, refusalReason } from '../commons/upload-refusal.js';
+import { type RefusalRecord, readRefusalRecord, refusalAnswers, refusalReason } from '../commons/upload-refusal.js';
 import { headOrigin, type OriginHeadResult } from './origin.js';
 import type { OriginHealth } from './origin-health.js';
 import type { RedirectMemo } from './recent-keys.js';
@@ -22,6 +23,7 @@ import {
   toOrigin,
   trigger,
   triggerFacts,
+  type UploadFacts,
   withQuery,
 } from './request-steps.js';
 import { askRescue, type RescueState } from './rescue-step.js';
@@ -165,8 +167,11 @@ const askOrigin = async (
   // Awaited only when the stored copy is served, where a signing failure is thrown.
   signed.catch(() => undefined);
   // Read beside the origin HEAD, only for a file the cache does not hold: no cost to a stored file's answer.
-  const refused = lookedUp.then((lookup) => (lookup.copy.kind === 'stored' ? undefined : readRefusal(asked)));
-  refused.catch(() => undefined);
+  const budget = refusalBudget(asked);
+  const refused = lookedUp.then(
+    (lookup) => (lookup.copy.kind === 'stored' || budget === undefined ? undefined : readRefusal(asked, budget)),
+    () => undefined,
+  );
   const [head, lookup] = await Promise.all([probed, lookedUp]);
   health?.noteProbe(head.result);
   const probe: ProbeFacts = probeFacts(head, lookup.copy.kind === 'stored');
@@ -175,25 +180,15 @@ const askOrigin = async (
     if (lookup.copy.kind === 'stored' && lookup.isCurrent(head.result.validators)) {
       return { outcome: 'stored', location: toOrigin(asked), uploadTriggered: false, ...probe };
     }
-    const refusal = await refused.catch(() => undefined);
-    if (refusalAnswers(refusal, head.result.validators, Date.now())) {
-      // The uploader would download the same copy only to refuse it again.
-      return {
-        outcome: 'miss',
-        location: toOrigin(asked),
-        uploadTriggered: false,
-        uploadRefused: refusalReason(refusal),
-        ...probe,
-      };
-    }
-    // After a refusal, a changed copy is tried at once (once per copy), not when this container's memo forgets the path.
-    const version = refusal === undefined ? undefined : (head.result.validators ?? {});
-    const triggered = await trigger(asked, target.memoKey, version);
-    return { outcome: 'miss', location: toOrigin(asked), ...triggerFacts(triggered), ...probe };
+    const upload = await uploadUnlessRefused(asked, target, await refused, head.result.validators);
+    return { outcome: 'miss', location: toOrigin(asked), ...upload, ...probe };
   }
   return (
     fromStoredCopy(asked, target, lookup, await signed, { head: head.result, probe }) ??
-    (await fromMirror(asked, probe, 'miss', () => trigger(asked, target.memoKey))) ?? {
+    // The uploader downloads from the first mirror that serves the file: its refusal is of that mirror's copy.
+    (await fromMirror(asked, probe, 'miss', async (validators) =>
+      uploadUnlessRefused(asked, target, await refused, validators),
+    )) ?? {
       outcome: 'miss',
       location: toOrigin(asked),
       uploadTriggered: false,
@@ -206,12 +201,55 @@ const askOrigin = async (
 };
 
 /**
- * The uploader's refusal of this file's origin copy, if one is recorded. A
- * record that cannot be read counts as none: the upload is triggered as
- * without records, and the cache stays out of the way.
+ * How long the refusal record may take: the origin HEAD's own timeout, from
+ * when the HEAD starts, so a slow S3 never makes a miss later than it was
+ * before records existed, and the Invoke still has its grace before the
+ * deadline. Undefined when refusals are off (UPLOAD_REFUSAL_TTL=0): no
+ * record is read, and none written lately answers.
  */
-const readRefusal = ({ deps, path, deadline }: Asked) =>
-  readRefusalRecord(deps.s3, { bucket: deps.config.bucketName, path, abortSignal: deadline });
+const refusalBudget = ({ deps, deadline }: Asked): AbortSignal | undefined =>
+  deps.config.uploadRefusalTtlMs === 0
+    ? undefined
+    : AbortSignal.any([deadline, AbortSignal.timeout(deps.config.originHeadTimeoutMs)]);
+
+/**
+ * The uploader's refusal of this file's origin copy, if one is recorded. A
+ * record that cannot be read, or not within `budget`, counts as none: the
+ * upload is triggered as without records, and the cache stays out of the
+ * way (the answer does not wait for an S3 client that ignores the abort).
+ */
+const readRefusal = ({ deps, path }: Asked, budget: AbortSignal): Promise<RefusalRecord | undefined> =>
+  new Promise((resolve) => {
+    const giveUp = () => resolve(undefined);
+    if (budget.aborted) return giveUp();
+    budget.addEventListener('abort', giveUp, { once: true });
+    readRefusalRecord(deps.s3, { bucket: deps.config.bucketName, path, abortSignal: budget })
+      .then(resolve, giveUp)
+      .finally(() => budget.removeEventListener('abort', giveUp));
+  });
+
+/**
+ * The upload's part of a miss whose copy (told by `validators`, from the HEAD
+ * of the URL that serves it) the cache lacks: not triggered while a refusal
+ * answers for that copy, triggered otherwise.
+ */
+const uploadUnlessRefused = async (
+  asked: Asked,
+  target: CacheTarget,
+  refusal: RefusalRecord | undefined,
+  validators: OriginValidators | undefined,
+): Promise<UploadFacts> => {
+  const ttlMs = asked.deps.config.uploadRefusalTtlMs;
+  if (refusal !== undefined && refusalAnswers(refusal, validators, Date.now(), ttlMs)) {
+    // The uploader would download the same copy only to refuse it again.
+    return { uploadTriggered: false, uploadRefused: refusalReason(refusal, ttlMs) };
+  }
+  // After a refusal, another copy is tried at once (its own memo key), then once per memo period like any miss: not
+  // once per ETag of an origin that gives every answer another, nor once per refusal when its HEAD and GET never
+  // agree (each would download the file again, only to refuse it again).
+  const memoKey = refusal === undefined ? target.memoKey : `${target.memoKey}#after-refusal`;
+  return triggerFacts(await trigger(asked, memoKey));
+};
 
 const isLost = (head: OriginHeadResult): boolean => head.status === 404 || head.status === 410;
 
@@ -302,7 +340,7 @@ const decideFor = async (
     const unasked = { originStatus: 'assumed-offline', cached: false } as const;
     return (
       fromCache ??
-      (await fromMirror(asked, unasked, 'miss', () => trigger(asked, target.memoKey))) ?? {
+      (await fromMirror(asked, unasked, 'miss', async () => triggerFacts(await trigger(asked, target.memoKey)))) ?? {
         outcome: 'miss',
         location: toOrigin(asked),
         uploadTriggered: false,

@@ -77,7 +77,10 @@ export const trigger = async (
   return 'triggered';
 };
 
-export const triggerFacts = (triggered: UploadTrigger) => ({
+/** The upload's part of a decision: triggered or not, and why not when the uploader refused the copy. */
+export type UploadFacts = Pick<RedirectDecision, 'uploadTriggered' | 'uploadAlreadyTriggered' | 'uploadRefused'>;
+
+export const triggerFacts = (triggered: UploadTrigger): UploadFacts => ({
   uploadTriggered: triggered === 'triggered',
   ...(triggered === 'triggered-lately' ? { uploadAlreadyTriggered: true } : {}),
 });
@@ -89,15 +92,16 @@ export const sign = ({ deps, method }: Asked, key: string): Promise<string> =>
 /**
  * When the origin's first URL cannot serve a file and the cache has no copy:
  * the first of its mirrors (in order) whose HEAD answers 2xx, all asked at
- * once within one ORIGIN_HEAD_TIMEOUT, with `onFound` run for it (a file's
- * upload is triggered: the uploader downloads from whichever URL serves it).
+ * once within one ORIGIN_HEAD_TIMEOUT, with `onFound` run for it and what
+ * its HEAD says of the copy (a file's upload is triggered, unless the
+ * uploader refused that copy: it downloads from whichever URL serves it).
  * Undefined when no mirror is configured or none has it.
  */
 export const fromMirror = async (
   asked: Asked,
   facts: ProbeFacts,
   outcome: RedirectDecision['outcome'],
-  onFound: () => Promise<UploadTrigger> = async () => 'not-needed',
+  onFound: (validators: OriginValidators | undefined) => Promise<UploadFacts> = async () => triggerFacts('not-needed'),
 ): Promise<RedirectDecision | undefined> => {
   const { deps, route } = asked;
   const mirrors = route.urls.slice(1);
@@ -106,13 +110,14 @@ export const fromMirror = async (
   const started = performance.now();
   const heads = mirrors.map((url) => probeOrigin(url, config.originHeadTimeoutMs));
   for (const [index, head] of heads.entries()) {
-    if (!(await head).available) continue;
+    const found = await head;
+    if (!found.available) continue;
     const mirrorHeadMs = Math.round(performance.now() - started);
-    const triggered = await onFound();
+    const upload = await onFound(found.validators);
     return {
       outcome,
       location: withQuery(mirrors[index] ?? asked.origin, asked.query),
-      ...triggerFacts(triggered),
+      ...upload,
       ...facts,
       mirror: index + 1,
       mirrorHeadMs,
