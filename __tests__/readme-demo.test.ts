@@ -127,6 +127,34 @@ describe("the README's offline demo", () => {
     }
   }, 90_000);
 
+  it('pasted whole with its port taken, still ends within a minute and says which port to use', async () => {
+    // Prepare: what holds the port answers every request, as another web server on 8080 would.
+    const squatter = await holdPort();
+    try {
+      const variables = { port: squatter.port, originPort: await freePort(), dir: await demoDir() };
+
+      // Act: both blocks at once, as a reader who pastes the section does.
+      const run = ShellRun.start(`${withDemoVariables(start, variables)}\n${watch}`, {
+        env: readerEnvironment(),
+        timeoutMs: MINUTE,
+      });
+      const result = await run.result;
+
+      // Assess
+      expect(result.timedOut).toBe(false);
+      expect(result.ms).toBeLessThan(MINUTE);
+      expect(result.stdout).toMatch(
+        new RegExp(
+          `^rpm-cache: port ${squatter.port} is taken: set PORT to a free port \\(PORT=\\d+ npm start\\)`,
+          'm',
+        ),
+      );
+      await run.stop();
+    } finally {
+      await squatter.close();
+    }
+  }, 90_000);
+
   it("with the origin's port taken, shows the origin's error and stops the stack", async () => {
     // Prepare
     const squatter = await holdPort();
