@@ -1,59 +1,179 @@
 /**
- * The README's offline demo, run as written: its shell block, then the way it
- * says to stop it. Each `X-Cache` it prints must be the one its comment
- * promises, in order, and the last download the very bytes of the RPM. (It
- * uses the demo's own ports, 8080 and 8081, and /tmp/origin.)
+ * The README's offline demo, run as written: its start block, then the block
+ * that watches `miss` → `stored` → `hit`, then the way it says to stop it.
+ * Only its first line is changed, as a reader would change it: ports free
+ * now and a directory of the test's own, so something else on 8080 (or a
+ * run beside this one) does not matter. A demo that cannot start must end
+ * within a minute and say why, having stopped what it started.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import {
+  becomesFree,
+  freePort,
+  holdPort,
+  listensOn,
+  readerEnvironment,
+  ShellRun,
+  shellBlocksOf,
+  stopShellRuns,
+  withDemoVariables,
+} from './helpers/readme-shell.js';
 
-const run = promisify(execFile);
+const MINUTE = 60_000;
+const [start = '', watch = ''] = shellBlocksOf('## Try it offline');
+const stop = /To stop the demo: `([^`]+)` in the same shell/.exec(readFileSync('README.md', 'utf8'))?.[1] ?? '';
 
-/** The first ```sh block after `heading` in the README. */
-const shellBlockAfter = (heading: string): string => {
-  const readme = readFileSync('README.md', 'utf8');
-  const section = readme.slice(readme.indexOf(heading));
-  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
-  if (block === undefined) throw new Error(`no sh block after ${heading}`);
-  return block;
+/** `X-Cache` and `X-Cache-Origin-Status` as curl printed them, one string per answer. */
+const answersPrinted = (stdout: string): string[] => {
+  const answers: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const [, name = '', value = ''] = /^(x-cache(?:-origin-status)?): (\S+)/i.exec(line.trim()) ?? [];
+    if (name.toLowerCase() === 'x-cache') answers.push(`X-Cache: ${value}`);
+    else if (name !== '') answers.push(`${answers.pop() ?? ''}, X-Cache-Origin-Status: ${value}`);
+  }
+  return answers;
 };
 
-describe("the README's offline demo", () => {
-  let data: string;
-
-  beforeAll(async () => {
-    data = await mkdtemp(join(tmpdir(), 'rpm-cache-demo-'));
+/** A port `port` can be bound on now (so a suggestion of it is one a reader can take). */
+const bindable = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+
+describe("the README's offline demo", () => {
+  const dirs: string[] = [];
+  const demoDir = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rpm-cache-demo-'));
+    dirs.push(dir);
+    return dir;
+  };
 
   afterAll(async () => {
-    await rm(data, { recursive: true, force: true });
-    await rm('/tmp/origin', { recursive: true, force: true });
+    await stopShellRuns();
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
-  it('prints what its comments say, and stops the way it says', async () => {
-    const demo = shellBlockAfter('## Try it offline');
-    const stop = /To stop the demo: `([^`]+)` in the same shell/.exec(readFileSync('README.md', 'utf8'))?.[1];
-    expect(stop).toBeDefined();
-    const promised = [...demo.matchAll(/# (X-Cache: \w+)/g)].map(([, header]) => header);
+  it('has a start block, a watch block and a way to stop', () => {
+    expect(start).toMatch(/^PORT=8080 ORIGIN_PORT=8081 DEMO=/);
+    expect(watch).toContain('curl');
+    expect(stop).toContain('$STACK_PID');
+    expect(`${start}${watch}${stop}`).not.toMatch(/pkill|killall/);
+  });
+
+  it('prints what its comments say, and stops the way it says, leaving nothing listening', async () => {
+    // Prepare
+    const variables = { port: await freePort(), originPort: await freePort(), dir: await demoDir() };
+    const promised = [...watch.matchAll(/# (X-Cache: \w+, X-Cache-Origin-Status: [\w-]+)/g)].map(
+      ([, answer]) => answer,
+    );
     const rpm = readFileSync('__tests__/fixtures/demo-c++-1.0^20260101git-1.noarch.rpm');
 
-    await rm('/tmp/origin', { recursive: true, force: true });
-    const { stdout } = await run('bash', ['-c', `${demo}\n${stop}\nwait\n`], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? data, RPM_CACHE_DATA_DIR: data },
-      timeout: 60_000,
+    // Act
+    const run = ShellRun.start(`${withDemoVariables(start, variables)}\n${watch}\n${stop}\nwait\n`, {
+      env: readerEnvironment(),
+      timeoutMs: MINUTE,
     });
+    const result = await run.result;
 
-    const printed = stdout
-      .split('\n')
-      .filter((line) => /^x-cache: /i.test(line))
-      .map((line) => line.trim().replace(/^x-cache: /i, 'X-Cache: '));
-    expect(promised).toEqual(['X-Cache: miss', 'X-Cache: stored', 'X-Cache: hit']);
-    expect(printed).toEqual(promised);
-    expect(stdout).toContain(createHash('sha256').update(rpm).digest('hex'));
+    // Assess
+    expect(result).toMatchObject({ code: 0, timedOut: false });
+    expect(promised).toEqual([
+      'X-Cache: miss, X-Cache-Origin-Status: 200',
+      'X-Cache: stored, X-Cache-Origin-Status: 200',
+      'X-Cache: hit, X-Cache-Origin-Status: 404',
+      'X-Cache: hit, X-Cache-Origin-Status: lost',
+    ]);
+    expect(answersPrinted(result.stdout)).toEqual(promised);
+    expect(result.stdout).toContain(createHash('sha256').update(rpm).digest('hex'));
+    expect(await listensOn(variables.port)).toBe(false);
+    expect(await listensOn(variables.originPort)).toBe(false);
+    await run.stop();
+  }, 90_000);
+
+  it('with its port taken, ends within a minute, non-zero, naming a free port to use, its origin stopped', async () => {
+    // Prepare: something else listens on the demo's port.
+    const squatter = await holdPort();
+    try {
+      const variables = { port: squatter.port, originPort: await freePort(), dir: await demoDir() };
+
+      // Act
+      const run = ShellRun.start(withDemoVariables(start, variables), { env: readerEnvironment(), timeoutMs: MINUTE });
+      const result = await run.result;
+
+      // Assess
+      expect(result.timedOut).toBe(false);
+      expect(result.ms).toBeLessThan(MINUTE);
+      expect(result.code).not.toBe(0);
+      const hint = new RegExp(
+        `^rpm-cache: port ${squatter.port} is taken: set PORT to a free port \\(PORT=(\\d+) npm start\\)`,
+        'm',
+      ).exec(result.stdout);
+      expect(hint).not.toBeNull();
+      const suggested = Number(hint?.[1]);
+      expect([squatter.port, variables.originPort]).not.toContain(suggested);
+      expect(await bindable(suggested)).toBe(true);
+      expect(result.stdout).toContain('demo stopped');
+      expect(await becomesFree(variables.originPort)).toBe(true);
+      await run.stop();
+    } finally {
+      await squatter.close();
+    }
+  }, 90_000);
+
+  it('pasted whole with its port taken, still ends within a minute and says which port to use', async () => {
+    // Prepare: what holds the port answers every request, as another web server on 8080 would.
+    const squatter = await holdPort();
+    try {
+      const variables = { port: squatter.port, originPort: await freePort(), dir: await demoDir() };
+
+      // Act: both blocks at once, as a reader who pastes the section does.
+      const run = ShellRun.start(`${withDemoVariables(start, variables)}\n${watch}`, {
+        env: readerEnvironment(),
+        timeoutMs: MINUTE,
+      });
+      const result = await run.result;
+
+      // Assess
+      expect(result.timedOut).toBe(false);
+      expect(result.ms).toBeLessThan(MINUTE);
+      expect(result.stdout).toMatch(
+        new RegExp(
+          `^rpm-cache: port ${squatter.port} is taken: set PORT to a free port \\(PORT=\\d+ npm start\\)`,
+          'm',
+        ),
+      );
+      await run.stop();
+    } finally {
+      await squatter.close();
+    }
+  }, 90_000);
+
+  it("with the origin's port taken, shows the origin's error and stops the stack", async () => {
+    // Prepare
+    const squatter = await holdPort();
+    try {
+      const variables = { port: await freePort(), originPort: squatter.port, dir: await demoDir() };
+
+      // Act
+      const run = ShellRun.start(withDemoVariables(start, variables), { env: readerEnvironment(), timeoutMs: MINUTE });
+      const result = await run.result;
+
+      // Assess
+      expect(result).toMatchObject({ timedOut: false });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('Address already in use');
+      expect(result.stdout).toContain('demo stopped');
+      expect(await becomesFree(variables.port)).toBe(true);
+      await run.stop();
+    } finally {
+      await squatter.close();
+    }
   }, 90_000);
 });

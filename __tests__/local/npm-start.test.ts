@@ -154,18 +154,47 @@ describe('npm start', () => {
     expect(started.output()).not.toMatch(/^\s+at /m);
   }, 40_000);
 
-  it('says the port is taken and how to choose another', async () => {
+  it("says the port is taken and suggests one that is free and not the origin's", async () => {
     const squatter: Server = createServer();
     await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
     const { port } = squatter.address() as AddressInfo;
+    // The origin is configured on the next port but does not listen yet, as in the README demo.
+    const originPort = port + 1;
     try {
-      const started = npmStart({ PORT: String(port) });
+      const started = npmStart({ PORT: String(port), ORIGIN_HOST: `http://127.0.0.1:${originPort}` });
 
       expect(await started.exited).not.toBe(0);
-      expect(started.output()).toContain(`rpm-cache: port ${port} is taken: set PORT to a free port`);
+      const hint = new RegExp(
+        `^rpm-cache: port ${port} is taken: set PORT to a free port \\(PORT=(\\d+) npm start\\) or stop what listens there\\.$`,
+        'm',
+      ).exec(started.output());
+      expect(hint).not.toBeNull();
+      const suggested = Number(hint?.[1]);
+      expect([port, originPort]).not.toContain(suggested);
+      const proof = createServer();
+      await new Promise<void>((resolve, reject) => {
+        proof.once('error', reject);
+        proof.listen(suggested, '127.0.0.1', resolve);
+      });
+      await new Promise((closed) => proof.close(closed));
       expect(started.output()).not.toMatch(/^\s+at /m);
     } finally {
       await new Promise<void>((resolve) => squatter.close(() => resolve()));
     }
+  }, 40_000);
+
+  it('names every ORIGINS entry in its start lines', async () => {
+    const started = npmStart({
+      PORT: '0',
+      ORIGINS: `local=${origin.baseUrl}/pub,http://127.0.0.1:9/mirror`,
+    });
+    const url = await listeningUrl(started);
+    started.child.kill('SIGTERM');
+    await started.exited;
+
+    expect(started.output()).toContain(`origin ${origin.baseUrl} (paths no ORIGINS name starts)`);
+    expect(started.output()).toContain(
+      `rpm-cache: origin local: ${url}/local/... from ${origin.baseUrl}/pub/..., mirrors http://127.0.0.1:9/mirror\n`,
+    );
   }, 40_000);
 });

@@ -3,22 +3,28 @@
  * is one line naming it and the fix, and a non-zero exit, not a stack trace.
  */
 import { ConfigError } from '../commons/config.js';
+import { startBanner } from './banner.js';
+import { localOriginPorts, suggestFreePort } from './free-port.js';
 import { readableOnTerminals } from './log-format.js';
-import { startLocalStack } from './stack.js';
+import { LOCAL_DEFAULTS, startLocalStack } from './stack.js';
 
 // One JSON line per entry (Powertools' dev mode would indent each over ~19 lines).
 process.env.POWERTOOLS_DEV ??= 'false';
 readableOnTerminals(process.env, process.stdout, process.stderr);
 
 /** One line for a start-up failure: what is wrong and what to do. */
-export const startupProblem = (error: unknown, env: NodeJS.ProcessEnv): string => {
+const startupProblem = async (error: unknown, env: NodeJS.ProcessEnv): Promise<string> => {
   if (error instanceof ConfigError) {
     return `${error.message}. Fix the variable (see docs/configuration.md) and start again.`;
   }
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (code === 'EADDRINUSE') {
-    const port = env.PORT?.trim() || '8080';
-    return `port ${port} is taken: set PORT to a free port (PORT=${Number(port) + 1} npm start) or stop what listens there.`;
+    const port = env.PORT?.trim() || LOCAL_DEFAULTS.PORT;
+    // PORT+1 is often the very port a local origin uses (the README demo's 8081): suggest one that binds now.
+    const host = env.HOST?.trim() || LOCAL_DEFAULTS.HOST;
+    const free = await suggestFreePort(host, Number(port), localOriginPorts(env));
+    const example = free === undefined ? '' : ` (PORT=${free} npm start)`;
+    return `port ${port} is taken: set PORT to a free port${example} or stop what listens there.`;
   }
   if (code === 'EADDRNOTAVAIL')
     return `cannot listen on HOST=${env.HOST ?? ''}: set HOST to an address of this machine.`;
@@ -30,16 +36,10 @@ let stack: Awaited<ReturnType<typeof startLocalStack>>;
 try {
   stack = await startLocalStack({ env: process.env });
 } catch (error) {
-  process.stderr.write(`rpm-cache: ${startupProblem(error, process.env)}\n`);
+  process.stderr.write(`rpm-cache: ${await startupProblem(error, process.env)}\n`);
   process.exit(1);
 }
-process.stdout.write(
-  `rpm-cache listening on ${stack.url}, origin ${stack.originBaseUrl}, store ${stack.storeDescription}, bucket ${stack.bucketName}\n`,
-);
-if (stack.snapshotSchedule !== undefined) {
-  const { repositories, everyMs } = stack.snapshotSchedule;
-  process.stdout.write(`rpm-cache: snapshots of ${repositories.join(', ')} checked every ${everyMs / 60_000} min\n`);
-}
+process.stdout.write(`${startBanner(stack).join('\n')}\n`);
 
 let stopping = false;
 const stop = (signal: NodeJS.Signals) => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { ConfigError, type Environment, parseHandlerConfig } from '../commons/config.js';
+import { ConfigError, type Environment, type NamedOrigin, parseHandlerConfig } from '../commons/config.js';
 import type { FrontDoor } from '../handler/front-door.js';
 import {
   eventBuilderFor,
@@ -39,6 +39,8 @@ export interface LocalStack {
   /** The events the handler gets (FRONT_DOOR): an HTTP API's or a Function URL's. */
   readonly frontDoor: FrontDoor;
   readonly originBaseUrl: string;
+  /** `ORIGINS`: the named origins and their mirrors (empty: ORIGIN_HOST serves every path). */
+  readonly origins: readonly NamedOrigin[];
   readonly s3Endpoint: string;
   /** What the embedded store accepts; undefined for an external one (the usual AWS credential chain). */
   readonly s3Credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
@@ -339,7 +341,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
   setLambdaEnvironment(env, store, endpoints, { bucketName, uploaderName, mirrorQueueUrl: mirrorQueue.queueUrl });
 
   // The same parse the Lambda code does on load: what the start line reports is what runs.
-  const { originBaseUrl } = parseHandlerConfig(process.env);
+  const { originBaseUrl, origins } = parseHandlerConfig(process.env);
   const snapshotSchedule = snapshotScheduleFromEnv(env);
   const scope = await invocationScope();
   const { handler } = coldStartOnce(await import('../handler/handler.js'));
@@ -365,6 +367,7 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
     url: front.url,
     frontDoor,
     originBaseUrl,
+    origins,
     s3Endpoint: store.endpoint,
     s3Credentials: store.credentials === undefined ? undefined : { ...store.credentials },
     bucketName,
