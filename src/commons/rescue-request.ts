@@ -8,6 +8,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readObjectText } from './cache-store.js';
+import { isJsonObject, parseJsonObject } from './json-object.js';
 import { recordKey } from './paths.js';
 
 /** The headers a client sends; their names in lower case, as both front doors give them. */
@@ -30,15 +31,12 @@ const SHA256 = /^[0-9a-f]{64}$/;
 /** A source RPM's file name as rpm makes it: nothing that could leave a URL path segment or a log line. */
 export const SOURCE_RPM = /^[A-Za-z0-9._+~^-]{1,250}\.(?:no)?src\.rpm$/;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * The expectation in `value` (the uploader event's `expect`), or why it is
  * not one: a checksum the cache would trust must be exactly a SHA-256.
  */
 export const parseExpectation = (value: unknown): Expectation | string => {
-  if (!isRecord(value)) return 'expect is not an object';
+  if (!isJsonObject(value)) return 'expect is not an object';
   const { sha256, size, sourceRpm } = value;
   if (typeof sha256 !== 'string' || !SHA256.test(sha256)) return 'expect.sha256 is not 64 lowercase hex digits';
   if (size !== undefined && !(typeof size === 'number' && Number.isSafeInteger(size) && size >= 0)) {
@@ -114,13 +112,8 @@ export const readRescueRecord = async (
 };
 
 export const parseRescueRecord = (text: string): RescueRecord | undefined => {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(value) || value.outcome !== 'failed') return undefined;
+  const value = parseJsonObject(text);
+  if (value === undefined || value.outcome !== 'failed') return undefined;
   const { at, sha256, reason, fromSnapshot, transient } = value;
   if (typeof at !== 'string' || Number.isNaN(Date.parse(at)) || typeof reason !== 'string') return undefined;
   if (sha256 !== undefined && !(typeof sha256 === 'string' && SHA256.test(sha256))) return undefined;

@@ -14,6 +14,7 @@
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isS3NotFound } from './aws-errors.js';
+import { isJsonObject, parseJsonObject } from './json-object.js';
 import { type OriginValidators, REPOMD, repomdPath, SNAPSHOT_KEY_PREFIX } from './repodata.js';
 
 export { SNAPSHOT_TAG, type SnapshotTagValue } from './snapshot-tag.js';
@@ -82,16 +83,13 @@ export interface SnapshotManifest {
   readonly run?: string;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** Files as stored: `{ key, contentNamed }`, or a plain key (manifests written before files were by checksum). */
 const parseFiles = (value: unknown): SnapshotFiles | undefined => {
-  if (!isObject(value)) return undefined;
+  if (!isJsonObject(value)) return undefined;
   const files: Record<string, SnapshotFile> = {};
   for (const [path, entry] of Object.entries(value)) {
     if (typeof entry === 'string') files[path] = { key: entry, contentNamed: false };
-    else if (isObject(entry) && typeof entry.key === 'string' && typeof entry.contentNamed === 'boolean') {
+    else if (isJsonObject(entry) && typeof entry.key === 'string' && typeof entry.contentNamed === 'boolean') {
       files[path] = { key: entry.key, contentNamed: entry.contentNamed };
     } else return undefined;
   }
@@ -101,7 +99,7 @@ const parseFiles = (value: unknown): SnapshotFiles | undefined => {
 const SNAPSHOT_ID = /^[0-9a-f]{64}$/;
 
 const parseValidators = (value: unknown): OriginValidators => {
-  const origin = isObject(value) ? value : {};
+  const origin = isJsonObject(value) ? value : {};
   return {
     ...(typeof origin.etag === 'string' ? { etag: origin.etag } : {}),
     ...(typeof origin.lastModified === 'string' ? { lastModified: origin.lastModified } : {}),
@@ -114,7 +112,7 @@ const isStringList = (value: unknown): value is string[] =>
 
 const parsePrevious = (value: unknown): PreviousSnapshot | undefined | false => {
   if (value === undefined) return undefined;
-  if (!isObject(value) || typeof value.id !== 'string' || !SNAPSHOT_ID.test(value.id)) return false;
+  if (!isJsonObject(value) || typeof value.id !== 'string' || !SNAPSHOT_ID.test(value.id)) return false;
   const files = parseFiles(value.files);
   if (files === undefined) return false;
   const { createdAt, revision, absent } = value;
@@ -129,13 +127,8 @@ const parsePrevious = (value: unknown): PreviousSnapshot | undefined | false => 
 
 /** A manifest as stored, or undefined when the text is not one (never served then, and replaced by the next snapshot). */
 export const parseManifest = (text: string): SnapshotManifest | undefined => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isObject(parsed)) return undefined;
+  const parsed = parseJsonObject(text);
+  if (parsed === undefined) return undefined;
   const { id, createdAt, validators, absent, revision, newestTimestamp, settled, run } = parsed;
   if (typeof id !== 'string' || !SNAPSHOT_ID.test(id)) return undefined;
   const files = parseFiles(parsed.files);

@@ -9,6 +9,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { readObjectText } from './cache-store.js';
+import { isJsonObject, parseJsonObject } from './json-object.js';
 import { recordKey } from './paths.js';
 import { type OriginValidators, strongEtag } from './repodata.js';
 
@@ -27,13 +28,10 @@ export interface RefusalRecord {
   readonly validators: OriginValidators;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 const isTime = (value: unknown): value is string => typeof value === 'string' && !Number.isNaN(Date.parse(value));
 
 const parseValidators = (value: unknown): OriginValidators | undefined => {
-  if (!isRecord(value)) return undefined;
+  if (!isJsonObject(value)) return undefined;
   const { etag, lastModified, contentLength } = value;
   if (etag !== undefined && typeof etag !== 'string') return undefined;
   if (lastModified !== undefined && typeof lastModified !== 'string') return undefined;
@@ -49,13 +47,8 @@ const parseValidators = (value: unknown): OriginValidators | undefined => {
 
 /** The record in `text`, or undefined when it is not one (a record that cannot be read answers nothing). */
 export const parseRefusalRecord = (text: string): RefusalRecord | undefined => {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(value) || value.outcome !== 'refused') return undefined;
+  const value = parseJsonObject(text);
+  if (value === undefined || value.outcome !== 'refused') return undefined;
   const { at, until, reason } = value;
   const validators = parseValidators(value.validators);
   if (!isTime(at) || !isTime(until) || typeof reason !== 'string' || validators === undefined) return undefined;
