@@ -1,48 +1,197 @@
 /**
- * docs/time-travel.md's offline walkthrough, run as written (its shell
- * block, ports 8090 and 8091, a data directory of its own): the baseurl at
- * the first snapshot's time still lists the package the repository dropped,
- * today's does not, and the listing shows both snapshots.
+ * docs/time-travel.md's offline walkthrough, run as written: its start block,
+ * then the walkthrough, which stops what the start block started. Only its
+ * first line is changed, as a reader would change it: ports free now and a
+ * directory of the test's own, so something else on 8090 (or a run beside
+ * this one) does not matter. The baseurl at the first snapshot's time still
+ * lists the package the repository dropped, today's does not, and the
+ * listing shows both snapshots. A demo that cannot start must end within a
+ * minute and say why, having stopped what it started. Each run is a process
+ * group of its own, stopped whole even when a test fails or jest is
+ * interrupted (see the helper).
  */
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import {
+  becomesFree,
+  bindable,
+  freePort,
+  holdPort,
+  listensOn,
+  readerEnvironment,
+  ShellRun,
+  shellBlocksOf,
+  stopShellRuns,
+  withDemoVariables,
+} from './helpers/readme-shell.js';
 import { requireE2eTools } from './helpers/rpm-fixtures.js';
 
-const run = promisify(execFile);
+const MINUTE = 60_000;
+const PAGE = 'docs/time-travel.md';
+const [start = '', walkthrough = ''] = shellBlocksOf('## Try it offline', PAGE);
+
+/** The line `npm start` prints when PORT is taken, and the port it suggests instead. */
+const portTakenHint = (port: number): RegExp =>
+  new RegExp(`^rpm-cache: port ${port} is taken: set PORT to a free port \\(PORT=(\\d+) npm start\\)`, 'm');
+
+/**
+ * The package count of the `primary` metadata dnf downloaded for `repo` into
+ * the walkthrough's installroot; undefined when dnf downloaded none (Debian's
+ * dnf skips an unreachable repository and exits 0, even under `-q`).
+ */
+const packagesInPrimary = async (dir: string, repo: string): Promise<number | undefined> => {
+  const cache = join(dir, 'dnf-root/var/cache/dnf');
+  const repoDir = (await readdir(cache).catch(() => [])).find((name) => name.startsWith(`${repo}-`));
+  if (repoDir === undefined) return undefined;
+  const repodata = join(cache, repoDir, 'repodata');
+  const primary = (await readdir(repodata)).find((name) => name.endsWith('-primary.xml.gz'));
+  if (primary === undefined) return undefined;
+  const xml = gunzipSync(await readFile(join(repodata, primary))).toString('utf8');
+  const count = /<metadata\b[^>]*\bpackages="(\d+)"/.exec(xml)?.[1];
+  return count === undefined ? undefined : Number(count);
+};
 
 describe("docs/time-travel.md's offline walkthrough", () => {
-  let data: string;
+  const dirs: string[] = [];
+  const demoDir = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rpm-cache-time-travel-demo-'));
+    dirs.push(dir);
+    return dir;
+  };
 
   beforeAll(async () => {
     await requireE2eTools(['createrepo_c', 'dnf']);
-    data = await mkdtemp(join(tmpdir(), 'rpm-cache-time-travel-demo-'));
   });
 
   afterAll(async () => {
-    await rm(data, { recursive: true, force: true });
+    await stopShellRuns();
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
-  it('lists the dropped package at the first snapshot’s time and not today', async () => {
-    const page = readFileSync('docs/time-travel.md', 'utf8');
-    const block = /```sh\n([\s\S]*?)```/.exec(page.slice(page.indexOf('## Try it offline')))?.[1];
-    expect(block).toBeDefined();
-    // Marks between the two dnf answers, so each is read on its own.
-    const marked = (block ?? '')
-      .replace(/^(dnf --repofrompath=then.*)$/m, 'echo "== then"; $1')
-      .replace(/^(dnf --repofrompath=now.*)$/m, 'echo "== now"; $1 || true');
+  it('chooses its ports on its first line only, waits only with bounds and stops by pid', () => {
+    const [first = '', ...rest] = `${start}${walkthrough}`.split('\n');
 
-    const { stdout } = await run('bash', ['-c', `set -e\n${marked}\nwait\n`], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? data, RPM_CACHE_DATA_DIR: data, LANG: 'C.UTF-8' },
-      timeout: 120_000,
-    });
+    expect(first).toMatch(/^PORT=8090 ORIGIN_PORT=8091 DEMO=\$\(mktemp -d\)$/);
+    // A port written below the first line would be one the reader's change does not reach.
+    expect(rest.join('\n')).not.toMatch(/\b80[89]\d\b/);
+    // `until`/`while` loops waited for ever on a stack that had already exited.
+    expect(`${start}${walkthrough}`).not.toMatch(/\b(?:until|while)\b/);
+    for (const loop of `${start}${walkthrough}`.match(/\bfor\b[^;]*;/g) ?? []) {
+      expect(loop).toMatch(/^for i in \$\(seq \d+\);$/);
+    }
+    expect(`${start}${walkthrough}`).not.toMatch(/pkill|killall|kill %/);
+    expect(walkthrough.trimEnd().split('\n').at(-1)).toMatch(/^kill \$STACK_PID \$ORIGIN_PID\b/);
+  });
 
-    const [listing = '', then = '', now = ''] = stdout.split(/^== (?:then|now)$/m);
-    expect(JSON.parse(listing).snapshots).toHaveLength(2);
-    expect(then).toMatch(/^demo-c\+\+\.noarch\s+1\.0\^20260101git-1/m);
-    expect(now).not.toContain('demo-c++');
-  }, 150_000);
+  it(
+    'lists the dropped package at the first snapshot’s time and not today, then leaves nothing listening',
+    async () => {
+      // Prepare
+      const variables = { port: await freePort(), originPort: await freePort(), dir: await demoDir() };
+
+      // Act
+      const run = ShellRun.start(`${withDemoVariables(start, variables)}\n${walkthrough}\nwait\n`, {
+        env: readerEnvironment(),
+        timeoutMs: 2 * MINUTE,
+      });
+      const result = await run.result;
+
+      // Assess
+      expect(result).toMatchObject({ code: 0, timedOut: false });
+      expect(result.stdout).toMatch(
+        new RegExp(`^rpm-cache listening on http://127\\.0\\.0\\.1:${variables.port}\\b`, 'm'),
+      );
+      const listing = /^\{$[\s\S]*?^\}$/m.exec(result.stdout)?.[0] ?? '{}';
+      const { snapshots } = JSON.parse(listing) as { snapshots?: { current: boolean }[] };
+      expect(snapshots?.map(({ current }) => current)).toEqual([true, false]);
+      // dnf's columns: name.arch, version, repository: listed by `then` only.
+      const listed = [...result.stdout.matchAll(/^demo-c\+\+\.noarch\s+(\S+)\s+(\S+)$/gm)].map(([, evr, repo]) => [
+        evr,
+        repo,
+      ]);
+      expect(listed).toEqual([['1.0^20260101git-1', 'then']]);
+      // dnf lists nothing, silently, also for a repository it could not reach: its metadata says which.
+      expect(await packagesInPrimary(variables.dir, 'now')).toBe(0);
+      expect(await packagesInPrimary(variables.dir, 'then')).toBe(1);
+      expect(await listensOn(variables.port)).toBe(false);
+      expect(await listensOn(variables.originPort)).toBe(false);
+      await run.stop();
+    },
+    3 * MINUTE,
+  );
+
+  it('with its port taken, ends within a minute, non-zero, naming a free port to use, its origin stopped', async () => {
+    // Prepare: something else listens on the demo's port.
+    const squatter = await holdPort();
+    try {
+      const variables = { port: squatter.port, originPort: await freePort(), dir: await demoDir() };
+
+      // Act
+      const run = ShellRun.start(withDemoVariables(start, variables), { env: readerEnvironment(), timeoutMs: MINUTE });
+      const result = await run.result;
+
+      // Assess
+      expect(result.timedOut).toBe(false);
+      expect(result.ms).toBeLessThan(MINUTE);
+      expect(result.code).not.toBe(0);
+      const hint = portTakenHint(squatter.port).exec(result.stdout);
+      expect(hint).not.toBeNull();
+      const suggested = Number(hint?.[1]);
+      expect([squatter.port, variables.originPort]).not.toContain(suggested);
+      expect(await bindable(suggested)).toBe(true);
+      expect(result.stdout).toContain('demo stopped');
+      expect(await becomesFree(variables.originPort)).toBe(true);
+      await run.stop();
+    } finally {
+      await squatter.close();
+    }
+  }, 90_000);
+
+  it('pasted whole with its port taken, still ends within a minute and says which port to use', async () => {
+    // Prepare: what holds the port answers every request, as another web server on 8090 would.
+    const squatter = await holdPort();
+    try {
+      const variables = { port: squatter.port, originPort: await freePort(), dir: await demoDir() };
+
+      // Act: both blocks at once, as a reader who pastes the section does.
+      const run = ShellRun.start(`${withDemoVariables(start, variables)}\n${walkthrough}`, {
+        env: readerEnvironment(),
+        timeoutMs: MINUTE,
+      });
+      const result = await run.result;
+
+      // Assess
+      expect(result.timedOut).toBe(false);
+      expect(result.ms).toBeLessThan(MINUTE);
+      expect(result.stdout).toMatch(portTakenHint(squatter.port));
+      expect(await becomesFree(variables.originPort)).toBe(true);
+      await run.stop();
+    } finally {
+      await squatter.close();
+    }
+  }, 90_000);
+
+  it("with the origin's port taken, shows the origin's error and stops the stack", async () => {
+    // Prepare
+    const squatter = await holdPort();
+    try {
+      const variables = { port: await freePort(), originPort: squatter.port, dir: await demoDir() };
+
+      // Act
+      const run = ShellRun.start(withDemoVariables(start, variables), { env: readerEnvironment(), timeoutMs: MINUTE });
+      const result = await run.result;
+
+      // Assess
+      expect(result).toMatchObject({ timedOut: false });
+      expect(result.code).not.toBe(0);
+      expect(result.stdout).toContain('Address already in use');
+      expect(result.stdout).toContain('demo stopped');
+      expect(await becomesFree(variables.port)).toBe(true);
+      await run.stop();
+    } finally {
+      await squatter.close();
+    }
+  }, 90_000);
 });

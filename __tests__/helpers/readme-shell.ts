@@ -26,19 +26,23 @@ export const shellBlocksOf = (heading: string, file = 'README.md'): string[] => 
   return [...section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map(([, block = '']) => block);
 };
 
-/** The variables the README's offline demo sets on its first line. */
+/**
+ * The variables an offline demo sets on its first line: the README's
+ * (8080, 8081) and docs/time-travel.md's (8090, 8091).
+ */
 export interface DemoVariables {
   readonly port: number;
   readonly originPort: number;
   readonly dir: string;
 }
 
-const DEMO_VARIABLES_LINE = /^PORT=8080 ORIGIN_PORT=8081 DEMO=.*$/m;
+// Any ports: each demo's test checks its own defaults, this only finds the line a reader edits.
+const DEMO_VARIABLES_LINE = /^PORT=\d+ ORIGIN_PORT=\d+ DEMO=.*$/m;
 
 /**
  * `block` with the demo's variables line set to `variables`, as a reader
  * who changes the ports on that line would; fails when the line is gone
- * (then the README no longer lets its reader choose them).
+ * (then the page no longer lets its reader choose them).
  */
 export const withDemoVariables = (block: string, { port, originPort, dir }: DemoVariables): string => {
   if (!DEMO_VARIABLES_LINE.test(block)) throw new Error(`no demo variables line in:\n${block}`);
@@ -68,6 +72,14 @@ export const holdPort = async (): Promise<{ readonly port: number; close(): Prom
       }),
   };
 };
+
+/** Whether `port` can be bound on 127.0.0.1 now (so a suggestion of it is one a reader can take). */
+export const bindable = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 
 /** Whether something accepts connections on 127.0.0.1:`port`. */
 export const listensOn = (port: number): Promise<boolean> =>
