@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   becomesFree,
+  bindable,
   freePort,
   holdPort,
   listensOn,
@@ -38,14 +39,6 @@ const answersPrinted = (stdout: string): string[] => {
   }
   return answers;
 };
-
-/** A port `port` can be bound on now (so a suggestion of it is one a reader can take). */
-const bindable = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 
 describe("the README's offline demo", () => {
   const dirs: string[] = [];
