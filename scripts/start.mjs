@@ -27,6 +27,7 @@ Variables it honours (see docs/configuration.md):
   RESCUE_URLS               archive URL templates for files the origin lost (docs/mirroring.md)
   METALINK_URL              answer /metalink and /mirrorlist from this mirror manager (docs/metalink.md)
   METALINK_ANSWER_TTL       seconds its answers are kept per container (default 60; 0: never)
+  UPLOAD_REFUSAL_TTL        seconds a refused origin copy is not downloaded again (default 86400; 0: off)
   HOST, PORT                where it listens (default 127.0.0.1, 8080)
   FRONT_DOOR                the events the handler gets: http-api (default) or function-url
   RPM_CACHE_DATA_DIR        the embedded S3 server's data (default .rpm-cache; delete it to start empty)

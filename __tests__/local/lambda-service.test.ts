@@ -135,4 +135,28 @@ describe('LocalLambdaService, through the real SDK client', () => {
     ]);
     expect(slow.inFlight).toBe(0);
   });
+
+  it('says how many runs were still in progress when the stop grace ended, and how many finished in it', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const stopping = new LocalLambdaService({
+      functions: {
+        quick: async () => ({ outcome: 'stored' }),
+        stuck: async () => {
+          await held;
+          return { outcome: 'stored' };
+        },
+      },
+    });
+    const client = new LambdaClient({ endpoint: await stopping.listen() });
+    for (const name of ['quick', 'stuck']) {
+      await client.send(new InvokeCommand({ FunctionName: name, InvocationType: 'Event', Payload: payload({}) }));
+    }
+    while (stopping.inFlight > 1) await new Promise((resolve) => setTimeout(resolve, 10));
+
+    expect(await stopping.close(50)).toBe(1);
+    release();
+  });
 });

@@ -105,7 +105,7 @@ describe('npm start', () => {
     expect(badRequest).toMatch(/^\d\d:\d\d:\d\d WARN bad-request /);
     expect(badRequest).not.toContain('{');
     // Nothing after the stack's last line: npm's spinner (a braille or |/-\\ character, then an erase sequence) would be.
-    const last = 'finishing in-flight uploads and stopping';
+    const last = 'finishing in-flight uploads (up to 10 s) and stopping';
     expect(output.slice(output.lastIndexOf(last) + last.length).trim()).toBe('');
   });
 
@@ -123,7 +123,7 @@ describe('npm start', () => {
       ]);
 
       expect(code).toBe(0);
-      expect(started.output()).toContain(`rpm-cache: ${signal}, finishing in-flight uploads and stopping`);
+      expect(started.output()).toContain(`rpm-cache: ${signal}, finishing in-flight uploads (up to 10 s) and stopping`);
       await expect(fetch(url)).rejects.toThrow();
     },
     40_000,

@@ -59,6 +59,9 @@ const sendError = (response: ServerResponse, status: number, type: string, messa
     .end(JSON.stringify({ Type: 'User', message }));
 };
 
+/** How long `npm start` lets uploads in progress finish when it stops. */
+export const LOCAL_STOP_GRACE_MS = 10_000;
+
 export class LocalLambdaService {
   private readonly server: Server;
   private readonly running = new Set<Promise<void>>();
@@ -100,9 +103,10 @@ export class LocalLambdaService {
   /**
    * Stops taking invocations, drops pending retries (reported), and waits up
    * to `graceMs` for runs in progress. A run cut short commits nothing: the
-   * uploader only writes an object once the whole file is in.
+   * uploader only writes an object once the whole file is in. Resolves to
+   * how many runs were still in progress when the grace ended.
    */
-  async close(graceMs = 10_000): Promise<void> {
+  async close(graceMs = LOCAL_STOP_GRACE_MS): Promise<number> {
     this.closing = true;
     for (const [timer, reportDropped] of this.retryTimers) {
       clearTimeout(timer);
@@ -112,6 +116,7 @@ export class LocalLambdaService {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.allSettled([...this.running]), grace]);
+    return this.running.size;
   }
 
   private resolve(nameOrArn: string): { name: string; run: LocalFunction } | undefined {

@@ -5,6 +5,7 @@
 import { ConfigError } from '../commons/config.js';
 import { startBanner } from './banner.js';
 import { localOriginPorts, suggestFreePort } from './free-port.js';
+import { LOCAL_STOP_GRACE_MS } from './lambda-service.js';
 import { readableOnTerminals } from './log-format.js';
 import { LOCAL_DEFAULTS, startLocalStack } from './stack.js';
 
@@ -45,7 +46,9 @@ let stopping = false;
 const stop = (signal: NodeJS.Signals) => {
   if (stopping) return;
   stopping = true;
-  process.stdout.write(`rpm-cache: ${signal}, finishing in-flight uploads and stopping\n`);
+  process.stdout.write(
+    `rpm-cache: ${signal}, finishing in-flight uploads (up to ${LOCAL_STOP_GRACE_MS / 1000} s) and stopping\n`,
+  );
   stack.close().then(
     () => process.exit(0),
     (error: unknown) => {

@@ -19,7 +19,7 @@ import {
   MalformedRequestError,
 } from './api-gateway.js';
 import { startConditionalS3Proxy } from './conditional-s3.js';
-import { LocalLambdaService, lambdaContext, type RunReport } from './lambda-service.js';
+import { LOCAL_STOP_GRACE_MS, LocalLambdaService, lambdaContext, type RunReport } from './lambda-service.js';
 import { S3RVER_CREDENTIALS, startS3rver } from './s3-server.js';
 import { type SnapshotScheduleSettings, snapshotScheduleFromEnv, startSnapshotSchedule } from './snapshot-schedule.js';
 import type { DeliveryReport } from './sqs-delivery.js';
@@ -388,7 +388,13 @@ export const startLocalStack = async (options: LocalStackOptions): Promise<Local
       scheduler.destroy();
       await front.close();
       // Together: no new uploader run starts from the queue while the Lambda stand-in lets its runs end.
-      await Promise.all([lambdaService.close(), mirrorQueue.close()]);
+      const [cutShort] = await Promise.all([lambdaService.close(), mirrorQueue.close()]);
+      if (cutShort > 0) {
+        // Said, not silent: a reader was told in-flight uploads finish first.
+        process.stderr.write(
+          `${JSON.stringify({ level: 'WARN', message: 'stopped', uploadsCutShort: cutShort, reason: `still running after ${LOCAL_STOP_GRACE_MS / 1000} s: nothing of them stored, the next request for each triggers it again` })}\n`,
+        );
+      }
       await store.close();
     },
   };
