@@ -47,6 +47,47 @@ describe('warm on a pipe', () => {
   });
 });
 
+describe('warm on a pipe, while packages are waited for', () => {
+  it('says what the first package still waited for is waiting on, with its latest news', async () => {
+    const out = new Captured();
+    let clock = 0;
+    const progress = lineProgress(out, 3, { intervalMs: 20, now: () => clock });
+
+    progress.waiting(pkg('slow'), 'no answer from the cache (connect ECONNREFUSED 127.0.0.1:8080)');
+    progress.waiting(pkg('later'), 'the cache answered 503');
+    progress.waiting(pkg('slow'), 'the cache was still fetching it from origin');
+    clock = 60_000;
+    await wait(70);
+    progress.finished({ package: pkg('slow'), state: 'newly-cached' });
+    progress.finished({ package: pkg('done'), state: 'cached' });
+    out.text = '';
+    await wait(70);
+    progress.stop();
+
+    expect(out.text.split('\n')[0]).toBe(
+      'warming: 2 of 3 done after 60 s (cached 1, newly-cached 1, rescued 0, lost 0, failed 0, skipped 0); ' +
+        'waiting for 1 (later: the cache answered 503)',
+    );
+  });
+
+  it('names the first of several, and says nothing of packages not asked yet', async () => {
+    const out = new Captured();
+    const progress = lineProgress(out, 3, { intervalMs: 20, now: () => 0 });
+
+    await wait(50);
+    const before = out.text.split('\n')[0];
+    progress.waiting(pkg('slow'), 'the cache was still fetching it from origin');
+    out.text = '';
+    await wait(50);
+    progress.stop();
+
+    expect(before).toMatch(/; waiting for 3$/);
+    expect(out.text.split('\n')[0]).toMatch(
+      /; waiting for 3 \(the first, slow: the cache was still fetching it from origin\)$/,
+    );
+  });
+});
+
 describe('lockfile entries warm does not ask for', () => {
   it('says that module_metadata entries are not warmed, naming the file and the arch', async () => {
     const work = await mkdtemp(join(tmpdir(), 'rpm-cache-notes-'));

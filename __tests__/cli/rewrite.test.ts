@@ -453,6 +453,70 @@ describe('rpm-cache rewrite', () => {
     expect(result.stderr).toContain(message);
   });
 
+  describe('a lockfile with no URL under any of the origins', () => {
+    const ELSEWHERE = LOCKFILE.replaceAll('https://dl.fedoraproject.org/', 'https://mirror.example.org/').replaceAll(
+      'https://mirror.example.edu/',
+      'https://mirror.example.org/',
+    );
+    const elsewhere = async () => {
+      const file = join(work, 'elsewhere.lock.yaml');
+      await writeFile(
+        file,
+        ELSEWHERE.replace(UNKNOWN, UNKNOWN.replace('copr-be.cloud.fedoraproject.org', 'mirror.example.org')),
+      );
+      return file;
+    };
+
+    it.each([[[]], [['--check']], [['--in-place']]])(
+      'exits 2 with %j, naming the hosts the lockfile uses and the origins given, printing and writing nothing',
+      async (mode) => {
+        const file = await elsewhere();
+        const before = await readFile(file, 'utf8');
+
+        const result = await cli(['rewrite', '--cache', CACHE, '--origin-host', ORIGIN_HOST, ...mode, file]);
+
+        expect(result).toEqual({
+          code: 2,
+          stdout: '',
+          stderr:
+            "rpm-cache: nothing to rewrite: the lockfiles' URLs are under https://mirror.example.org, and " +
+            "--origin-host https://dl.fedoraproject.org names none of them; pass the deployment's ORIGINS (--origins) " +
+            'or ORIGIN_HOST (--origin-host) that serve https://mirror.example.org\n',
+        });
+        expect(await readFile(file, 'utf8')).toBe(before);
+      },
+    );
+
+    it('counts every lockfile given: one with URLs under the origins keeps the others from exit 2', async () => {
+      const result = await cli([
+        'rewrite',
+        '--cache',
+        CACHE,
+        '--origin-host',
+        ORIGIN_HOST,
+        '--check',
+        lockfile,
+        await elsewhere(),
+      ]);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('under none of the origins, left as it is: https://mirror.example.org/');
+    });
+
+    it('says how a --origin-host without a scheme was read when the lockfile uses that host over http', async () => {
+      const file = join(work, 'local.lock.yaml');
+      await writeFile(file, LOCKFILE.replaceAll(/https:\/\/[^/]+\//g, 'http://127.0.0.1:8081/'));
+
+      const result = await cli(['rewrite', '--cache', CACHE, '--origin-host', '127.0.0.1:8081', '--check', file]);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        'rpm-cache: nothing to rewrite: --origin-host 127.0.0.1:8081 was read as https://127.0.0.1:8081; ' +
+          'the lockfile uses http://127.0.0.1:8081: give the scheme (--origin-host http://127.0.0.1:8081)\n',
+      );
+    });
+  });
+
   it('refuses a lockfile warm would refuse, and writes no file then', async () => {
     const broken = join(work, 'broken.lock.yaml');
     await writeFile(broken, LOCKFILE.replace(`checksum: sha256:${'a'.repeat(64)}`, 'checksum: md5:1'));

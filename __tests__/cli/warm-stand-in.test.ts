@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { build } from 'esbuild';
 import { runCli } from '../../src/cli/main.js';
+import { checkCache } from '../../src/cli/preflight.js';
 import { warm as warmPackages } from '../../src/cli/warm.js';
 import {
   CacheStandIn,
@@ -42,9 +43,10 @@ describe('rpm-cache warm against a stand-in cache', () => {
   let standIn: CacheStandIn | undefined;
   let lockfiles = 0;
 
-  const lockfile = async (names: readonly string[], host = 'https://dl.fedoraproject.org') => {
+  /** A lockfile of `names` under `host`, at `path` below it (the origin's tree, pub/fedora/linux/..., by default). */
+  const lockfile = async (names: readonly string[], host = 'https://dl.fedoraproject.org', path = pathOf) => {
     const lines = ['lockfileVersion: 1', 'lockfileVendor: redhat', 'arches:', '- arch: x86_64', '  packages:'];
-    for (const name of names) lines.push(`  - url: ${host}/${pathOf(name)}`, `    name: ${name}`);
+    for (const name of names) lines.push(`  - url: ${host}/${path(name)}`, `    name: ${name}`);
     lockfiles += 1;
     const file = join(work, `${lockfiles}.lock.yaml`);
     await writeFile(file, `${lines.join('\n')}\n`);
@@ -176,14 +178,62 @@ describe('rpm-cache warm against a stand-in cache', () => {
       const cache = await serve(() => lostAnswer);
       const file = await lockfile(['lost-a', 'lost-b']);
 
-      const result = await warm(['--cache', `${cache.url}/wrong-stage`, file]);
+      const result = await warm([
+        '--cache',
+        `${cache.url}/wrong-stage`,
+        '--origin-host',
+        'https://dl.fedoraproject.org',
+        file,
+      ]);
 
       expect(result.code).toBe(1);
       expect(result.stderr).toBe(
         `rpm-cache: every package is lost: the cache's origin has none of them (the first was asked at ${cache.url}/wrong-stage/${pathOf('lost-a')}). ` +
           `If they should be there, --cache may point at the wrong place: is ${cache.url}/wrong-stage the stack's ApiUrl, ` +
-          'with its path prefix or API stage?\n',
+          'with its path prefix or API stage? And do --origins/--origin-host match the deployment?\n',
       );
+    });
+
+    it('names the other likely cause when every package is lost and no origin option was given: a mirror asked by its paths', async () => {
+      // A mirror's tree (/fedora/linux/...) where the deployment's origin serves /pub/fedora/linux/...
+      const cache = await serve(() => lostAnswer);
+      const file = await lockfile(['mirrored'], 'https://mirror.example.org', (name) =>
+        pathOf(name).replace(/^pub\//, ''),
+      );
+
+      const result = await warm(['--cache', cache.url, file]);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^rpm-cache: every package is lost: .*--cache may point at the wrong place/);
+      expect(result.stderr).toContain(
+        " Or the lockfile's URLs (under https://mirror.example.org) were asked by their own paths: a mirror whose " +
+          "paths differ from the deployment's origin needs --origins/--origin-host (the deployment's ORIGINS/ORIGIN_HOST).\n",
+      );
+    });
+
+    it('says how a --origin-host without a scheme was read when the lockfile uses that host over http, exit 2', async () => {
+      const cache = await serve(() => storedAnswer);
+      const file = await lockfile(['local'], 'http://127.0.0.1:8081');
+
+      const result = await warm(['--cache', cache.url, '--origin-host', '127.0.0.1:8081', file]);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        'rpm-cache: nothing warmed: all 1 package(s) were skipped: --origin-host 127.0.0.1:8081 was read as ' +
+          'https://127.0.0.1:8081; the lockfile uses http://127.0.0.1:8081: give the scheme (--origin-host http://127.0.0.1:8081)\n',
+      );
+      expect(cache.asks).toEqual([]);
+    });
+
+    it('keeps reading a --origin-host without a scheme as https, as the deployment reads ORIGIN_HOST', async () => {
+      const cache = await serve(() => storedAnswer);
+      const file = await lockfile(['public']);
+
+      const result = await warm(['--cache', cache.url, '--origin-host', 'dl.fedoraproject.org', file]);
+
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^cached +public /m);
+      expect(cache.asksOf(`/${pathOf('public')}`)).toBe(2);
     });
 
     it('keeps the statuses of a mixed run, with no hint', async () => {
@@ -196,6 +246,67 @@ describe('rpm-cache warm against a stand-in cache', () => {
       expect(result.stdout).toMatch(/^lost +lost /m);
       expect(result.stdout).toMatch(/^cached +kept /m);
       expect(result.stderr).toBe('');
+    });
+  });
+
+  describe('while it waits', () => {
+    it('tells what the cache last said of each package it still waits for', async () => {
+      const cache = await serve((_ask, nth) =>
+        nth === 1 ? { status: 503 } : nth === 2 ? uploadingAnswer : storedAnswer,
+      );
+      const url = `https://dl.fedoraproject.org/${pathOf('waited')}`;
+      const news: string[] = [];
+
+      const [result] = await warmPackages([{ url, path: pathOf('waited'), name: 'waited', origin: 'x' }], {
+        cacheUrl: cache.url,
+        concurrency: 1,
+        deadlineMs: 10_000,
+        verify: false,
+        pollDelays: { firstMs: 10, factor: 1, maxMs: 10 },
+        onWaiting: (pkg, why) => news.push(`${pkg.url}: ${why}`),
+      });
+
+      expect(result?.state).toBe('newly-cached');
+      expect(news).toEqual([`${url}: the cache answered 503`, `${url}: the cache was still fetching it from origin`]);
+    });
+  });
+
+  describe('a --cache no try could reach', () => {
+    /** fetch, counting its calls. */
+    const counting = () => {
+      const calls: string[] = [];
+      const fetchImpl: typeof fetch = (input, init) => {
+        calls.push(String(input));
+        return fetch(input, init);
+      };
+      return { calls, fetchImpl };
+    };
+
+    it('is asked once, not retried, when fetch refuses the address (a blocked port), exit 2 naming why', async () => {
+      const { calls, fetchImpl } = counting();
+      const started = Date.now();
+
+      await expect(checkCache('http://127.0.0.1:9/pub/x.rpm', { fetch: fetchImpl })).rejects.toThrow(
+        'cannot reach the cache at http://127.0.0.1:9: bad port',
+      );
+
+      expect(calls).toHaveLength(1);
+      expect(Date.now() - started).toBeLessThan(400);
+      const file = await lockfile(['bad-port']);
+      const result = await warm(['--cache', 'http://127.0.0.1:9', file]);
+      expect(result).toMatchObject({
+        code: 2,
+        stderr: 'rpm-cache: cannot reach the cache at http://127.0.0.1:9: bad port\n',
+      });
+    });
+
+    it('is tried three times when the connection is refused (a cache starting up)', async () => {
+      const { calls, fetchImpl } = counting();
+      const dead = await refusedBaseUrl();
+
+      await expect(checkCache(`${dead}/pub/x.rpm`, { fetch: fetchImpl })).rejects.toThrow(/connect ECONNREFUSED/);
+
+      expect(calls).toHaveLength(3);
     });
   });
 

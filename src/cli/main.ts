@@ -8,7 +8,7 @@ import { parseSnapshotTime } from '../commons/snapshot-history.js';
 import { type LockedPackage, LockfileError, readLockfiles, readLockfileText } from './lockfile.js';
 import { MirrorSourceError, mirrorPackages } from './mirror.js';
 import { OriginOptionError, originMatcher } from './origin-match.js';
-import { type OriginOptions, verdictOf } from './outcome.js';
+import { hostsOfUrls, type OriginOptions, unmatchedOriginsHint, verdictOf } from './outcome.js';
 import { CacheUnreachableError, checkCache } from './preflight.js';
 import {
   jsonReport,
@@ -182,6 +182,7 @@ const warmAndReport = async (
       verify: flags.verify,
       ...(origins === undefined ? {} : { origins }),
       onFinished: (result) => progress.finished(result),
+      onWaiting: (pkg, why) => progress.waiting(pkg, why),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
     });
   } finally {
@@ -195,7 +196,11 @@ const warmAndReport = async (
     );
     return EXIT.interrupted;
   }
-  const { status, hint } = verdictOf(results, { cacheUrl, ...(originOptions === undefined ? {} : { originOptions }) });
+  const { status, hint } = verdictOf(results, {
+    cacheUrl,
+    byUrlPath: origins === undefined,
+    ...(originOptions === undefined ? {} : { originOptions }),
+  });
   io.stdout.write(flags.json ? jsonReport(results, hint === undefined ? {} : { hint }) : summaryText(results, false));
   if (hint !== undefined) io.stderr.write(`rpm-cache: ${hint}\n`);
   return status === 'ok' ? EXIT.ok : status === 'nothingWarmed' ? EXIT.usage : EXIT.notAllCached;
@@ -256,6 +261,16 @@ const runRewrite = async (lockfiles: string[], flags: RewriteFlags, io: CliIo): 
   const results = [];
   for (const file of lockfiles) {
     results.push({ file, ...rewriteLockfile(await readLockfileText(file), file, { cacheUrl, origins }) });
+  }
+  const unmatched = results.flatMap((result) => result.unmatched);
+  if (unmatched.length > 0 && results.every((result) => result.rewritten === 0 && result.atCache === 0)) {
+    // Nothing under the origins: options that name other hosts, and a --check that passed would say all is well.
+    throw new UsageError(
+      `nothing to rewrite: ${unmatchedOriginsHint(hostsOfUrls(unmatched), {
+        ...(flags.origins === undefined ? {} : { origins: flags.origins }),
+        ...(flags.originHost === undefined ? {} : { originHost: flags.originHost }),
+      })}`,
+    );
   }
   let notRewritten = false;
   let notWritten = false;
@@ -398,7 +413,8 @@ const program = (io: CliIo, setExit: (code: number) => void): Command => {
         '',
         'URLs under none of the origins are left as they are and listed on stderr. Rewriting a',
         'rewritten lockfile changes nothing. Exit status: 0 done; 1 with --check, something to',
-        'rewrite; 2 bad usage or a bad lockfile (nothing is written then).',
+        'rewrite; 2 bad usage, a bad lockfile, or no URL under any of the origins (nothing is',
+        'written then).',
         '',
         'Example:',
         '  rpm-cache rewrite --cache https://abc123.execute-api.eu-west-1.amazonaws.com \\',

@@ -1,8 +1,10 @@
 /**
  * Before warming: one question to the cache, so a wrong or dead `--cache` URL
- * stops the run within seconds with the real reason (connection refused to
- * which address, no such host, not an rpm-cache) instead of retrying every
- * package until the deadline.
+ * stops the run early with the real reason (connection refused to which
+ * address, no such host, not an rpm-cache) instead of retrying every package
+ * until the deadline: about 2 s for a refused connection, 32 s for a cache
+ * that accepts connections and never answers, at once for an address no try
+ * could reach (a port fetch refuses to use).
  */
 import { setTimeout as wait } from 'node:timers/promises';
 
@@ -32,6 +34,21 @@ export const networkReason = (error: unknown, timeoutMs: number = TRY_TIMEOUT_MS
 };
 
 /**
+ * Whether another try could go otherwise: a timeout, or a network error (a system `E...` code: refused,
+ * reset, no such host; an undici `UND_ERR_...`), as from a cache starting up. What fetch refuses before
+ * connecting (a port it blocks, `bad port`; an invalid URL, `ERR_INVALID_URL`) fails the same way every time.
+ */
+const isTransient = (error: unknown): boolean => {
+  const { name, cause } = (typeof error === 'object' && error !== null ? error : {}) as {
+    name?: unknown;
+    cause?: { code?: unknown };
+  };
+  if (name === 'TimeoutError') return true;
+  const code = cause?.code;
+  return typeof code === 'string' && !code.startsWith('ERR_');
+};
+
+/**
  * Asks the cache about `url` (a package's cache URL) with a HEAD that does not
  * follow the redirect; resolves when rpm-cache answers (any `X-Cache`, or its
  * 400), throws CacheUnreachableError otherwise.
@@ -57,7 +74,7 @@ export const checkCache = async (
       await response.body?.cancel();
     } catch (error) {
       const pause = PAUSES_MS[attempt];
-      if (signal?.aborted === true || pause === undefined) {
+      if (signal?.aborted === true || pause === undefined || !isTransient(error)) {
         throw new CacheUnreachableError(`cannot reach the cache at ${new URL(url).origin}: ${networkReason(error)}`);
       }
       await wait(pause);

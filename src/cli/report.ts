@@ -5,6 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
+import type { LockedPackage } from './lockfile.js';
 import { WARM_STATES, type WarmResult, type WarmState } from './warm.js';
 
 export type OutputStream = Writable & { isTTY?: boolean; columns?: number };
@@ -20,6 +21,8 @@ export const countStates = (results: readonly WarmResult[]): Counts => {
 /** Follows the run as packages finish. */
 export interface ProgressReporter {
   finished(result: WarmResult): void;
+  /** A package still waited for, and what the cache last said of it. */
+  waiting(pkg: LockedPackage, why: string): void;
   stop(): void;
 }
 
@@ -60,6 +63,8 @@ export const terminalProgress = (stream: OutputStream, total: number, now = Date
       results.push(result);
       bar.update(results.length, payload());
     },
+    // The bar is redrawn in place: no room for reasons there.
+    waiting: () => undefined,
     stop: () => bar.stop(),
   };
 };
@@ -67,7 +72,8 @@ export const terminalProgress = (stream: OutputStream, total: number, now = Date
 /**
  * One plain line per finished package, for logs and pipes, and while packages
  * are still being cached, a line every `intervalMs` saying how far the run is
- * (a pipe gets no bar, but is never silent for long).
+ * and what the first package still waited for is waiting on (a pipe gets no
+ * bar, but is never silent for long, nor silent about why it waits).
  */
 export const lineProgress = (
   stream: OutputStream,
@@ -76,12 +82,17 @@ export const lineProgress = (
 ): ProgressReporter => {
   const started = now();
   const results: WarmResult[] = [];
+  /** What the cache last said of each package not done yet, by URL, in the order they began to wait. */
+  const waiting = new Map<string, { readonly name: string; readonly why: string }>();
   const status = () => {
     const counts = countStates(results);
     const seconds = Math.round((now() - started) / 1000);
     const states = WARM_STATES.map((state) => `${state} ${counts[state]}`).join(', ');
+    const left = total - results.length;
+    const [first] = waiting.values();
+    const why = first === undefined ? '' : ` (${left > 1 ? 'the first, ' : ''}${first.name}: ${first.why})`;
     stream.write(
-      `warming: ${results.length} of ${total} done after ${seconds} s (${states}); waiting for ${total - results.length}\n`,
+      `warming: ${results.length} of ${total} done after ${seconds} s (${states}); waiting for ${left}${why}\n`,
     );
   };
   const timer = setInterval(status, intervalMs);
@@ -90,13 +101,20 @@ export const lineProgress = (
   return {
     finished: (result) => {
       results.push(result);
+      waiting.delete(result.package.url);
       stream.write(line(result));
     },
+    // A Map keeps a key where it first went in: the first to wait stays the one named, with its latest news.
+    waiting: (pkg, why) => waiting.set(pkg.url, { name: pkg.name, why }),
     stop: () => clearInterval(timer),
   };
 };
 
-export const silentProgress = (): ProgressReporter => ({ finished: () => undefined, stop: () => undefined });
+export const silentProgress = (): ProgressReporter => ({
+  finished: () => undefined,
+  waiting: () => undefined,
+  stop: () => undefined,
+});
 
 /** The closing table: each state and its count, then the lost and failed packages with their reasons. */
 export const summaryText = (results: readonly WarmResult[], interrupted: boolean): string => {

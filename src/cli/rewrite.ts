@@ -21,6 +21,8 @@ export interface RewrittenLockfile {
   readonly rewritten: number;
   /** URLs under none of the origins, left as they are. */
   readonly unmatched: readonly string[];
+  /** URLs that point at the cache already (a rewritten lockfile). */
+  readonly atCache: number;
 }
 
 /** A scalar's new source text, quoted the way the old one was. */
@@ -41,6 +43,7 @@ export const rewriteLockfile = (
   const document = parseDocument(text, { keepSourceTokens: true });
   const edits: { start: number; end: number; text: string }[] = [];
   const unmatched: string[] = [];
+  let atCache = 0;
   const arches = document.get('arches', true);
   for (const arch of isSeq(arches) ? arches.items : []) {
     if (!isMap(arch)) continue;
@@ -51,7 +54,10 @@ export const rewriteLockfile = (
         if (!isScalar(node) || typeof node.value !== 'string' || node.range === undefined || node.range === null)
           continue;
         const url = node.value;
-        if (url.startsWith(`${cacheUrl}/`)) continue;
+        if (url.startsWith(`${cacheUrl}/`)) {
+          atCache += 1;
+          continue;
+        }
         const parsed = new URL(url);
         const path = cachePathFor(parsed, origins);
         if (path === undefined) {
@@ -71,5 +77,5 @@ export const rewriteLockfile = (
   for (const edit of edits.sort((a, b) => b.start - a.start)) {
     rewritten = `${rewritten.slice(0, edit.start)}${edit.text}${rewritten.slice(edit.end)}`;
   }
-  return { text: rewritten, rewritten: edits.length, unmatched };
+  return { text: rewritten, rewritten: edits.length, unmatched, atCache };
 };

@@ -40,6 +40,8 @@ export interface WarmOptions {
   /** Delays between asks about a package that is being cached: first, growth factor, most. */
   readonly pollDelays?: { readonly firstMs: number; readonly factor: number; readonly maxMs: number };
   readonly onFinished?: (result: WarmResult) => void;
+  /** A package is not done yet: `why` is what the cache last said of it (for progress lines that say why they wait). */
+  readonly onWaiting?: (pkg: LockedPackage, why: string) => void;
   readonly fetch?: typeof fetch;
   /**
    * When no ask has had any HTTP answer for this long (the cache went away
@@ -318,6 +320,7 @@ export const warm = async (packages: readonly LockedPackage[], options: WarmOpti
       first = false;
       rescuing ||= answer.rescuing === true;
       last = answer.why;
+      options.onWaiting?.(pkg, last);
       await sleep(delayMs);
       delayMs = Math.min(delayMs * poll.factor, poll.maxMs);
     }
