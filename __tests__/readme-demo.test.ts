@@ -14,17 +14,19 @@ import { join } from 'node:path';
 import {
   becomesFree,
   bindable,
+  DEMO_MINUTE_MS,
   freePort,
-  holdPort,
   listensOn,
+  portTakenHint,
   readerEnvironment,
   ShellRun,
   shellBlocksOf,
   stopShellRuns,
   withDemoVariables,
+  withPortTaken,
 } from './helpers/readme-shell.js';
 
-const MINUTE = 60_000;
+const MINUTE = DEMO_MINUTE_MS;
 const [start = '', watch = ''] = shellBlocksOf('## Try it offline');
 const stop = /To stop the demo: `([^`]+)` in the same shell/.exec(readFileSync('README.md', 'utf8'))?.[1] ?? '';
 
@@ -90,82 +92,51 @@ describe("the README's offline demo", () => {
   }, 90_000);
 
   it('with its port taken, ends within a minute, non-zero, naming a free port to use, its origin stopped', async () => {
-    // Prepare: something else listens on the demo's port.
-    const squatter = await holdPort();
-    try {
-      const variables = { port: squatter.port, originPort: await freePort(), dir: await demoDir() };
-
-      // Act
-      const run = ShellRun.start(withDemoVariables(start, variables), { env: readerEnvironment(), timeoutMs: MINUTE });
-      const result = await run.result;
-
-      // Assess
-      expect(result.timedOut).toBe(false);
-      expect(result.ms).toBeLessThan(MINUTE);
-      expect(result.code).not.toBe(0);
-      const hint = new RegExp(
-        `^rpm-cache: port ${squatter.port} is taken: set PORT to a free port \\(PORT=(\\d+) npm start\\)`,
-        'm',
-      ).exec(result.stdout);
-      expect(hint).not.toBeNull();
-      const suggested = Number(hint?.[1]);
-      expect([squatter.port, variables.originPort]).not.toContain(suggested);
-      expect(await bindable(suggested)).toBe(true);
-      expect(result.stdout).toContain('demo stopped');
-      expect(await becomesFree(variables.originPort)).toBe(true);
-      await run.stop();
-    } finally {
-      await squatter.close();
-    }
+    await withPortTaken(
+      'port',
+      await demoDir(),
+      (variables) => withDemoVariables(start, variables),
+      async ({ result, variables }) => {
+        expect(result.timedOut).toBe(false);
+        expect(result.ms).toBeLessThan(MINUTE);
+        expect(result.code).not.toBe(0);
+        const hint = portTakenHint(variables.port).exec(result.stdout);
+        expect(hint).not.toBeNull();
+        const suggested = Number(hint?.[1]);
+        expect([variables.port, variables.originPort]).not.toContain(suggested);
+        expect(await bindable(suggested)).toBe(true);
+        expect(result.stdout).toContain('demo stopped');
+        expect(await becomesFree(variables.originPort)).toBe(true);
+      },
+    );
   }, 90_000);
 
   it('pasted whole with its port taken, still ends within a minute and says which port to use', async () => {
-    // Prepare: what holds the port answers every request, as another web server on 8080 would.
-    const squatter = await holdPort();
-    try {
-      const variables = { port: squatter.port, originPort: await freePort(), dir: await demoDir() };
-
-      // Act: both blocks at once, as a reader who pastes the section does.
-      const run = ShellRun.start(`${withDemoVariables(start, variables)}\n${watch}`, {
-        env: readerEnvironment(),
-        timeoutMs: MINUTE,
-      });
-      const result = await run.result;
-
-      // Assess
-      expect(result.timedOut).toBe(false);
-      expect(result.ms).toBeLessThan(MINUTE);
-      expect(result.stdout).toMatch(
-        new RegExp(
-          `^rpm-cache: port ${squatter.port} is taken: set PORT to a free port \\(PORT=\\d+ npm start\\)`,
-          'm',
-        ),
-      );
-      await run.stop();
-    } finally {
-      await squatter.close();
-    }
+    // Both blocks at once, as a reader who pastes the section does.
+    await withPortTaken(
+      'port',
+      await demoDir(),
+      (variables) => `${withDemoVariables(start, variables)}\n${watch}`,
+      async ({ result, variables }) => {
+        expect(result.timedOut).toBe(false);
+        expect(result.ms).toBeLessThan(MINUTE);
+        expect(result.stdout).toMatch(portTakenHint(variables.port));
+      },
+    );
   }, 90_000);
 
   it("with the origin's port taken, shows the origin's error and stops the stack", async () => {
-    // Prepare
-    const squatter = await holdPort();
-    try {
-      const variables = { port: await freePort(), originPort: squatter.port, dir: await demoDir() };
-
-      // Act
-      const run = ShellRun.start(withDemoVariables(start, variables), { env: readerEnvironment(), timeoutMs: MINUTE });
-      const result = await run.result;
-
-      // Assess
-      expect(result).toMatchObject({ timedOut: false });
-      expect(result.code).not.toBe(0);
-      expect(result.stderr).toContain('Address already in use');
-      expect(result.stdout).toContain('demo stopped');
-      expect(await becomesFree(variables.port)).toBe(true);
-      await run.stop();
-    } finally {
-      await squatter.close();
-    }
+    await withPortTaken(
+      'originPort',
+      await demoDir(),
+      (variables) => withDemoVariables(start, variables),
+      async ({ result, variables }) => {
+        expect(result).toMatchObject({ timedOut: false });
+        expect(result.code).not.toBe(0);
+        expect(result.stderr).toContain('Address already in use');
+        expect(result.stdout).toContain('demo stopped');
+        expect(await becomesFree(variables.port)).toBe(true);
+      },
+    );
   }, 90_000);
 });

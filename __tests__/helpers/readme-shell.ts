@@ -216,3 +216,39 @@ export const readerEnvironment = (): Record<string, string> => ({
   HOME: process.env.HOME ?? '/tmp',
   LANG: 'C.UTF-8',
 });
+
+/** What the demos' tests bound a run by: the issue's "ends within a minute". */
+export const DEMO_MINUTE_MS = 60_000;
+
+/** The line `npm start` prints when PORT is taken, and the port it suggests instead. */
+export const portTakenHint = (port: number): RegExp =>
+  new RegExp(`^rpm-cache: port ${port} is taken: set PORT to a free port \\(PORT=(\\d+) npm start\\)`, 'm');
+
+/**
+ * Runs `script` (a demo's blocks, given its variables) for at most a minute
+ * with the demo's `taken` port held by another HTTP server, as a reader's
+ * 8080 may be; `assess` sees the run ended (the run is left running for it,
+ * so what the demo itself stopped is told apart), then the run is stopped
+ * and the port released, also when `assess` fails.
+ */
+export const withPortTaken = async (
+  taken: 'port' | 'originPort',
+  dir: string,
+  script: (variables: DemoVariables) => string,
+  assess: (ended: { readonly result: ShellResult; readonly variables: DemoVariables }) => Promise<void>,
+): Promise<void> => {
+  const squatter = await holdPort();
+  let run: ShellRun | undefined;
+  try {
+    const other = await freePort();
+    const variables =
+      taken === 'port'
+        ? { port: squatter.port, originPort: other, dir }
+        : { port: other, originPort: squatter.port, dir };
+    run = ShellRun.start(script(variables), { env: readerEnvironment(), timeoutMs: DEMO_MINUTE_MS });
+    await assess({ result: await run.result, variables });
+  } finally {
+    await run?.stop();
+    await squatter.close();
+  }
+};
