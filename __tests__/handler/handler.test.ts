@@ -1,10 +1,8 @@
-import { Readable } from 'node:stream';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { sdkStreamMixin } from '@smithy/util-stream';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { lambdaError, notFound, s3Error } from '../helpers/aws.js';
+import { lambdaError, notFound, objectBody, s3Error } from '../helpers/aws.js';
 import { capturedFunctionUrlEvent, capturedHttpApiEvent, functionUrlEvent } from '../helpers/captured-events.js';
 import { httpApiEvent } from '../helpers/events.js';
 import { lambdaContext } from '../helpers/lambda-context.js';
@@ -291,7 +289,7 @@ describe('handler Lambda (whole Middy chain)', () => {
     beforeEach(() => {
       origin.defaultBehaviour = { kind: 'status', status: 503 };
       s3Mock.on(GetObjectCommand).callsFake(() => ({
-        Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(manifest))])),
+        Body: objectBody(JSON.stringify(manifest)),
       }));
     });
 

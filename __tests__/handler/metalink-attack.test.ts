@@ -3,15 +3,14 @@
  * property that SHOULD hold; a failing test is a finding.
  */
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseHandlerConfig } from '../../src/commons/config.js';
 import { answerMirrorService, mirrorServiceOf } from '../../src/handler/metalink/answer.js';
 import { LastRepositories } from '../../src/handler/metalink/last-repository.js';
 import { parseMetalink } from '../../src/handler/metalink/metalink-xml.js';
 import { UpstreamMemo } from '../../src/handler/metalink/upstream-memo.js';
+import { objectBody } from '../helpers/aws.js';
 
 const FIXTURE = readFileSync('__tests__/fixtures/metalink/updates-released-f44-x86_64.xml', 'utf8');
 const F44 = 'pub/fedora/linux/updates/44/Everything/x86_64/';
@@ -86,7 +85,7 @@ describe('attack: metalink', () => {
 
   it("the service's 429 (rate limit: every client comes from the cache's few addresses) is a failure, answered from the snapshot mapping, not passed through and kept for a minute", async () => {
     s3Mock.on(GetObjectCommand, { Key: 'metalink/updates-released-f44/x86_64.json' }).callsFake(() => ({
-      Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify({ repository: F44, recordedAt: 'then' }))])),
+      Body: objectBody(JSON.stringify({ repository: F44, recordedAt: 'then' })),
     }));
     const memo = new UpstreamMemo();
     const rateLimited = async () => new Response('Too Many Requests', { status: 429 });

@@ -5,9 +5,7 @@
  * and an empty history listing: findSnapshotAt then reads the manifest).
  */
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseHandlerConfig } from '../../src/commons/config.js';
 import { repodataPath } from '../../src/commons/repodata.js';
@@ -19,6 +17,7 @@ import { parseMirrorlist } from '../../src/handler/metalink/mirrorlist-text.js';
 import { answerMirrorServiceAt, travelMirrorServiceOf } from '../../src/handler/metalink/time-travel.js';
 import { UpstreamMemo } from '../../src/handler/metalink/upstream-memo.js';
 import { answerAt } from '../../src/handler/time-travel/answer.js';
+import { objectBody } from '../helpers/aws.js';
 import { OriginServer } from '../helpers/origin-server.js';
 
 const FIXTURE = readFileSync('__tests__/fixtures/metalink/updates-released-f44-x86_64.xml', 'utf8');
@@ -95,13 +94,13 @@ describe('answerMirrorServiceAt', () => {
 
   const snapshotExists = () =>
     s3Mock.on(GetObjectCommand, { Key: `snapshots/current/${REPO}repodata/repomd.xml` }).callsFake(() => ({
-      Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(manifest))])),
+      Body: objectBody(JSON.stringify(manifest)),
       ETag: '"manifest"',
     }));
 
   const mappingIs = (repository: string) =>
     s3Mock.on(GetObjectCommand, { Key: MAPPING_KEY }).callsFake(() => ({
-      Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify({ repository, recordedAt: 'then' }))])),
+      Body: objectBody(JSON.stringify({ repository, recordedAt: 'then' })),
     }));
 
   beforeEach(async () => {

@@ -10,9 +10,7 @@
  * hashes are of made-up text.
  */
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseHandlerConfig } from '../../src/commons/config.js';
 import type { SnapshotManifest } from '../../src/commons/snapshot-manifest.js';
@@ -21,7 +19,7 @@ import { LastRepositories, repoArchOf } from '../../src/handler/metalink/last-re
 import { parseMetalink, writeMetalink } from '../../src/handler/metalink/metalink-xml.js';
 import { parseMirrorlist } from '../../src/handler/metalink/mirrorlist-text.js';
 import { UpstreamMemo, withoutCountme } from '../../src/handler/metalink/upstream-memo.js';
-import { s3Error } from '../helpers/aws.js';
+import { objectBody, s3Error } from '../helpers/aws.js';
 import { OriginServer, refusedBaseUrl } from '../helpers/origin-server.js';
 
 const FIXTURE = readFileSync('__tests__/fixtures/metalink/updates-released-f44-x86_64.xml', 'utf8');
@@ -142,7 +140,7 @@ describe('answerMirrorService', () => {
 
   const snapshotIs = (id: string) =>
     s3Mock.on(GetObjectCommand, { Key: `snapshots/current/${REPO}repodata/repomd.xml` }).callsFake(() => ({
-      Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(manifest(id)))])),
+      Body: objectBody(JSON.stringify(manifest(id))),
       ETag: '"manifest"',
     }));
 
@@ -150,7 +148,7 @@ describe('answerMirrorService', () => {
   /** The mapping in S3: updates-released-f44/x86_64 was last answered with REPO. */
   const mappingIs = (repository: string) =>
     s3Mock.on(GetObjectCommand, { Key: MAPPING_KEY }).callsFake(() => ({
-      Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify({ repository, recordedAt: 'then' }))])),
+      Body: objectBody(JSON.stringify({ repository, recordedAt: 'then' })),
     }));
 
   const breakings: [string, () => unknown, string][] = [

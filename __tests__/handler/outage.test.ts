@@ -3,17 +3,15 @@
  * assumed offline, files the origin lost, HEAD requests. S3 and Lambda are
  * mocked at the SDK (the S3 contract), the origin is a real HTTP server.
  */
-import { Readable } from 'node:stream';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseHandlerConfig } from '../../src/commons/config.js';
 import type { SnapshotManifest } from '../../src/commons/snapshot-manifest.js';
 import { OriginHealth } from '../../src/handler/origin-health.js';
 import { createRedirectMemo } from '../../src/handler/recent-keys.js';
 import { decideRedirect } from '../../src/handler/redirect.js';
-import { notFound } from '../helpers/aws.js';
+import { notFound, objectBody } from '../helpers/aws.js';
 import { OriginServer } from '../helpers/origin-server.js';
 
 const REPO = 'pub/fedora/linux/updates/44/Everything/x86_64/';
@@ -41,7 +39,7 @@ const MANIFEST: SnapshotManifest = {
 const keyOfFile = (file: string) => `/rpm-cache-bucket/${MANIFEST.files[file]?.key}`;
 
 const manifestObject = (manifest: SnapshotManifest) => ({
-  Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(manifest))])),
+  Body: objectBody(JSON.stringify(manifest)),
   ETag: '"manifest"',
 });
 

@@ -7,10 +7,8 @@
  * RESCUE_URLS, or when the origin has the file, nothing changes. S3 and Lambda
  * are aws-sdk-client-mock; the origin is a real server on 127.0.0.1.
  */
-import { Readable } from 'node:stream';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { sdkStreamMixin } from '@smithy/util-stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseHandlerConfig } from '../../src/commons/config.js';
@@ -18,7 +16,7 @@ import { type Expectation, RESCUE_RETRY_MS, rescueRecordKey } from '../../src/co
 import { createRedirectMemo } from '../../src/handler/recent-keys.js';
 import { type ClientRequest, decideRedirect } from '../../src/handler/redirect.js';
 import { headerText, redirectResponse } from '../../src/handler/responses.js';
-import { notFound, s3Error } from '../helpers/aws.js';
+import { notFound, objectBody, s3Error } from '../helpers/aws.js';
 import { functionUrlEvent } from '../helpers/captured-events.js';
 import { httpApiEvent } from '../helpers/events.js';
 import { lambdaContext } from '../helpers/lambda-context.js';
@@ -38,7 +36,7 @@ const freshPath = () => {
   return `${REPO}Packages/g/gadget-1.${count}-1.fc44.x86_64.rpm`;
 };
 
-const recordBody = (record: object) => ({ Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(record))])) });
+const recordBody = (record: object) => ({ Body: objectBody(JSON.stringify(record)) });
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
 
 describe('the handler with RESCUE_URLS', () => {
@@ -207,7 +205,7 @@ describe('the handler with RESCUE_URLS', () => {
       const path = freshPath();
       s3Mock
         .on(GetObjectCommand, { Key: rescueRecordKey(path) })
-        .callsFake(() => ({ Body: sdkStreamMixin(Readable.from([Buffer.from('{"outcome":"failed",')])) }));
+        .callsFake(() => ({ Body: objectBody('{"outcome":"failed",') }));
 
       expect(await decide(path, { expected })).toMatchObject({ rescue: 'trying', uploadTriggered: true });
     });

@@ -3,10 +3,8 @@
  * itself, and decideRedirect against a real HTTP origin with S3 and Lambda
  * mocked at the SDK.
  */
-import { Readable } from 'node:stream';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { parseHandlerConfig } from '../../src/commons/config.js';
@@ -18,6 +16,7 @@ import {
   type RepodataRole,
   servingRule,
 } from '../../src/handler/snapshot/serving-rules.js';
+import { objectBody } from '../helpers/aws.js';
 import { OriginServer } from '../helpers/origin-server.js';
 
 const REPO = 'pub/fedora/linux/updates/44/Everything/x86_64/';
@@ -110,7 +109,7 @@ describe('decideRedirect for repository metadata', () => {
     lambdaMock.on(InvokeCommand).resolves({ StatusCode: 202 });
     manifest = MANIFEST;
     s3Mock.on(GetObjectCommand).callsFake(() => ({
-      Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(manifest))])),
+      Body: objectBody(JSON.stringify(manifest)),
       ETag: '"manifest"',
     }));
     origin = await OriginServer.start();
@@ -186,7 +185,7 @@ describe('decideRedirect for repository metadata', () => {
       absent: [],
     };
     s3Mock.on(GetObjectCommand).callsFake(() => ({
-      Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(written))])),
+      Body: objectBody(JSON.stringify(written)),
       ETag: '"old"',
     }));
 

@@ -5,36 +5,26 @@
  * Each case is what the handler must still get right about the refusal
  * (commons/upload-refusal.ts) without the cache getting in the way.
  */
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type Environment, parseHandlerConfig } from '../../src/commons/config.js';
 import { type RefusalRecord, refusalRecordKey } from '../../src/commons/upload-refusal.js';
 import { createRedirectMemo } from '../../src/handler/recent-keys.js';
 import { decideRedirect } from '../../src/handler/redirect.js';
-import { notFound } from '../helpers/aws.js';
+import { notFound, objectBody } from '../helpers/aws.js';
 import { OriginServer } from '../helpers/origin-server.js';
+import { refusalOf } from '../helpers/refusal-record.js';
 
 const REST = 'updates/44/Everything/x86_64/Packages/b/broken-1.0-1.fc44.x86_64.rpm';
 const PATH = `fedora/${REST}`;
 const SERVED = Buffer.from('<html>mirror maintenance</html>');
-const etagOf = (file: Buffer) => `"${createHash('sha256').update(file).digest('hex').slice(0, 16)}"`;
 const HOUR = 3_600_000;
 const HEAD_TIMEOUT_MS = 500;
 
-const record = (overrides: Partial<RefusalRecord> = {}): RefusalRecord => ({
-  outcome: 'refused',
-  at: new Date(Date.now() - 60_000).toISOString(),
-  until: new Date(Date.now() + HOUR).toISOString(),
-  reason: 'not an RPM: no lead magic',
-  validators: { etag: etagOf(SERVED), contentLength: SERVED.length },
-  ...overrides,
-});
+const record = (overrides: Partial<RefusalRecord> = {}): RefusalRecord => refusalOf(SERVED, overrides);
 
-const body = (text: string) => ({ Body: sdkStreamMixin(Readable.from([Buffer.from(text)])) });
+const body = (text: string) => ({ Body: objectBody(text) });
 
 describe('decideRedirect with a refused origin copy, attacked', () => {
   const s3Mock = mockClient(S3Client);

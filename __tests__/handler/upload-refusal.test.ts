@@ -5,10 +5,8 @@
  * cannot read, and it triggers as before.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { parseHandlerConfig } from '../../src/commons/config.js';
@@ -22,26 +20,16 @@ import {
 } from '../../src/commons/upload-refusal.js';
 import { decideRedirect } from '../../src/handler/redirect.js';
 import { redirectResponse } from '../../src/handler/responses.js';
-import { notFound, s3Error } from '../helpers/aws.js';
+import { notFound, objectBody, s3Error } from '../helpers/aws.js';
 import { OriginServer } from '../helpers/origin-server.js';
+import { refusalOf } from '../helpers/refusal-record.js';
 
 const PACKAGE = 'pub/fedora/linux/updates/44/Everything/x86_64/Packages/b/broken-1.0-1.fc44.x86_64.rpm';
 const SERVED = Buffer.from('<html>mirror maintenance</html>');
-/** The ETag the stand-in origin gives a file (as a web server does: it changes with the file). */
-const etagOf = (file: Buffer) => `"${createHash('sha256').update(file).digest('hex').slice(0, 16)}"`;
 
-const HOUR = 3_600_000;
+const record = (overrides: Partial<RefusalRecord> = {}): RefusalRecord => refusalOf(SERVED, overrides);
 
-const record = (overrides: Partial<RefusalRecord> = {}): RefusalRecord => ({
-  outcome: 'refused',
-  at: new Date(Date.now() - 60_000).toISOString(),
-  until: new Date(Date.now() + HOUR).toISOString(),
-  reason: 'not an RPM: no lead magic',
-  validators: { etag: etagOf(SERVED), contentLength: SERVED.length },
-  ...overrides,
-});
-
-const body = (text: string) => ({ Body: sdkStreamMixin(Readable.from([Buffer.from(text)])) });
+const body = (text: string) => ({ Body: objectBody(text) });
 
 describe('decideRedirect with a refused origin copy', () => {
   const s3Mock = mockClient(S3Client);

@@ -1,5 +1,7 @@
+import { Readable } from 'node:stream';
 import { LambdaServiceException } from '@aws-sdk/client-lambda';
 import { NotFound, S3ServiceException } from '@aws-sdk/client-s3';
+import { sdkStreamMixin } from '@smithy/util-stream';
 
 /** What HeadObject throws for a missing key. */
 export const notFound = () => new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
@@ -20,3 +22,6 @@ export const lambdaError = (name: string, status: number) =>
     message: name,
     $metadata: { httpStatusCode: status },
   });
+
+/** A GetObject body holding `text`, as the SDK gives it (a stream with transformToString and friends). */
+export const objectBody = (text: string | Buffer) => sdkStreamMixin(Readable.from([Buffer.from(text)]));

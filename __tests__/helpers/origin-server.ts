@@ -24,6 +24,9 @@ export interface OriginRequest {
   readonly url: string;
 }
 
+/** The ETag the stand-in gives `file`: as a web server does, one that changes with the file (a mirror's next repomd.xml). */
+export const originEtag = (file: Buffer): string => `"${createHash('sha256').update(file).digest('hex').slice(0, 16)}"`;
+
 /**
  * A real HTTP mirror on 127.0.0.1 that tests control: files by decoded path,
  * per-path faults, and a log of what it was asked.
@@ -142,8 +145,7 @@ export class OriginServer {
       response.writeHead(404, { 'content-type': 'text/plain' }).end(method === 'HEAD' ? undefined : 'Not Found');
       return;
     }
-    // As a web server does: an ETag that changes with the file (a mirror's next repomd.xml).
-    const etag = `"${createHash('sha256').update(file).digest('hex').slice(0, 16)}"`;
+    const etag = originEtag(file);
     response.writeHead(200, { 'content-length': String(file.length), 'content-type': 'application/x-rpm', etag });
     response.end(method === 'HEAD' ? undefined : file);
   }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import {
   AbortMultipartUploadCommand,
@@ -12,12 +11,11 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseCacheConfig } from '../../src/commons/config.js';
 import { cacheFromOrigin, IncompleteDownloadError, OriginUnavailableError } from '../../src/uploader/upload.js';
 import { ConditionalWriteConflictError } from '../../src/uploader/upload-errors.js';
-import { notFound, s3Error } from '../helpers/aws.js';
+import { notFound, objectBody, s3Error } from '../helpers/aws.js';
 import { OriginServer, refusedBaseUrl } from '../helpers/origin-server.js';
 import { syntheticRpmFor } from '../helpers/synthetic-rpm.js';
 
@@ -521,8 +519,7 @@ describe('cacheFromOrigin', () => {
 
   describe('download claims', () => {
     const claim = { owner: 'request-1', ttlMs: 60_000, now: () => 1_000_000 };
-    const claimBody = (owner: string, expiresAt: number) =>
-      sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify({ owner, expiresAt }))]));
+    const claimBody = (owner: string, expiresAt: number) => objectBody(JSON.stringify({ owner, expiresAt }));
 
     it('claims the download, downloads once, then releases the claim', async () => {
       const rpm = syntheticRpmFor(PACKAGE);
@@ -681,7 +678,7 @@ describe('cacheFromOrigin', () => {
         .on(PutObjectCommand, { Key: `claims/${PACKAGE}`, IfNoneMatch: '*' })
         .rejects(s3Error('PreconditionFailed', 412))
         .on(GetObjectCommand, { Key: `claims/${PACKAGE}` })
-        .resolves({ Body: sdkStreamMixin(Readable.from([Buffer.from(body)])), ETag: '"odd-etag"' });
+        .resolves({ Body: objectBody(body), ETag: '"odd-etag"' });
 
       expect((await cacheFromOrigin(PACKAGE, { ...deps(), claim })).outcome).toBe('stored');
     });
