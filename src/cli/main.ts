@@ -74,6 +74,12 @@ class UsageError extends Error {
   }
 }
 
+/** The origin options as given, for the hints that quote them. */
+const originOptionsOf = ({ origins, originHost }: OriginFlags): OriginOptions => ({
+  ...(origins === undefined ? {} : { origins }),
+  ...(originHost === undefined ? {} : { originHost }),
+});
+
 /** Ctrl-C before the run had anything to report (the cache's first answer): exit 130, not the aborted request's error. */
 class InterruptedError extends Error {
   constructor(message: string) {
@@ -127,13 +133,7 @@ const runWarm = async (lockfiles: string[], flags: WarmFlags, io: CliIo): Promis
   // Every lockfile parses before the first request.
   const origins = originMatcher(flags.origins, flags.originHost);
   const packages: LockedPackage[] = await readLockfiles(lockfiles, (note) => io.stderr.write(`rpm-cache: ${note}\n`));
-  const originOptions: OriginOptions | undefined =
-    origins === undefined
-      ? undefined
-      : {
-          ...(flags.origins === undefined ? {} : { origins: flags.origins }),
-          ...(flags.originHost === undefined ? {} : { originHost: flags.originHost }),
-        };
+  const originOptions = origins === undefined ? undefined : originOptionsOf(flags);
   return warmAndReport(
     packages,
     { cacheUrl, origins, ...(originOptions === undefined ? {} : { originOptions }) },
@@ -265,12 +265,7 @@ const runRewrite = async (lockfiles: string[], flags: RewriteFlags, io: CliIo): 
   const unmatched = results.flatMap((result) => result.unmatched);
   if (unmatched.length > 0 && results.every((result) => result.rewritten === 0 && result.atCache === 0)) {
     // Nothing under the origins: options that name other hosts, and a --check that passed would say all is well.
-    throw new UsageError(
-      `nothing to rewrite: ${unmatchedOriginsHint(hostsOfUrls(unmatched), {
-        ...(flags.origins === undefined ? {} : { origins: flags.origins }),
-        ...(flags.originHost === undefined ? {} : { originHost: flags.originHost }),
-      })}`,
-    );
+    throw new UsageError(`nothing to rewrite: ${unmatchedOriginsHint(hostsOfUrls(unmatched), originOptionsOf(flags))}`);
   }
   let notRewritten = false;
   let notWritten = false;
