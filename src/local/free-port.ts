@@ -5,7 +5,7 @@
  * clash).
  */
 import { createServer } from 'node:net';
-import type { Environment } from '../commons/config.js';
+import { type Environment, parseOriginHost, parseOrigins } from '../commons/config.js';
 
 /** How many ports after the taken one are tried before asking the system for any free one. */
 const PROBED_AFTER = 20;
@@ -24,22 +24,29 @@ const bindable = (host: string, port: number): Promise<number | undefined> =>
     });
   });
 
+/** A variable's URLs as the stack reads them; none when it is unset or does not parse (no port to avoid then). */
+const urlsOf = (value: string | undefined, parse: (value: string) => readonly string[]): readonly string[] => {
+  if (value === undefined || value.trim() === '') return [];
+  try {
+    return parse(value.trim());
+  } catch {
+    return [];
+  }
+};
+
 /**
- * Ports of local origins (ORIGIN_HOST and every ORIGINS URL on this machine):
- * an origin the user is about to start may not listen yet, so a probe alone
- * would find its port free.
+ * Ports of local origins (ORIGIN_HOST and every ORIGINS URL on this machine),
+ * read by the stack's own parsers: an origin the user is about to start may
+ * not listen yet, so a probe alone would find its port free.
  */
 export const localOriginPorts = (env: Environment): Set<number> => {
-  const values = [env.ORIGIN_HOST ?? '', ...(env.ORIGINS ?? '').split(/[\s,=]+/)];
+  const urls = [
+    ...urlsOf(env.ORIGIN_HOST, (value) => [parseOriginHost(value)]),
+    ...urlsOf(env.ORIGINS, (value) => parseOrigins(value).flatMap((origin) => origin.urls)),
+  ];
   const ports = new Set<number>();
-  for (const value of values) {
-    const url = URL.canParse(value)
-      ? new URL(value)
-      : URL.canParse(`http://${value}`)
-        ? new URL(`http://${value}`)
-        : undefined;
-    if (url === undefined || url.port === '' || !LOOPBACK_HOSTS.has(url.hostname)) continue;
-    ports.add(Number(url.port));
+  for (const url of urls.map((text) => new URL(text))) {
+    if (url.port !== '' && LOOPBACK_HOSTS.has(url.hostname)) ports.add(Number(url.port));
   }
   return ports;
 };
